@@ -1,0 +1,38 @@
+"""edgesdk: learned image and video codecs on edge devices.
+
+The runtime imports neither torch, TensorRT nor onnxruntime; each is loaded lazily
+by the part that needs it.
+"""
+
+from __future__ import annotations
+
+from edgesdk.errors import (
+    BadMagicError,
+    BitstreamError,
+    ChecksumError,
+    CorruptedError,
+    Error,
+    InvalidArgumentError,
+    InvalidTableError,
+    LimitExceededError,
+    PacketLossError,
+    TruncatedError,
+    UnsupportedVersionError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BadMagicError",
+    "BitstreamError",
+    "ChecksumError",
+    "CorruptedError",
+    "Error",
+    "InvalidArgumentError",
+    "InvalidTableError",
+    "LimitExceededError",
+    "PacketLossError",
+    "TruncatedError",
+    "UnsupportedVersionError",
+    "__version__",
+]

@@ -1,0 +1,151 @@
+"""Entropy coding: integer CDF tables and the interleaved rANS coder of edgesdk_core.
+
+The function names and arguments follow CompressAI's ``RansEncoder``/``RansDecoder``
+so existing code ports directly; the bitstream is edgesdk's own (docs/entropy.md).
+All work happens in C++ with the GIL released: one :class:`CdfTables` may be used
+from several threads at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from edgesdk import _core
+from edgesdk.errors import InvalidArgumentError
+
+PRECISION: int = _core.PRECISION
+"""Bits of every CDF table: entries run from 0 to 2**PRECISION."""
+
+LANES: int = _core.LANES
+"""Interleaved rANS states per stream."""
+
+DEFAULT_TAIL_MASS = 1e-9
+
+_INT32 = np.iinfo(np.int32)
+
+
+def as_int32(name: str, value: object) -> np.ndarray:
+    """``value`` as a C-contiguous int32 array; no copy when it already is one."""
+    array = np.asarray(value)
+    if array.dtype == np.int32 and array.flags.c_contiguous:
+        return array
+    if array.size == 0:
+        return np.ascontiguousarray(array, dtype=np.int32)
+    if array.dtype.kind not in "iu":
+        raise InvalidArgumentError(f"{name} must hold integers, got dtype {array.dtype}")
+    low, high = array.min(), array.max()
+    if low < _INT32.min or high > _INT32.max:
+        raise InvalidArgumentError(f"{name} holds values outside int32 ({low}..{high})")
+    return np.ascontiguousarray(array, dtype=np.int32)
+
+
+def pad_cdfs(cdfs: Sequence[Sequence[int]] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Stacks ragged CDFs into a zero-padded [num_tables, max_length] array plus their lengths."""
+    if isinstance(cdfs, np.ndarray) and cdfs.ndim == 2:
+        return as_int32("cdfs", cdfs), np.full(cdfs.shape[0], cdfs.shape[1], dtype=np.int32)
+    rows = [as_int32("cdf", row).ravel() for row in cdfs]
+    width = max((len(row) for row in rows), default=0)
+    padded = np.zeros((len(rows), width), dtype=np.int32)
+    for t, row in enumerate(rows):
+        padded[t, : len(row)] = row
+    return padded, np.array([len(row) for row in rows], dtype=np.int32)
+
+
+class CdfTables:
+    """A validated set of integer CDF tables, ready to encode and decode.
+
+    Table ``t`` codes value ``v`` as symbol ``v - offsets[t]``; its last symbol is the
+    escape, so values outside the table still code (at a higher cost).
+    """
+
+    def __init__(
+        self,
+        cdfs: Sequence[Sequence[int]] | np.ndarray,
+        cdf_lengths: Sequence[int] | np.ndarray | None = None,
+        offsets: Sequence[int] | np.ndarray | None = None,
+    ) -> None:
+        padded, lengths = pad_cdfs(cdfs)
+        if cdf_lengths is not None:
+            lengths = as_int32("cdf_lengths", cdf_lengths)
+        offsets_array = (
+            np.zeros(len(lengths), dtype=np.int32) if offsets is None else as_int32("offsets", offsets)
+        )
+        self._native = _core.CdfTables(padded, lengths, offsets_array)
+        self.cdfs = padded
+        self.cdf_lengths = lengths
+        self.offsets = offsets_array
+
+    @classmethod
+    def from_pmfs(cls, pmfs: Sequence[np.ndarray], offsets: Sequence[int], tail_masses: Sequence[float]) -> CdfTables:
+        """Tables from probability vectors (see :func:`pmf_to_quantized_cdf`)."""
+        return cls([pmf_to_quantized_cdf(p, m) for p, m in zip(pmfs, tail_masses, strict=True)], offsets=offsets)
+
+    @classmethod
+    def gaussian(cls, scales: Sequence[float] | np.ndarray, tail_mass: float = DEFAULT_TAIL_MASS) -> CdfTables:
+        """One zero-mean discretised Gaussian table per scale (the scale table of a hyperprior)."""
+        built = [gaussian_cdf(float(s), tail_mass) for s in np.asarray(scales, dtype=np.float64).ravel()]
+        return cls([cdf for cdf, _ in built], offsets=[offset for _, offset in built])
+
+    @property
+    def num_tables(self) -> int:
+        return int(self._native.num_tables)
+
+    def encode(self, values: np.ndarray, indexes: np.ndarray) -> bytes:
+        """Codes ``values[i]`` with table ``indexes[i]`` (same shape, any integer dtype)."""
+        return self._native.encode(as_int32("values", values), as_int32("indexes", indexes))
+
+    def decode(self, data: bytes | bytearray | memoryview, indexes: np.ndarray) -> np.ndarray:
+        """Decodes an int32 array shaped like ``indexes`` from ``data``.
+
+        Raises :class:`~edgesdk.errors.TruncatedError` or
+        :class:`~edgesdk.errors.CorruptedError` unless ``data`` is exactly the stream
+        these tables and indexes produce.
+        """
+        return self._native.decode(data, as_int32("indexes", indexes))
+
+
+def encode_with_indexes(
+    symbols: np.ndarray,
+    indexes: np.ndarray,
+    cdfs: Sequence[Sequence[int]] | np.ndarray,
+    cdf_lengths: Sequence[int] | np.ndarray,
+    offsets: Sequence[int] | np.ndarray,
+) -> bytes:
+    """CompressAI-shaped one-shot encode; prefer :class:`CdfTables` when tables are reused."""
+    return CdfTables(cdfs, cdf_lengths, offsets).encode(symbols, indexes)
+
+
+def decode_with_indexes(
+    data: bytes | bytearray | memoryview,
+    indexes: np.ndarray,
+    cdfs: Sequence[Sequence[int]] | np.ndarray,
+    cdf_lengths: Sequence[int] | np.ndarray,
+    offsets: Sequence[int] | np.ndarray,
+) -> np.ndarray:
+    """CompressAI-shaped one-shot decode; prefer :class:`CdfTables` when tables are reused."""
+    return CdfTables(cdfs, cdf_lengths, offsets).decode(data, indexes)
+
+
+def pmf_to_quantized_cdf(pmf: Sequence[float] | np.ndarray, tail_mass: float = 0.0) -> np.ndarray:
+    """Integer CDF (``len(pmf) + 2`` entries, escape last) for probabilities ``pmf``.
+
+    ``tail_mass`` is the probability of everything outside the table, given to the
+    escape symbol. Built in C++ with a fixed sequence of IEEE operations, so every
+    platform produces the same table from the same float64 inputs.
+    """
+    return _core.quantize_pmf(np.ascontiguousarray(pmf, dtype=np.float64), float(tail_mass))
+
+
+def gaussian_cdf(scale: float, tail_mass: float = DEFAULT_TAIL_MASS) -> tuple[np.ndarray, int]:
+    """Integer CDF and offset of a zero-mean Gaussian with standard deviation ``scale``."""
+    cdf, offset = _core.gaussian_cdf(float(scale), float(tail_mass))
+    return cdf, int(offset)
+
+
+def scale_table(minimum: float = 0.11, maximum: float = 256.0, levels: int = 64) -> np.ndarray:
+    """Log-spaced Gaussian scales, the usual hyperprior scale table."""
+    if not (0 < minimum < maximum) or levels < 2:
+        raise InvalidArgumentError("scale_table needs 0 < minimum < maximum and levels >= 2")
+    return np.exp(np.linspace(np.log(minimum), np.log(maximum), levels))

@@ -1,0 +1,65 @@
+"""Exceptions raised by edgesdk. Catch :class:`Error` to handle all of them."""
+
+from __future__ import annotations
+
+
+class Error(Exception):
+    """Base class of every exception edgesdk raises on purpose."""
+
+
+class InvalidArgumentError(Error, ValueError):
+    """The caller passed arguments that cannot work (shapes, dtypes, ranges)."""
+
+
+class InvalidTableError(InvalidArgumentError):
+    """A CDF table is not a valid 16-bit CDF (see docs/entropy.md)."""
+
+
+class BitstreamError(Error):
+    """Input bytes (a latent stream, frame or packet) cannot be parsed."""
+
+
+class TruncatedError(BitstreamError):
+    """The input ends before the data it declares; more bytes were expected."""
+
+
+class CorruptedError(BitstreamError):
+    """The input is inconsistent: it was damaged, or made with other tables or indexes."""
+
+
+class ChecksumError(CorruptedError):
+    """A CRC32C does not match its data: the bytes were damaged in storage or transit."""
+
+
+class BadMagicError(BitstreamError):
+    """The input is not an edgesdk frame or packet at all."""
+
+
+class UnsupportedVersionError(BitstreamError):
+    """The input uses a newer format version than this edgesdk reads; upgrade edgesdk."""
+
+
+class LimitExceededError(BitstreamError):
+    """A declared size or count exceeds a documented limit."""
+
+
+class PacketLossError(BitstreamError):
+    """Packets of a stream were lost, damaged or reordered in transit."""
+
+
+# Status codes of edgesdk_core (cpp/include/edgesdk/status.h) -> exception classes.
+_STATUS_ERRORS: dict[int, type[Error]] = {
+    1: InvalidArgumentError,
+    2: InvalidTableError,
+    3: TruncatedError,
+    4: CorruptedError,
+    5: ChecksumError,
+    6: BadMagicError,
+    7: UnsupportedVersionError,
+    8: LimitExceededError,
+}
+
+
+def error_for_status(status: int, message: str) -> Error:
+    """The exception for a failing core status (used by the C++ bindings)."""
+    return _STATUS_ERRORS.get(status, Error)(message)
