@@ -1,5 +1,6 @@
 #include "edgesdk/cdf.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -99,15 +100,21 @@ Status quantize_pmf(const double* pmf, int64_t n, double tail_mass, std::vector<
             freq[i] += diff < 0 ? -share : share;
             adjusted += share;
         }
+        // Each floor above lost less than one count per symbol, so one pass over the symbols,
+        // largest first (ties: lower index), settles the remainder one count each.
         int64_t remainder = magnitude - adjusted;
+        std::vector<int64_t> order(static_cast<size_t>(symbols));
+        for (int64_t i = 0; i < symbols; ++i) order[size_t(i)] = i;
+        std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return freq[a] > freq[b]; });
         while (remainder > 0) {
-            int64_t best = 0;
-            for (int64_t i = 1; i < symbols; ++i)
-                if (freq[i] > freq[best]) best = i;
-            const int64_t step = diff < 0 ? std::min(remainder, freq[best] - 1) : remainder;
-            if (step <= 0) break;  // cannot happen: total capacity always covers the deficit
-            freq[best] += diff < 0 ? -step : step;
-            remainder -= step;
+            const int64_t before = remainder;
+            for (int64_t i : order) {
+                if (remainder == 0) break;
+                if (diff < 0 && freq[i] <= 1) continue;
+                freq[i] += diff < 0 ? -1 : 1;
+                --remainder;
+            }
+            if (remainder == before) break;  // cannot happen: capacity always covers the deficit
         }
     }
     cdf->assign(static_cast<size_t>(symbols + 1), 0);

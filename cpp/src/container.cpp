@@ -36,6 +36,14 @@ size_t frame_header_size(size_t parameters, size_t sections) {
 }
 
 Status check_header_fields(const FrameHeader& h, std::string* detail) {
+    for (size_t i = 0; i < h.parameters.size(); ++i) {
+        for (size_t j = 0; j < i; ++j) {
+            if (h.parameters[i].key == h.parameters[j].key) {
+                set_detail(detail, "frame: parameter key " + std::to_string(h.parameters[i].key) + " appears twice");
+                return Status::kCorrupted;
+            }
+        }
+    }
     if (static_cast<uint8_t>(h.frame_type) > kMaxFrameType) {
         set_detail(detail, "frame type " + std::to_string(int(h.frame_type)) + " is not 0 (key), 1 (P) or 2 (B)");
         return Status::kCorrupted;
@@ -65,6 +73,7 @@ Status write_frame(const FrameHeader& header, const std::vector<SectionView>& se
         return Status::kUnsupportedVersion;
     }
     Status st = check_header_fields(header, detail);
+    if (st == Status::kCorrupted) return Status::kInvalidArgument;  // the caller's fields, not damaged input
     if (st != Status::kOk) return st;
     for (const SectionView& s : sections) {
         if (s.size > 0 && !s.data) return Status::kInvalidArgument;
@@ -149,8 +158,6 @@ Status parse_frame(const uint8_t* data, size_t size, FrameView* out, std::string
     std::memcpy(h.model_id.data(), data + 8, 32);
     h.width = get_u32(data + 40);
     h.height = get_u32(data + 44);
-    Status st = check_header_fields(h, detail);
-    if (st != Status::kOk) return st;
     const uint8_t* p = data + kFrameFixedHeaderSize;
     h.parameters.resize(num_parameters);
     for (Parameter& param : h.parameters) {
@@ -162,6 +169,8 @@ Status parse_frame(const uint8_t* data, size_t size, FrameView* out, std::string
         param.value = static_cast<int32_t>(get_u32(p + 4));
         p += kParameterSize;
     }
+    Status st = check_header_fields(h, detail);
+    if (st != Status::kOk) return st;
     uint64_t payload_total = 0;
     view.sections.resize(num_sections);
     for (SectionView& s : view.sections) {

@@ -1,4 +1,6 @@
-// rANS with 32-bit states, 16-bit renormalisation words and kLanes interleaved states.
+// rANS with 32-bit states, byte-wise renormalisation and kLanes interleaved states.
+// States live in [2^23, 2^31): 2^7 times the table precision, which keeps the coding
+// loss from integer division far below 0.01% (at 2^16 it was about 0.1%).
 // Element i is coded in lane i % lanes. The encoder runs from the last element to the
 // first and the decoder from the first to the last, so the shared word stream written
 // backwards by the encoder is read forwards by the decoder.
@@ -12,8 +14,8 @@ namespace rans {
 
 namespace {
 
-constexpr uint32_t kStateLow = 1u << 16;  // states live in [kStateLow, 2^32)
-constexpr int kWordBits = 16;
+constexpr uint32_t kStateLow = 1u << 23;  // states live in [kStateLow, 2^31)
+constexpr int kByteBits = 8;
 constexpr uint32_t kSlotMask = kTotal - 1;
 constexpr int kLookupShift = kPrecision - kLookupBits;
 constexpr uint32_t kBypassMask = (1u << kBypassBits) - 1;
@@ -27,11 +29,11 @@ void set_detail(std::string* detail, std::string text) {
 
 inline int num_lanes(int64_t n) { return static_cast<int>(std::min<int64_t>(kLanes, n)); }
 
-inline void put(uint32_t& x, uint32_t start, uint32_t freq, int scale_bits, std::vector<uint16_t>& words) {
-    const uint64_t x_max = (uint64_t{kStateLow >> scale_bits} << kWordBits) * freq;
-    if (x >= x_max) {
-        words.push_back(static_cast<uint16_t>(x));
-        x >>= kWordBits;
+inline void put(uint32_t& x, uint32_t start, uint32_t freq, int scale_bits, std::vector<uint8_t>& bytes) {
+    const uint64_t x_max = (uint64_t{kStateLow >> scale_bits} << kByteBits) * freq;
+    while (x >= x_max) {
+        bytes.push_back(static_cast<uint8_t>(x));
+        x >>= kByteBits;
     }
     x = ((x / freq) << scale_bits) + (x % freq) + start;
 }
@@ -42,13 +44,13 @@ inline uint64_t escape_payload(int64_t relative, int64_t escape_symbol) {
     return relative < 0 ? uint64_t(-2 * relative - 1) : uint64_t(2 * (relative - escape_symbol));
 }
 
-inline void put_escape_payload(uint32_t& x, uint64_t payload, std::vector<uint16_t>& words) {
+inline void put_escape_payload(uint32_t& x, uint64_t payload, std::vector<uint8_t>& bytes) {
     int chunks = 1;
     while (chunks < kMaxBypassChunks && (payload >> (kBypassBits * chunks)) != 0) ++chunks;
     // Reverse order of what the decoder reads: chunk count first, then chunks low to high.
     for (int k = chunks - 1; k >= 0; --k)
-        put(x, uint32_t(payload >> (kBypassBits * k)) & kBypassMask, 1, kBypassBits, words);
-    put(x, uint32_t(chunks - 1), 1, kBypassBits, words);
+        put(x, uint32_t(payload >> (kBypassBits * k)) & kBypassMask, 1, kBypassBits, bytes);
+    put(x, uint32_t(chunks - 1), 1, kBypassBits, bytes);
 }
 
 struct Reader {
@@ -57,11 +59,22 @@ struct Reader {
 
     // Refills a state that fell below kStateLow. Returns false if the stream is exhausted.
     inline bool renormalize(uint32_t& x) {
-        if (x >= kStateLow) return true;
-        if (end - p < 2) return false;
-        x = (x << kWordBits) | uint32_t(p[0]) | (uint32_t(p[1]) << 8);
-        p += 2;
+        while (x < kStateLow) {
+            if (p == end) return false;
+            x = (x << kByteBits) | *p++;
+        }
         return true;
+    }
+
+    // Branch-free refill for the hot path; the caller guarantees kMaxRefill readable bytes.
+    // After a symbol step x >= 2^7, so two bytes always bring it back above 2^23.
+    static constexpr ptrdiff_t kMaxRefill = 2;
+    inline void renormalize_unchecked(uint32_t& x) {
+        for (int step = 0; step < kMaxRefill; ++step) {
+            const bool refill = x < kStateLow;
+            x = refill ? (x << kByteBits) | *p : x;
+            p += refill ? 1 : 0;
+        }
     }
 
     inline bool get_bypass(uint32_t& x, uint32_t* chunk) {
@@ -89,13 +102,19 @@ public:
     }
 
     // Decodes one element into *value; returns kOk, kTruncated or kCorrupted.
+    // kUnchecked: the caller guarantees at least two unread bytes for the symbol's refill.
+    template <bool kUnchecked>
     static inline Status decode_one(const Resolved& t, uint32_t& x, Reader& in, int32_t* value) {
         const uint32_t slot = x & kSlotMask;
         uint32_t s = t.lookup[slot >> kLookupShift];
         while (t.cdf[s + 1] <= slot) ++s;  // stops: cdf[len-1] = kTotal > slot
         const uint32_t start = t.cdf[s];
         x = (t.cdf[s + 1] - start) * (x >> kPrecision) + slot - start;
-        if (!in.renormalize(x)) return Status::kTruncated;
+        if (kUnchecked) {
+            in.renormalize_unchecked(x);
+        } else if (!in.renormalize(x)) {
+            return Status::kTruncated;
+        }
         if (static_cast<int32_t>(s) != t.escape_symbol) {
             *value = static_cast<int32_t>(s) + t.offset;
             return Status::kOk;
@@ -185,8 +204,8 @@ Status encode(const CdfTables& tables, const int32_t* values, const int32_t* ind
     const uint64_t num_tables = static_cast<uint64_t>(tables.num_tables());
     uint32_t states[kLanes];
     std::fill(states, states + kLanes, kStateLow);
-    std::vector<uint16_t> words;
-    words.reserve(static_cast<size_t>(n / 2 + 16));
+    std::vector<uint8_t> bytes;
+    bytes.reserve(static_cast<size_t>(n + 16));
     for (int64_t i = n - 1; i >= 0; --i) {
         const int32_t index = indexes[i];
         if (index < 0 || static_cast<uint64_t>(index) >= num_tables) {
@@ -199,21 +218,18 @@ Status encode(const CdfTables& tables, const int32_t* values, const int32_t* ind
         const int64_t relative = int64_t(values[i]) - t.offset;
         int64_t s = relative;
         if (relative < 0 || relative >= t.escape_symbol) {
-            put_escape_payload(x, escape_payload(relative, t.escape_symbol), words);
+            put_escape_payload(x, escape_payload(relative, t.escape_symbol), bytes);
             s = t.escape_symbol;
         }
-        put(x, t.cdf[s], t.cdf[s + 1] - t.cdf[s], kPrecision, words);
+        put(x, t.cdf[s], t.cdf[s + 1] - t.cdf[s], kPrecision, bytes);
     }
     const size_t begin = out->size();
-    out->resize(begin + 4 * size_t(lanes) + 2 * words.size());
+    out->resize(begin + 4 * size_t(lanes) + bytes.size());
     uint8_t* p = out->data() + begin;
     for (int lane = 0; lane < lanes; ++lane) {
         for (int b = 0; b < 4; ++b) *p++ = static_cast<uint8_t>(states[lane] >> (8 * b));
     }
-    for (auto w = words.rbegin(); w != words.rend(); ++w) {
-        *p++ = static_cast<uint8_t>(*w);
-        *p++ = static_cast<uint8_t>(*w >> 8);
-    }
+    std::copy(bytes.rbegin(), bytes.rend(), p);
     return Status::kOk;
 }
 
@@ -235,15 +251,11 @@ Status decode(const CdfTables& tables, const uint8_t* data, size_t size, const i
                                std::to_string(header) + "-byte state header");
         return Status::kTruncated;
     }
-    if ((size - header) % 2 != 0) {
-        set_detail(detail, "decode: stream body is not a whole number of 16-bit words");
-        return Status::kCorrupted;
-    }
     uint32_t states[kLanes] = {kStateLow, kStateLow, kStateLow, kStateLow};
     for (int lane = 0; lane < lanes; ++lane) {
         const uint8_t* q = data + 4 * lane;
         states[lane] = uint32_t(q[0]) | uint32_t(q[1]) << 8 | uint32_t(q[2]) << 16 | uint32_t(q[3]) << 24;
-        if (states[lane] < kStateLow) {
+        if (states[lane] < kStateLow || states[lane] >= (kStateLow << kByteBits)) {
             set_detail(detail, "decode: initial rANS state of lane " + std::to_string(lane) + " is invalid");
             return Status::kCorrupted;
         }
@@ -266,10 +278,13 @@ Status decode(const CdfTables& tables, const uint8_t* data, size_t size, const i
         // Hot path: one element per lane per iteration keeps four independent state chains in flight.
         for (; i + kLanes <= n; i += kLanes) {
             for (int lane = 0; lane < kLanes; ++lane) {
+                // Far from the end (the usual case) the symbol's refill needs no branch.
+                const bool unchecked = in.end - in.p >= Reader::kMaxRefill;
                 const uint32_t index = static_cast<uint32_t>(indexes[i + lane]);
                 if (index >= num_tables) return fail(Status::kInvalidArgument, i + lane);
-                const Status st =
-                    Coder::decode_one(Coder::resolve(tables, int32_t(index)), states[lane], in, out + i + lane);
+                const Coder::Resolved t = Coder::resolve(tables, int32_t(index));
+                const Status st = unchecked ? Coder::decode_one<true>(t, states[lane], in, out + i + lane)
+                                            : Coder::decode_one<false>(t, states[lane], in, out + i + lane);
                 if (st != Status::kOk) return fail(st, i + lane);
             }
         }
@@ -277,7 +292,8 @@ Status decode(const CdfTables& tables, const uint8_t* data, size_t size, const i
     for (; i < n; ++i) {
         const uint32_t index = static_cast<uint32_t>(indexes[i]);
         if (index >= num_tables) return fail(Status::kInvalidArgument, i);
-        const Status st = Coder::decode_one(Coder::resolve(tables, int32_t(index)), states[i % lanes], in, out + i);
+        const Status st =
+            Coder::decode_one<false>(Coder::resolve(tables, int32_t(index)), states[i % lanes], in, out + i);
         if (st != Status::kOk) return fail(st, i);
     }
     if (in.p != in.end) {

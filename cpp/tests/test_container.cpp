@@ -1,0 +1,166 @@
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "check.h"
+#include "edgesdk/container.h"
+#include "edgesdk/crc32c.h"
+
+using edgesdk::Status;
+using namespace edgesdk::container;
+
+namespace {
+
+std::vector<uint8_t> sample_frame() {
+    FrameHeader h;
+    h.frame_type = FrameType::kPredicted;
+    h.quality = 5;
+    for (size_t i = 0; i < h.model_id.size(); ++i) h.model_id[i] = uint8_t(i * 7);
+    h.width = 1920;
+    h.height = 1080;
+    h.parameters = {{1, 192}, {6, -3}};
+    static const uint8_t z[] = {1, 2, 3, 4, 5};
+    static const uint8_t y[] = {9, 8, 7};
+    std::vector<uint8_t> out;
+    CHECK_STATUS(write_frame(h, {{1, z, 5, 0}, {2, y, 3, 0}, {4, nullptr, 0, 0}}, &out, nullptr), Status::kOk);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE(frame_round_trip) {
+    const std::vector<uint8_t> bytes = sample_frame();
+    FrameView view;
+    CHECK_STATUS(parse_frame(bytes.data(), bytes.size(), &view, nullptr), Status::kOk);
+    CHECK(view.header.frame_type == FrameType::kPredicted);
+    CHECK(view.header.width == 1920 && view.header.height == 1080 && view.header.quality == 5);
+    CHECK(view.header.parameters.size() == 2 && view.header.parameters[1].value == -3);
+    CHECK(view.sections.size() == 3);
+    CHECK(view.sections[0].size == 5 && view.sections[0].data[4] == 5);
+    CHECK(view.sections[1].kind == 2 && view.sections[1].data[0] == 9);
+    CHECK(view.sections[2].size == 0);
+    CHECK(bytes.size() == kFrameFixedHeaderSize + 2 * kParameterSize + 3 * kSectionEntrySize + 4 + 8);
+    std::vector<uint8_t> rewritten;
+    CHECK_STATUS(write_frame(view.header, view.sections, &rewritten, nullptr), Status::kOk);
+    CHECK(rewritten == bytes);
+}
+
+TEST_CASE(frame_every_truncation_and_bit_flip_is_detected) {
+    const std::vector<uint8_t> bytes = sample_frame();
+    FrameView view;
+    for (size_t cut = 0; cut < bytes.size(); ++cut)
+        CHECK_STATUS(parse_frame(bytes.data(), cut, &view, nullptr), Status::kTruncated);
+    for (size_t pos = 0; pos < bytes.size(); ++pos) {
+        for (int bit = 0; bit < 8; ++bit) {
+            std::vector<uint8_t> damaged = bytes;
+            damaged[pos] ^= uint8_t(1u << bit);
+            const Status st = parse_frame(damaged.data(), damaged.size(), &view, nullptr);
+            CHECK(st != Status::kOk);
+        }
+    }
+    std::vector<uint8_t> longer = bytes;
+    longer.push_back(0);
+    CHECK_STATUS(parse_frame(longer.data(), longer.size(), &view, nullptr), Status::kCorrupted);
+}
+
+TEST_CASE(frame_version_magic_and_limits) {
+    std::vector<uint8_t> bytes = sample_frame();
+    FrameView view;
+    std::vector<uint8_t> other = bytes;
+    other[0] = 'X';
+    CHECK_STATUS(parse_frame(other.data(), other.size(), &view, nullptr), Status::kBadMagic);
+    other = bytes;
+    other[4] = 2;  // next major version
+    CHECK_STATUS(parse_frame(other.data(), other.size(), &view, nullptr), Status::kUnsupportedVersion);
+
+    // A newer minor version of the same major is readable (fields only ever added as parameters/sections).
+    FrameHeader h;
+    h.minor_version = 9;
+    h.width = h.height = 16;
+    std::vector<uint8_t> newer;
+    CHECK_STATUS(write_frame(h, {}, &newer, nullptr), Status::kOk);
+    CHECK_STATUS(parse_frame(newer.data(), newer.size(), &view, nullptr), Status::kOk);
+    CHECK(view.header.minor_version == 9);
+
+    // Declared counts above the limits are refused before anything is sized by them.
+    other = bytes;
+    other[50] = 0xFF;
+    other[51] = 0xFF;
+    CHECK_STATUS(parse_frame(other.data(), other.size(), &view, nullptr), Status::kLimitExceeded);
+
+    h.width = 0;
+    CHECK_STATUS(write_frame(h, {}, &newer, nullptr), Status::kLimitExceeded);
+    h.width = 16;
+    h.parameters = {{3, 1}, {3, 2}};
+    CHECK_STATUS(write_frame(h, {}, &newer, nullptr), Status::kInvalidArgument);
+}
+
+TEST_CASE(packet_round_trip_and_damage) {
+    const uint8_t payload[] = {'l', 'a', 't', 'e', 'n', 't'};
+    PacketHeader h;
+    h.flags = kPacketFlagKeyframe;
+    h.stream_id = 42;
+    h.sequence = (1ull << 40) + 3;
+    std::vector<uint8_t> bytes;
+    CHECK_STATUS(write_packet(h, payload, sizeof payload, &bytes, nullptr), Status::kOk);
+    CHECK(bytes.size() == kPacketHeaderSize + sizeof payload);
+    PacketHeader parsed;
+    const uint8_t* data = nullptr;
+    size_t consumed = 0;
+    CHECK_STATUS(parse_packet(bytes.data(), bytes.size(), kDefaultMaxPayload, &parsed, &data, &consumed, nullptr),
+                 Status::kOk);
+    CHECK(consumed == bytes.size() && parsed.sequence == h.sequence && parsed.stream_id == 42);
+    CHECK(std::memcmp(data, payload, sizeof payload) == 0);
+    for (size_t cut = 0; cut < bytes.size(); ++cut)
+        CHECK_STATUS(parse_packet(bytes.data(), cut, kDefaultMaxPayload, &parsed, &data, &consumed, nullptr),
+                     Status::kTruncated);
+    CHECK_STATUS(parse_packet(bytes.data(), bytes.size(), 5, &parsed, &data, &consumed, nullptr),
+                 Status::kLimitExceeded);
+    std::vector<uint8_t> damaged = bytes;
+    damaged.back() ^= 0x10;
+    CHECK_STATUS(parse_packet(damaged.data(), damaged.size(), kDefaultMaxPayload, &parsed, &data, &consumed, nullptr),
+                 Status::kChecksumMismatch);
+    CHECK(consumed == bytes.size());  // payload damage: the packet can be skipped whole
+    damaged = bytes;
+    damaged[10] ^= 0x01;
+    CHECK_STATUS(parse_packet(damaged.data(), damaged.size(), kDefaultMaxPayload, &parsed, &data, &consumed, nullptr),
+                 Status::kChecksumMismatch);
+    CHECK(consumed == 0);
+}
+
+TEST_CASE(packet_reader_resynchronises_and_reports_loss) {
+    std::vector<uint8_t> stream;
+    const uint8_t payload[100] = {};
+    for (uint64_t seq = 0; seq < 6; ++seq) {
+        PacketHeader h;
+        h.stream_id = 1;
+        h.sequence = seq;
+        CHECK_STATUS(write_packet(h, payload, sizeof payload, &stream, nullptr), Status::kOk);
+    }
+    const size_t packet = kPacketHeaderSize + sizeof payload;
+    // Damage the header of packet 1, drop packet 3, prepend junk.
+    stream[packet + 5] ^= 0xFF;
+    stream.erase(stream.begin() + 3 * packet, stream.begin() + 4 * packet);
+    stream.insert(stream.begin(), {'E', 'x', 'E', 'P', 0});
+
+    PacketReader reader;
+    int packets = 0, gaps = 0;
+    uint64_t skipped = 0, missing = 0;
+    // Feed in awkward chunk sizes: the reader must not depend on chunk boundaries.
+    for (size_t pos = 0; pos < stream.size(); pos += 37) {
+        reader.feed(stream.data() + pos, std::min<size_t>(37, stream.size() - pos));
+        PacketReader::Event e;
+        while (reader.next(&e)) {
+            if (e.kind == PacketReader::Event::Kind::kPacket) ++packets;
+            if (e.kind == PacketReader::Event::Kind::kSkippedBytes) skipped += e.count;
+            if (e.kind == PacketReader::Event::Kind::kSequenceGap) {
+                ++gaps;
+                missing += e.count;
+            }
+        }
+    }
+    CHECK(packets == 4);          // 0, 2, 4, 5
+    CHECK(skipped == 5 + packet);  // junk + the packet with the damaged header
+    CHECK(gaps == 2 && missing == 2);
+    CHECK(reader.pending_bytes() == 0);
+}
