@@ -131,7 +131,9 @@ class PacketReader:
             raise error(message)
 
     def close(self) -> None:
-        """Declares the end of input; raises TruncatedError if a packet was cut off."""
+        """Declares the end of input; raises if it ended in damaged bytes or inside a packet."""
+        if skipped := self._native.pending_skipped_bytes:
+            self._damage("skipped_bytes", None, skipped)
         pending = self._native.pending_bytes
         if pending:
             message = f"input ends inside a packet ({pending} bytes of an incomplete packet)"

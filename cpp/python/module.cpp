@@ -142,6 +142,7 @@ public:
         return py::make_tuple(kind, header, payload, e.count);
     }
     size_t pending_bytes() const { return reader_.pending_bytes(); }
+    uint64_t pending_skipped_bytes() const { return reader_.pending_skipped_bytes(); }
 
 private:
     edgesdk::container::PacketReader reader_;
@@ -277,5 +278,6 @@ PYBIND11_MODULE(_core, m) {
         .def(py::init<uint32_t>(), py::arg("max_payload") = edgesdk::container::kDefaultMaxPayload)
         .def("feed", &PyPacketReader::feed)
         .def("next", &PyPacketReader::next)
-        .def_property_readonly("pending_bytes", &PyPacketReader::pending_bytes);
+        .def_property_readonly("pending_bytes", &PyPacketReader::pending_bytes)
+        .def_property_readonly("pending_skipped_bytes", &PyPacketReader::pending_skipped_bytes);
 }

@@ -317,12 +317,12 @@ bool PacketReader::next(Event* event) {
         }
         const uint8_t* data = buffer_.data() + position_;
         const size_t available = buffer_.size() - position_;
-        if (available == 0) return flush_skipped(event);
+        if (available == 0) return false;
         PacketHeader h;
         const uint8_t* payload = nullptr;
         size_t consumed = 0;
         const Status st = parse_packet(data, available, max_payload_, &h, &payload, &consumed, nullptr);
-        if (st == Status::kTruncated) return flush_skipped(event);
+        if (st == Status::kTruncated) return false;  // a run of skipped bytes is reported once, whole
         if (st == Status::kOk || (st == Status::kChecksumMismatch && consumed > 0)) {
             Event skipped;
             if (flush_skipped(&skipped)) queued_.push_back(std::move(skipped));

@@ -112,6 +112,8 @@ public:
     bool next(Event* event);
     // Bytes fed but not yet returned as events (a partial packet at the end of input).
     size_t pending_bytes() const { return buffer_.size() - position_; }
+    // Bytes skipped since the last event, reported with the next packet (or read here at end of input).
+    uint64_t pending_skipped_bytes() const { return skipped_; }
 
 private:
     bool flush_skipped(Event* event);

@@ -1,0 +1,48 @@
+import subprocess
+import sys
+
+from edgesdk import cli, golden
+
+
+def test_import_pulls_in_no_ml_framework():
+    code = (
+        "import sys, edgesdk, edgesdk.entropy, edgesdk.container, edgesdk.packets, edgesdk.cli, edgesdk.golden;"
+        "loaded = {'torch', 'tensorrt', 'onnxruntime', 'onnx'} & set(sys.modules);"
+        "assert not loaded, loaded"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_golden_vectors_verify_and_cover_every_file():
+    report = golden.verify()
+    assert len(report) == len(list(golden.GOLDEN_DIR.glob("*.egv")))
+    assert all("exact" in line for line in report)
+
+
+def test_golden_generation_is_reproducible(tmp_path):
+    golden.generate(tmp_path)
+    for path in golden.GOLDEN_DIR.glob("*.egv"):
+        assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_golden_verify_detects_a_changed_stream(tmp_path):
+    golden.generate(tmp_path)
+    vector = golden.read_vector(tmp_path / "rans_fixed.egv")
+    vector["stream"][100] ^= 1
+    golden.write_vector(tmp_path / "rans_fixed.egv", vector)
+    try:
+        golden.verify(tmp_path)
+    except Exception as error:  # noqa: BLE001 - any edgesdk error is the expected outcome
+        assert "rans_fixed.egv" in str(error)
+    else:
+        raise AssertionError("a damaged golden stream verified")
+
+
+def test_selfcheck_command(capsys):
+    assert cli.main(["selfcheck"]) == 0
+    assert "all golden vectors bit-exact" in capsys.readouterr().out
+
+
+def test_console_script_runs():
+    result = subprocess.run(["edgesdk", "selfcheck"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
