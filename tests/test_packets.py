@@ -89,3 +89,34 @@ def test_invalid_arguments():
         PacketWriter(2**32)
     with pytest.raises(edgesdk.InvalidArgumentError):
         PacketReader(on_damage="ignore")
+
+
+def test_packets_over_a_tcp_socket_on_loopback():
+    import socket
+    import threading
+
+    frames = [bytes([i]) * (1000 + 997 * i) for i in range(20)]
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def send():
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            writer = PacketWriter(1)
+            for i, frame in enumerate(frames):
+                conn.sendall(writer.write(frame, keyframe=i % 10 == 0))
+            conn.sendall(writer.close())
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    try:
+        server.settimeout(10)
+        conn, _ = server.accept()
+        with conn, conn.makefile("rb") as stream:
+            conn.settimeout(10)
+            received = list(read_packets(stream, chunk_size=4096))
+    finally:
+        sender.join(timeout=10)
+        server.close()
+    assert [p.payload for p in received[:-1]] == frames
+    assert [p.keyframe for p in received[:-1]] == [i % 10 == 0 for i in range(20)]
+    assert received[-1].end_of_stream
