@@ -26,8 +26,9 @@ constexpr int32_t kMaxHalfWidth = (rans::kMaxCdfLength - 3) / 2;  // 2k+1 symbol
 
 double deterministic_exp(double x) {
     if (x != x) return x;
-    if (x < -745.0) return 0.0;
-    if (x > 709.0) return std::numeric_limits<double>::infinity();
+    // Beyond these, exp underflows to 0 or overflows to infinity (ldexp rounds the edges exactly).
+    if (x < -746.0) return 0.0;
+    if (x > 710.0) return std::numeric_limits<double>::infinity();
     // x = k ln2 + r with |r| <= ln2 / 2; exp(r) by its Taylor series (fixed 17 terms, error < 1e-17).
     const double kd = std::floor(x * kInvLn2 + 0.5);
     const double r = (x - kd * kLn2Hi) - kd * kLn2Lo;
@@ -91,12 +92,14 @@ Status quantize_pmf(const double* pmf, int64_t n, double tail_mass, std::vector<
     }
     const int64_t target = rans::kTotal;
     if (sum != target) {
-        // Proportional pass, then the remainder one symbol at a time on the largest frequencies.
+        // Proportional pass over what each symbol can give (f - 1, keeping f >= 1) or take (f),
+        // then the remainder one count each on the largest frequencies.
         const int64_t diff = target - sum;  // > 0: add, < 0: remove
         const int64_t magnitude = diff < 0 ? -diff : diff;
+        const int64_t capacity = diff < 0 ? sum - symbols : sum;  // >= magnitude, as symbols <= 2^16
         int64_t adjusted = 0;
         for (int64_t i = 0; i < symbols; ++i) {
-            const int64_t share = (diff < 0 ? freq[i] - 1 : freq[i]) * magnitude / sum;
+            const int64_t share = (diff < 0 ? freq[i] - 1 : freq[i]) * magnitude / capacity;
             freq[i] += diff < 0 ? -share : share;
             adjusted += share;
         }

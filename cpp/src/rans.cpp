@@ -116,7 +116,10 @@ public:
             return Status::kTruncated;
         }
         if (static_cast<int32_t>(s) != t.escape_symbol) {
-            *value = static_cast<int32_t>(s) + t.offset;
+            // A table whose offset puts some symbols above INT32_MAX: the encoder never emits those.
+            const int64_t v = int64_t(s) + t.offset;
+            if (v > std::numeric_limits<int32_t>::max()) return Status::kCorrupted;
+            *value = static_cast<int32_t>(v);
             return Status::kOk;
         }
         uint32_t count_minus_one = 0;
@@ -130,6 +133,8 @@ public:
                 continue;
             }
             payload |= uint64_t{chunk} << (kBypassBits * k);
+            // The encoder uses the fewest chunks: a zero top chunk means the stream is not its output.
+            if (k == count_minus_one && k > 0 && chunk == 0) return Status::kCorrupted;
         }
         const int64_t relative = (payload & 1u) ? -int64_t((payload + 1) >> 1)
                                                 : int64_t(t.escape_symbol) + int64_t(payload >> 1);
