@@ -10,6 +10,7 @@
 #include "edgesdk/cdf.h"
 #include "edgesdk/container.h"
 #include "edgesdk/crc32c.h"
+#include "edgesdk/intnet.h"
 #include "edgesdk/rans.h"
 
 namespace py = pybind11;
@@ -148,6 +149,53 @@ private:
     edgesdk::container::PacketReader reader_;
 };
 
+class PyIntNetwork {
+public:
+    explicit PyIntNetwork(const py::buffer& blob) {
+        ByteView bytes(blob);
+        std::string detail;
+        check(edgesdk::intnet::Network::parse(bytes.data, bytes.size, &network_, &detail), detail);
+    }
+
+    // x: [N, C, H, W] or [C, H, W]; returns the same rank.
+    Int32Array run(const Int32Array& x) const {
+        if (x.ndim() != 3 && x.ndim() != 4)
+            throw StatusError(Status::kInvalidArgument, "integer network input must be [N, C, H, W] or [C, H, W]");
+        const bool batched = x.ndim() == 4;
+        const int64_t n = batched ? x.shape(0) : 1;
+        const int64_t c = x.shape(batched ? 1 : 0), h = x.shape(batched ? 2 : 1), w = x.shape(batched ? 3 : 2);
+        if (c != network_.input_channels())
+            throw StatusError(Status::kInvalidArgument, "integer network expects " +
+                                                            std::to_string(network_.input_channels()) +
+                                                            " input channels, got " + std::to_string(c));
+        int64_t oc = 0, oh = 0, ow = 0;
+        network_.output_shape(h, w, &oc, &oh, &ow);
+        std::vector<py::ssize_t> shape = {oc, oh, ow};
+        if (batched) shape.insert(shape.begin(), n);
+        std::string detail;
+        Status st = Status::kOk;
+        std::vector<int32_t> image;
+        Int32Array out;
+        for (int64_t b = 0; b < n && st == Status::kOk; ++b) {
+            {
+                py::gil_scoped_release release;
+                st = network_.run(x.data() + b * c * h * w, h, w, &image, &detail);
+            }
+            if (st != Status::kOk) break;
+            if (b == 0) out = Int32Array(shape);
+            std::memcpy(out.mutable_data() + b * oc * oh * ow, image.data(), image.size() * sizeof(int32_t));
+        }
+        check(st, detail);
+        if (n == 0) out = Int32Array(shape);
+        return out;
+    }
+
+    uint32_t input_channels() const { return network_.input_channels(); }
+
+private:
+    edgesdk::intnet::Network network_;
+};
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -273,6 +321,11 @@ PYBIND11_MODULE(_core, m) {
               detail);
         return py::make_tuple(packet_header_tuple(h), size_t(payload - bytes.data), consumed);
     }, py::arg("data"), py::arg("max_payload") = edgesdk::container::kDefaultMaxPayload);
+
+    py::class_<PyIntNetwork>(m, "IntNetwork")
+        .def(py::init<const py::buffer&>(), py::arg("blob"))
+        .def("run", &PyIntNetwork::run, py::arg("x"))
+        .def_property_readonly("input_channels", &PyIntNetwork::input_channels);
 
     py::class_<PyPacketReader>(m, "PacketReader")
         .def(py::init<uint32_t>(), py::arg("max_payload") = edgesdk::container::kDefaultMaxPayload)

@@ -1,0 +1,283 @@
+#include "edgesdk/intnet.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "edgesdk/crc32c.h"
+
+namespace edgesdk {
+namespace intnet {
+
+namespace {
+
+constexpr uint8_t kMagic[4] = {'E', 'I', 'N', 'T'};
+constexpr uint8_t kVersion = 1;
+constexpr int32_t kInt8Min = -128, kInt8Max = 127;
+
+void set_detail(std::string* detail, std::string text) {
+    if (detail) *detail = std::move(text);
+}
+
+// Bounds-checked little-endian cursor over the blob.
+struct Cursor {
+    const uint8_t* p;
+    const uint8_t* end;
+    bool ok = true;
+
+    bool need(size_t n) {
+        if (!ok || size_t(end - p) < n) ok = false;
+        return ok;
+    }
+    uint32_t u32() {
+        if (!need(4)) return 0;
+        const uint32_t v = uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+        p += 4;
+        return v;
+    }
+    int32_t i32() { return static_cast<int32_t>(u32()); }
+    uint8_t u8() {
+        if (!need(1)) return 0;
+        return *p++;
+    }
+    bool zeros(size_t n) {
+        if (!need(n)) return false;
+        for (size_t i = 0; i < n; ++i)
+            if (p[i] != 0) return false;
+        p += n;
+        return true;
+    }
+};
+
+size_t padding_to_4(size_t n) { return (4 - n % 4) % 4; }
+
+// floor(a / 2^s) for any sign, without relying on the implementation-defined >> of negatives.
+inline int64_t floor_shift(int64_t a, uint32_t s) {
+    return a >= 0 ? a >> s : -(((-(a + 1)) >> s) + 1);
+}
+
+}  // namespace
+
+Status Network::parse(const uint8_t* data, size_t size, Network* out, std::string* detail) {
+    if (!out || (size > 0 && !data)) return Status::kInvalidArgument;
+    if (size < 8 || std::memcmp(data, kMagic, 4) != 0) {
+        set_detail(detail, "integer network: not an EINT blob");
+        return size < 4 && std::memcmp(data, kMagic, size) == 0 ? Status::kTruncated : Status::kBadMagic;
+    }
+    if (data[4] != kVersion) {
+        set_detail(detail, "integer network: EINT version " + std::to_string(data[4]) + " is not readable by this build");
+        return Status::kUnsupportedVersion;
+    }
+    if (size < 12) {
+        set_detail(detail, "integer network: blob truncated");
+        return Status::kTruncated;
+    }
+    const uint32_t stored_crc = uint32_t(data[size - 4]) | uint32_t(data[size - 3]) << 8 |
+                                uint32_t(data[size - 2]) << 16 | uint32_t(data[size - 1]) << 24;
+    if (crc32c(data, size - 4) != stored_crc) {
+        set_detail(detail, "integer network: CRC32C mismatch (blob damaged or truncated)");
+        return Status::kChecksumMismatch;
+    }
+    Cursor c{data + 5, data + size - 4};
+    auto fail = [&](std::string what) {
+        set_detail(detail, "integer network: " + what);
+        return c.ok ? Status::kCorrupted : Status::kTruncated;
+    };
+    if (!c.zeros(3)) return fail("reserved header bytes are not zero");
+    Network net;
+    net.input_channels_ = c.u32();
+    net.input_min_ = c.i32();
+    net.input_max_ = c.i32();
+    const uint32_t op_count = c.u32();
+    if (!c.ok) return fail("header truncated");
+    if (net.input_channels_ < 1 || net.input_channels_ > kMaxChannels || op_count > kMaxOps)
+        return fail("input channels or op count outside the limits");
+    if (net.input_min_ > net.input_max_) return fail("input clamp is empty");
+    uint32_t channels = net.input_channels_;
+    int32_t lo = net.input_min_, hi = net.input_max_;  // range of the current tensor
+    for (uint32_t index = 0; index < op_count; ++index) {
+        const std::string where = "op " + std::to_string(index) + ": ";
+        Op op;
+        op.kind = static_cast<OpKind>(c.u8());
+        if (!c.zeros(3)) return fail(where + "reserved bytes are not zero");
+        if (op.kind == OpKind::kConv) {
+            op.in_channels = c.u32();
+            op.out_channels = c.u32();
+            op.kernel = c.u8();
+            const uint8_t relu = c.u8();
+            if (!c.zeros(2)) return fail(where + "reserved bytes are not zero");
+            op.out_min = c.i32();
+            op.out_max = c.i32();
+            if (!c.ok) return fail(where + "truncated");
+            if (op.in_channels != channels) return fail(where + "expects " + std::to_string(op.in_channels) +
+                                                        " input channels, gets " + std::to_string(channels));
+            if (op.out_channels < 1 || op.out_channels > kMaxChannels) return fail(where + "output channels outside 1..4096");
+            if (op.kernel % 2 == 0 || op.kernel > kMaxKernel) return fail(where + "kernel must be odd and at most 7");
+            if (relu > 1) return fail(where + "relu flag must be 0 or 1");
+            if (op.out_min > op.out_max) return fail(where + "output clamp is empty");
+            if (lo < kInt8Min || hi > kInt8Max) return fail(where + "input range is not within int8");
+            op.relu = relu == 1;
+            const size_t weights = size_t(op.out_channels) * op.in_channels * op.kernel * op.kernel;
+            if (!c.need(weights + padding_to_4(weights))) return fail(where + "weights truncated");
+            op.weight.assign(reinterpret_cast<const int8_t*>(c.p), reinterpret_cast<const int8_t*>(c.p) + weights);
+            c.p += weights;
+            if (!c.zeros(padding_to_4(weights))) return fail(where + "weight padding is not zero");
+            if (!c.need(size_t(op.out_channels) * 9 + padding_to_4(op.out_channels))) return fail(where + "truncated");
+            op.bias.resize(op.out_channels);
+            op.multiplier.resize(op.out_channels);
+            op.shift.resize(op.out_channels);
+            for (auto& b : op.bias) b = c.i32();
+            for (auto& m : op.multiplier) m = c.i32();
+            for (auto& s : op.shift) s = c.u8();
+            if (!c.zeros(padding_to_4(op.out_channels))) return fail(where + "shift padding is not zero");
+            // Accumulation bound: |acc| <= K * 128 * 128 + max|bias| must fit int32.
+            int64_t max_bias = 0;
+            for (int32_t b : op.bias) max_bias = std::max<int64_t>(max_bias, b < 0 ? -int64_t(b) : b);
+            const int64_t bound = int64_t(op.in_channels) * op.kernel * op.kernel * 128 * 128 + max_bias;
+            if (bound > std::numeric_limits<int32_t>::max()) return fail(where + "int32 accumulator could overflow");
+            for (uint32_t o = 0; o < op.out_channels; ++o) {
+                if (op.multiplier[o] < 0) return fail(where + "negative requantization multiplier");
+                if (op.shift[o] > kMaxShift) return fail(where + "shift above 62");
+            }
+            channels = op.out_channels;
+            lo = op.relu ? std::max(op.out_min, 0) : op.out_min;
+            hi = std::max(op.out_max, lo);
+        } else if (op.kind == OpKind::kDepthToSpace) {
+            op.block = c.u32();
+            if (!c.ok) return fail(where + "truncated");
+            if (op.block < 2 || op.block > kMaxBlock) return fail(where + "block must be 2..4");
+            if (channels % (op.block * op.block) != 0) return fail(where + "channels not divisible by block^2");
+            channels /= op.block * op.block;
+        } else {
+            return fail(where + "unknown op kind " + std::to_string(int(op.kind)));
+        }
+        net.ops_.push_back(std::move(op));
+    }
+    if (c.p != c.end) return fail(std::to_string(c.end - c.p) + " unexpected bytes after the last op");
+    *out = std::move(net);
+    return Status::kOk;
+}
+
+void Network::output_shape(int64_t height, int64_t width, int64_t* channels, int64_t* out_height,
+                           int64_t* out_width) const {
+    int64_t c = input_channels_, h = height, w = width;
+    for (const Op& op : ops_) {
+        if (op.kind == OpKind::kConv) {
+            c = op.out_channels;
+        } else {
+            c /= op.block * op.block;
+            h *= op.block;
+            w *= op.block;
+        }
+    }
+    *channels = c;
+    *out_height = h;
+    *out_width = w;
+}
+
+namespace {
+
+// acc[o] = bias[o] + conv(in, weight[o]); row-wise so the inner loop vectorises.
+void convolve(const Op& op, const std::vector<int32_t>& in, int64_t height, int64_t width,
+              std::vector<int32_t>* out) {
+    const int64_t k = op.kernel, pad = k / 2, plane = height * width;
+    out->assign(size_t(op.out_channels * plane), 0);
+    std::vector<int32_t> acc(static_cast<size_t>(plane));
+    for (uint32_t o = 0; o < op.out_channels; ++o) {
+        std::fill(acc.begin(), acc.end(), op.bias[o]);
+        for (uint32_t i = 0; i < op.in_channels; ++i) {
+            const int32_t* src = in.data() + i * plane;
+            const int8_t* w = op.weight.data() + (size_t(o) * op.in_channels + i) * size_t(k * k);
+            for (int64_t dy = 0; dy < k; ++dy) {
+                for (int64_t dx = 0; dx < k; ++dx) {
+                    const int32_t weight = w[dy * k + dx];
+                    if (weight == 0) continue;
+                    const int64_t x_begin = std::max<int64_t>(0, pad - dx);
+                    const int64_t x_end = std::min<int64_t>(width, width + pad - dx);
+                    for (int64_t y = std::max<int64_t>(0, pad - dy); y < std::min<int64_t>(height, height + pad - dy); ++y) {
+                        const int32_t* row = src + (y + dy - pad) * width;
+                        int32_t* dst = acc.data() + y * width;
+                        for (int64_t x = x_begin; x < x_end; ++x) dst[x] += weight * row[x + dx - pad];
+                    }
+                }
+            }
+        }
+        const int64_t multiplier = op.multiplier[o];
+        const uint32_t shift = op.shift[o];
+        const int64_t rounding = shift > 0 ? int64_t{1} << (shift - 1) : 0;
+        int32_t* dst = out->data() + o * plane;
+        for (int64_t p = 0; p < plane; ++p) {
+            int64_t v = floor_shift(int64_t(acc[size_t(p)]) * multiplier + rounding, shift);
+            if (op.relu) v = std::max<int64_t>(v, 0);
+            dst[p] = int32_t(std::min<int64_t>(std::max<int64_t>(v, op.out_min), op.out_max));
+        }
+    }
+}
+
+void depth_to_space(uint32_t block, const std::vector<int32_t>& in, int64_t channels, int64_t height,
+                    int64_t width, std::vector<int32_t>* out) {
+    const int64_t b = block, out_channels = channels / (b * b), out_width = width * b;
+    out->resize(in.size());
+    for (int64_t c = 0; c < out_channels; ++c)
+        for (int64_t i = 0; i < b; ++i)
+            for (int64_t j = 0; j < b; ++j) {
+                const int32_t* src = in.data() + ((c * b + i) * b + j) * height * width;
+                for (int64_t y = 0; y < height; ++y)
+                    for (int64_t x = 0; x < width; ++x)
+                        (*out)[size_t((c * height * b + y * b + i) * out_width + x * b + j)] = src[y * width + x];
+            }
+}
+
+}  // namespace
+
+Status Network::run(const int32_t* input, int64_t height, int64_t width, std::vector<int32_t>* out,
+                    std::string* detail) const {
+    if (!out || height < 1 || width < 1 || !input) {
+        set_detail(detail, "integer network: input must be a non-empty [C, H, W] tensor");
+        return Status::kInvalidArgument;
+    }
+    // Every intermediate tensor is bounded before anything is allocated.
+    int64_t c = input_channels_, h = height, w = width;
+    auto too_big = [](int64_t c, int64_t h, int64_t w) {
+        return h > kMaxTensorElements || w > kMaxTensorElements || c * h > kMaxTensorElements ||
+               c * h * w > kMaxTensorElements;
+    };
+    if (too_big(c, h, w)) {
+        set_detail(detail, "integer network: input tensor too large");
+        return Status::kLimitExceeded;
+    }
+    for (const Op& op : ops_) {
+        c = op.kind == OpKind::kConv ? int64_t(op.out_channels) : c / (op.block * op.block);
+        if (op.kind == OpKind::kDepthToSpace) {
+            h *= op.block;
+            w *= op.block;
+        }
+        if (too_big(c, h, w)) {
+            set_detail(detail, "integer network: an intermediate tensor would exceed 2^28 elements");
+            return Status::kLimitExceeded;
+        }
+    }
+    std::vector<int32_t> current(input, input + input_channels_ * height * width);
+    for (int32_t& v : current) v = std::min(std::max(v, input_min_), input_max_);
+    std::vector<int32_t> next;
+    c = input_channels_;
+    h = height;
+    w = width;
+    for (const Op& op : ops_) {
+        if (op.kind == OpKind::kConv) {
+            convolve(op, current, h, w, &next);
+            c = op.out_channels;
+        } else {
+            depth_to_space(op.block, current, c, h, w, &next);
+            c /= op.block * op.block;
+            h *= op.block;
+            w *= op.block;
+        }
+        current.swap(next);
+    }
+    *out = std::move(current);
+    return Status::kOk;
+}
+
+}  // namespace intnet
+}  // namespace edgesdk
