@@ -140,8 +140,9 @@ Status Network::parse(const uint8_t* data, size_t size, Network* out, std::strin
                 if (op.shift[o] > kMaxShift) return fail(where + "shift above 62");
             }
             channels = op.out_channels;
-            lo = op.relu ? std::max(op.out_min, 0) : op.out_min;
-            hi = std::max(op.out_max, lo);
+            // ReLU then clamp: a clamp entirely below zero still wins over the ReLU.
+            lo = op.relu ? std::min(std::max(op.out_min, 0), op.out_max) : op.out_min;
+            hi = op.out_max;
         } else if (op.kind == OpKind::kDepthToSpace) {
             op.block = c.u32();
             if (!c.ok) return fail(where + "truncated");
