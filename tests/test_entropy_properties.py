@@ -153,8 +153,8 @@ def reference_decode(tables: E.CdfTables, data: bytes, indexes: np.ndarray):
             for _ in range(count + 1):
                 chunks.append(x & 15)
                 x = refill(x >> 4)
-            if any(c for c in chunks[9:]):
-                return None  # payload beyond 36 bits
+            if count >= 9:
+                return None  # more chunks than any int32 payload needs
             if count > 0 and chunks[-1] == 0:
                 return None
             payload = sum(c << (4 * k) for k, c in enumerate(chunks))

@@ -8,10 +8,13 @@
 //  * a packet that parses has consumed == 28 + payload_size <= size and re-serialises
 //    (write_packet) to exactly the bytes it consumed;
 //  * every PacketReader event is self-consistent (payload size and CRC match the header),
-//    the events account for every byte fed (packets + bad payloads + skipped + pending),
-//    and the event sequence does not depend on how the input was chunked (adjacent
-//    skipped-bytes events merged).
+//    the events account for every byte fed (packets + bad payloads + skipped + pending +
+//    pending skipped), a run of skipped bytes is reported once (never two skipped-bytes
+//    events in a row), a sequence gap comes right before the packet that revealed it, and
+//    the event sequence does not depend on how the input was chunked.
 // Payloads of delivered packets are also parsed as frames (frames travel in packets).
+// Every check also runs on copies of the input whose CRCs were repaired (as a frame, and as a
+// packet stream), so the fuzzer reaches the validation behind the CRCs.
 // A violated property calls abort(), which libFuzzer reports as a crash.
 #include <algorithm>
 #include <cstddef>
@@ -114,7 +117,7 @@ void check_packets(const uint8_t* data, size_t size, uint32_t max_payload) {
 
 using Event = PacketReader::Event;
 
-// Drains every event, checking each one and appending it to *events (skipped-bytes events merged).
+// Drains every event, checking each one and appending it to *events.
 void drain(PacketReader& reader, uint32_t max_payload, std::vector<Event>* events, uint64_t* accounted) {
     Event e;
     for (int guard = 0; reader.next(&e); ++guard) {
@@ -134,11 +137,10 @@ void drain(PacketReader& reader, uint32_t max_payload, std::vector<Event>* event
                 break;
             case Event::Kind::kSkippedBytes:
                 REQUIRE(e.count > 0);
+                REQUIRE(e.payload.empty());
+                // A run of skipped bytes is reported once, whole.
+                REQUIRE(events->empty() || events->back().kind != Event::Kind::kSkippedBytes);
                 *accounted += e.count;
-                if (!events->empty() && events->back().kind == Event::Kind::kSkippedBytes) {
-                    events->back().count += e.count;
-                    continue;
-                }
                 break;
             case Event::Kind::kSequenceGap:
                 REQUIRE(e.payload.empty());
@@ -161,8 +163,9 @@ void check_reader(const uint8_t* data, size_t size, uint32_t max_payload, uint32
     uint64_t accounted = 0;
     whole.feed(data, size);
     drain(whole, max_payload, &expected, &accounted);
-    REQUIRE(accounted + whole.pending_bytes() == size);
-    REQUIRE(whole.pending_bytes() < kPacketHeaderSize + uint64_t(max_payload) || whole.pending_bytes() == 0);
+    REQUIRE(accounted + whole.pending_bytes() + whole.pending_skipped_bytes() == size);
+    // What is left is at most one incomplete packet.
+    REQUIRE(whole.pending_bytes() < kPacketHeaderSize + uint64_t(max_payload));
     // A gap is reported right before the packet that revealed it.
     for (size_t i = 0; i < expected.size(); ++i) {
         if (expected[i].kind != Event::Kind::kSequenceGap) continue;
@@ -172,7 +175,8 @@ void check_reader(const uint8_t* data, size_t size, uint32_t max_payload, uint32
     for (const Event& e : expected)
         if (e.kind == Event::Kind::kPacket) check_frame(e.payload.data(), e.payload.size());
 
-    // The same bytes in 1..4 chunks (possibly empty ones), draining after every feed.
+    // The same bytes in 1..4 chunks (possibly empty ones), draining after every feed: the same
+    // events, the skipped-bytes counts included.
     size_t cuts[5];
     const int pieces = 1 + int(seed & 3);
     uint32_t s = seed;
@@ -189,29 +193,89 @@ void check_reader(const uint8_t* data, size_t size, uint32_t max_payload, uint32
     for (int k = 0; k < pieces; ++k) {
         chunked.feed(data + begin, cuts[k] - begin);
         drain(chunked, max_payload, &got, &chunked_accounted);
-        REQUIRE(chunked_accounted + chunked.pending_bytes() == cuts[k]);
+        REQUIRE(chunked_accounted + chunked.pending_bytes() + chunked.pending_skipped_bytes() == cuts[k]);
         begin = cuts[k];
     }
     REQUIRE(chunked.pending_bytes() == whole.pending_bytes());
+    REQUIRE(chunked.pending_skipped_bytes() == whole.pending_skipped_bytes());
     REQUIRE(got.size() == expected.size());
     for (size_t i = 0; i < got.size(); ++i) {
         REQUIRE(got[i].kind == expected[i].kind);
         REQUIRE(got[i].count == expected[i].count);
-        if (got[i].kind != Event::Kind::kSkippedBytes) REQUIRE(same_header(got[i].header, expected[i].header));
+        REQUIRE(same_header(got[i].header, expected[i].header));
         REQUIRE(got[i].payload == expected[i].payload);
     }
 }
 
-}  // namespace
+uint32_t load_u32(const uint8_t* p) {
+    return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
+void store_u32(uint8_t* p, uint32_t v) {
+    for (int b = 0; b < 4; ++b) p[b] = uint8_t(v >> (8 * b));
+}
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+// CRC32C guards every field, and a mutating fuzzer almost never produces a matching CRC, so
+// the checks behind the CRCs would stay unexplored. These repair the CRCs of a mutated input:
+// section CRCs (where the declared sizes fit) and then the header CRC of a frame...
+bool repair_frame_crcs(std::vector<uint8_t>& b) {
+    if (b.size() < kFrameFixedHeaderSize || std::memcmp(b.data(), kFrameMagic, 4) != 0) return false;
+    const size_t parameters = size_t(b[48]) | size_t(b[49]) << 8;
+    const size_t sections = size_t(b[50]) | size_t(b[51]) << 8;
+    if (parameters > kMaxParameters || sections > kMaxSections) return false;
+    const size_t header = kFrameFixedHeaderSize + kParameterSize * parameters + kSectionEntrySize * sections + 4;
+    if (b.size() < header) return false;
+    size_t payload = header;
+    for (size_t i = 0; i < sections; ++i) {
+        uint8_t* entry = b.data() + kFrameFixedHeaderSize + kParameterSize * parameters + kSectionEntrySize * i;
+        const uint32_t n = load_u32(entry + 4);
+        if (n > b.size() - payload) break;
+        store_u32(entry + 8, crc32c(b.data() + payload, n));
+        payload += n;
+    }
+    store_u32(b.data() + header - 4, crc32c(b.data(), header - 4));
+    return true;
+}
+
+// ... and, for every 'EP' that starts a header, its payload CRC (where the payload fits and
+// `payloads` is set) and its header CRC.
+bool repair_packet_crcs(std::vector<uint8_t>& b, bool payloads) {
+    bool changed = false;
+    size_t p = 0;
+    while (b.size() >= kPacketHeaderSize && p <= b.size() - kPacketHeaderSize) {
+        if (b[p] != kPacketSync[0] || b[p + 1] != kPacketSync[1]) {
+            ++p;
+            continue;
+        }
+        uint8_t* h = b.data() + p;
+        const uint32_t n = load_u32(h + 16);
+        const bool fits = n <= b.size() - p - kPacketHeaderSize;
+        if (fits && payloads) store_u32(h + 20, crc32c(h + kPacketHeaderSize, n));
+        store_u32(h + 24, crc32c(h, kPacketHeaderSize - 4));
+        changed = true;
+        p += fits ? kPacketHeaderSize + n : 1;
+    }
+    return changed;
+}
+
+void check_all(const uint8_t* data, size_t size, uint32_t h) {
     check_frame(data, size);
     // Packet limits: the default, and a small one derived from the data so the limit path is reached.
-    const uint32_t h = crc32c(data, size);
     const uint32_t small_max = (h >> 4) % 300;
     check_packets(data, size, kDefaultMaxPayload);
     check_packets(data, size, small_max);
     check_reader(data, size, kDefaultMaxPayload, h);
     check_reader(data, size, (h & 0x10000) ? small_max : kDefaultMaxPayload, h >> 2);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    const uint32_t h = crc32c(data, size);
+    check_all(data, size, h);
+    // The same input with its CRCs repaired, as a frame and as a packet stream.
+    std::vector<uint8_t> repaired(data, data + size);
+    if (repair_frame_crcs(repaired)) check_all(repaired.data(), repaired.size(), h);
+    repaired.assign(data, data + size);
+    if (repair_packet_crcs(repaired, (h & 0x20000) == 0)) check_all(repaired.data(), repaired.size(), h);
     return 0;
 }

@@ -124,16 +124,13 @@ public:
         }
         uint32_t count_minus_one = 0;
         if (!in.get_bypass(x, &count_minus_one)) return Status::kTruncated;
+        // The encoder sends the fewest chunks, never more than an int32 payload needs.
+        if (count_minus_one >= kMaxPayloadBits / kBypassBits) return Status::kCorrupted;
         uint64_t payload = 0;
         for (uint32_t k = 0; k <= count_minus_one; ++k) {
             uint32_t chunk = 0;
             if (!in.get_bypass(x, &chunk)) return Status::kTruncated;
-            if (kBypassBits * k >= kMaxPayloadBits) {
-                if (chunk != 0) return Status::kCorrupted;
-                continue;
-            }
             payload |= uint64_t{chunk} << (kBypassBits * k);
-            // The encoder uses the fewest chunks: a zero top chunk means the stream is not its output.
             if (k == count_minus_one && k > 0 && chunk == 0) return Status::kCorrupted;
         }
         const int64_t relative = (payload & 1u) ? -int64_t((payload + 1) >> 1)
