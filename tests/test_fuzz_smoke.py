@@ -1,6 +1,6 @@
 """libFuzzer smoke runs of the C++ core (cpp/fuzz, docs/fuzzing.md).
 
-Builds fuzz_container and fuzz_rans_decode with clang (libFuzzer + ASan + UBSan), writes the
+Builds the fuzz targets (container, rANS decode, integer network) with clang (libFuzzer + ASan + UBSan), writes the
 seed corpora with cpp/fuzz/make_seeds.py, and runs each fuzzer for a bounded time. A crash,
 a sanitizer report or a violated round-trip property makes the fuzzer exit non-zero, and the
 test fails with the fuzzer's report. Skipped when clang++ or cmake are missing, unless CI=true.
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.native, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
 CPP = REPO / "cpp"
-FUZZERS = ("fuzz_container", "fuzz_rans_decode")
+FUZZERS = ("fuzz_container", "fuzz_rans_decode", "fuzz_intnet")
 SECONDS_PER_FUZZER = 20
 MIN_EXECUTIONS = 1000
 

@@ -238,12 +238,52 @@ def rans_seeds() -> dict[str, bytes]:
     return seeds
 
 
+def intnet_seeds() -> dict[str, bytes]:
+    """fuzz_intnet inputs: [height][width] + an EINT blob (small valid networks)."""
+    from edgesdk.intnet import DepthToSpace, IntConv, IntNetworkSpec
+
+    rng = np.random.default_rng(5)
+
+    def conv(cin, cout, k, relu, lo=-128, hi=127):
+        return IntConv(
+            weight=rng.integers(-128, 128, (cout, cin, k, k), dtype=np.int8),
+            bias=rng.integers(-1000, 1000, cout, dtype=np.int32),
+            multiplier=rng.integers(1 << 20, 1 << 30, cout, dtype=np.int32),
+            shift=np.full(cout, 30, dtype=np.uint8),
+            relu=relu,
+            out_min=lo,
+            out_max=hi,
+        )
+
+    networks = {
+        "single_conv": IntNetworkSpec(2, -128, 127, [conv(2, 3, 3, False)]),
+        "hyper_synthesis_like": IntNetworkSpec(
+            2, -128, 127, [conv(2, 8, 3, True), DepthToSpace(2), conv(2, 8, 1, True), DepthToSpace(2),
+                           conv(2, 4, 5, False, -(2**20), 2**20)]
+        ),
+        "no_ops": IntNetworkSpec(1, -5, 5, []),
+        "every_kernel": IntNetworkSpec(
+            1, -128, 127, [conv(1, 2, 1, True), conv(2, 2, 3, False), conv(2, 2, 5, True), conv(2, 1, 7, False)]
+        ),
+        "block_three": IntNetworkSpec(1, -128, 127, [conv(1, 9, 3, False), DepthToSpace(3)]),
+    }
+    # 0x83: height 4 with the CRC-repair bit set (see fuzz_intnet.cpp).
+    seeds = {name: bytes([0x83, 5]) + spec.to_blob() for name, spec in networks.items()}
+    seeds["regress_empty_blob"] = bytes([0, 0])  # parse() once passed a null pointer to memcmp
+    return seeds
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print(__doc__.strip(), file=sys.stderr)
         return 2
     out = Path(argv[1])
-    for target, seeds in (("fuzz_container", container_seeds()), ("fuzz_rans_decode", rans_seeds())):
+    targets = (
+        ("fuzz_container", container_seeds()),
+        ("fuzz_rans_decode", rans_seeds()),
+        ("fuzz_intnet", intnet_seeds()),
+    )
+    for target, seeds in targets:
         folder = out / target
         folder.mkdir(parents=True, exist_ok=True)
         for name, data in seeds.items():

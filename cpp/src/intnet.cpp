@@ -62,7 +62,8 @@ Status Network::parse(const uint8_t* data, size_t size, Network* out, std::strin
     if (!out || (size > 0 && !data)) return Status::kInvalidArgument;
     if (size < 8 || std::memcmp(data, kMagic, 4) != 0) {
         set_detail(detail, "integer network: not an EINT blob");
-        return size < 4 && std::memcmp(data, kMagic, size) == 0 ? Status::kTruncated : Status::kBadMagic;
+        const bool prefix_of_magic = size < 4 && (size == 0 || std::memcmp(data, kMagic, size) == 0);
+        return prefix_of_magic ? Status::kTruncated : Status::kBadMagic;
     }
     if (data[4] != kVersion) {
         set_detail(detail, "integer network: EINT version " + std::to_string(data[4]) + " is not readable by this build");
