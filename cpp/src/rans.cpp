@@ -7,6 +7,7 @@
 #include "edgesdk/rans.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 namespace edgesdk {
@@ -60,13 +61,14 @@ struct Reader {
     // Refills a state that fell below kStateLow. Returns false if the stream is exhausted.
     inline bool renormalize(uint32_t& x) {
         while (x < kStateLow) {
-            if (p == end) return false;
+            if (p >= end) return false;
             x = (x << kByteBits) | *p++;
         }
         return true;
     }
 
-    // Branch-free refill for the hot path; the caller guarantees kMaxRefill readable bytes.
+    // Branch-free refill for the hot path; the caller guarantees kMaxRefill readable bytes
+    // (possibly zero padding past `end`, which the caller then reports as truncation).
     // After a symbol step x >= 2^7, so two bytes always bring it back above 2^23.
     static constexpr ptrdiff_t kMaxRefill = 2;
     inline void renormalize_unchecked(uint32_t& x) {
@@ -101,20 +103,19 @@ public:
                 t.offset};
     }
 
-    // Decodes one element into *value; returns kOk, kTruncated or kCorrupted.
-    // kUnchecked: the caller guarantees at least two unread bytes for the symbol's refill.
-    template <bool kUnchecked>
-    static inline Status decode_one(const Resolved& t, uint32_t& x, Reader& in, int32_t* value) {
+    // The part of decoding one element that reads no input: finds the symbol and advances the state.
+    static inline uint32_t step(const Resolved& t, uint32_t& x) {
         const uint32_t slot = x & kSlotMask;
         uint32_t s = t.lookup[slot >> kLookupShift];
         while (t.cdf[s + 1] <= slot) ++s;  // stops: cdf[len-1] = kTotal > slot
         const uint32_t start = t.cdf[s];
         x = (t.cdf[s + 1] - start) * (x >> kPrecision) + slot - start;
-        if (kUnchecked) {
-            in.renormalize_unchecked(x);
-        } else if (!in.renormalize(x)) {
-            return Status::kTruncated;
-        }
+        return s;
+    }
+
+    // The value of symbol s, reading the escape's bypass chunks if s is the escape
+    // (the state must already be refilled). Returns kOk, kTruncated or kCorrupted.
+    static inline Status value_of(const Resolved& t, uint32_t s, uint32_t& x, Reader& in, int32_t* value) {
         if (static_cast<int32_t>(s) != t.escape_symbol) {
             // A table whose offset puts some symbols above INT32_MAX: the encoder never emits those.
             const int64_t v = int64_t(s) + t.offset;
@@ -140,6 +141,13 @@ public:
             return Status::kCorrupted;
         *value = static_cast<int32_t>(v);
         return Status::kOk;
+    }
+
+    // Decodes one element with bounds-checked reads.
+    static inline Status decode_one(const Resolved& t, uint32_t& x, Reader& in, int32_t* value) {
+        const uint32_t s = step(t, x);
+        if (!in.renormalize(x)) return Status::kTruncated;
+        return value_of(t, s, x, in, value);
     }
 };
 
@@ -262,7 +270,12 @@ Status decode(const CdfTables& tables, const uint8_t* data, size_t size, const i
             return Status::kCorrupted;
         }
     }
-    Reader in{data + header, data + size};
+    // The body gets zero padding so the hot loop refills without a bounds check per symbol;
+    // reading into the padding is caught once per group (and at the end) as truncation.
+    constexpr size_t kPadding = 16;
+    std::vector<uint8_t> body(size - header + kPadding, 0);
+    if (size > header) std::memcpy(body.data(), data + header, size - header);
+    Reader in{body.data(), body.data() + (size - header)};
     const uint32_t num_tables = static_cast<uint32_t>(tables.num_tables());
     auto fail = [&](Status status, int64_t i) {
         if (status == Status::kInvalidArgument) {
@@ -278,24 +291,36 @@ Status decode(const CdfTables& tables, const uint8_t* data, size_t size, const i
     int64_t i = 0;
     if (lanes == kLanes) {
         // Hot path: one element per lane per iteration keeps four independent state chains in flight.
+        static_assert(kPadding >= kLanes * Reader::kMaxRefill, "a group may read this far past the end");
+        static_assert(kLanes == 4, "the hot loop is written out for four lanes");
+        uint32_t x0 = states[0], x1 = states[1], x2 = states[2], x3 = states[3];
         for (; i + kLanes <= n; i += kLanes) {
-            for (int lane = 0; lane < kLanes; ++lane) {
-                // Far from the end (the usual case) the symbol's refill needs no branch.
-                const bool unchecked = in.end - in.p >= Reader::kMaxRefill;
-                const uint32_t index = static_cast<uint32_t>(indexes[i + lane]);
-                if (index >= num_tables) return fail(Status::kInvalidArgument, i + lane);
-                const Coder::Resolved t = Coder::resolve(tables, int32_t(index));
-                const Status st = unchecked ? Coder::decode_one<true>(t, states[lane], in, out + i + lane)
-                                            : Coder::decode_one<false>(t, states[lane], in, out + i + lane);
-                if (st != Status::kOk) return fail(st, i + lane);
-            }
+            if (in.p > in.end) return fail(Status::kTruncated, i);
+            for (int lane = 0; lane < kLanes; ++lane)
+                if (static_cast<uint32_t>(indexes[i + lane]) >= num_tables) return fail(Status::kInvalidArgument, i + lane);
+            const Coder::Resolved t0 = Coder::resolve(tables, indexes[i]), t1 = Coder::resolve(tables, indexes[i + 1]),
+                                  t2 = Coder::resolve(tables, indexes[i + 2]), t3 = Coder::resolve(tables, indexes[i + 3]);
+            // The four symbol steps read no input, so they run in parallel; the refills then
+            // take bytes in lane order, as the encoder wrote them.
+            const uint32_t s0 = Coder::step(t0, x0), s1 = Coder::step(t1, x1), s2 = Coder::step(t2, x2),
+                           s3 = Coder::step(t3, x3);
+            Status st;
+            in.renormalize_unchecked(x0);
+            if ((st = Coder::value_of(t0, s0, x0, in, out + i)) != Status::kOk) return fail(st, i);
+            in.renormalize_unchecked(x1);
+            if ((st = Coder::value_of(t1, s1, x1, in, out + i + 1)) != Status::kOk) return fail(st, i + 1);
+            in.renormalize_unchecked(x2);
+            if ((st = Coder::value_of(t2, s2, x2, in, out + i + 2)) != Status::kOk) return fail(st, i + 2);
+            in.renormalize_unchecked(x3);
+            if ((st = Coder::value_of(t3, s3, x3, in, out + i + 3)) != Status::kOk) return fail(st, i + 3);
         }
+        states[0] = x0, states[1] = x1, states[2] = x2, states[3] = x3;
+        if (in.p > in.end) return fail(Status::kTruncated, i - 1);
     }
     for (; i < n; ++i) {
         const uint32_t index = static_cast<uint32_t>(indexes[i]);
         if (index >= num_tables) return fail(Status::kInvalidArgument, i);
-        const Status st =
-            Coder::decode_one<false>(Coder::resolve(tables, int32_t(index)), states[i % lanes], in, out + i);
+        const Status st = Coder::decode_one(Coder::resolve(tables, int32_t(index)), states[i % lanes], in, out + i);
         if (st != Status::kOk) return fail(st, i);
     }
     if (in.p != in.end) {
