@@ -15,6 +15,10 @@ class InvalidTableError(InvalidArgumentError):
     """A CDF table is not a valid 16-bit CDF (see docs/entropy.md)."""
 
 
+class DependencyError(Error, RuntimeError):
+    """An optional dependency is missing or lacks a needed feature (the message says which)."""
+
+
 class BitstreamError(Error):
     """Input bytes (a latent stream, frame or packet) cannot be parsed."""
 

@@ -33,6 +33,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from edgesdk.errors import DependencyError, InvalidArgumentError
+
 __all__ = [
     "MS_SSIM_WEIGHTS",
     "REFERENCE_DIR",
@@ -66,9 +68,9 @@ _PILLOW_FORMATS = {"jpeg": "JPEG", "webp": "WEBP", "avif": "AVIF"}
 def _check_pair(reference: np.ndarray, decoded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a, b = np.asarray(reference), np.asarray(decoded)
     if a.shape != b.shape:
-        raise ValueError(f"shape mismatch: {a.shape} vs {b.shape}")
+        raise InvalidArgumentError(f"shape mismatch: {a.shape} vs {b.shape}")
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 3, 4)):
-        raise ValueError(f"expected H x W or H x W x C images, got shape {a.shape}")
+        raise InvalidArgumentError(f"expected H x W or H x W x C images, got shape {a.shape}")
     return a, b
 
 
@@ -183,11 +185,11 @@ def _prepare(rates: Sequence[float], psnrs: Sequence[float]) -> tuple[np.ndarray
     r = np.asarray(rates, dtype=np.float64).ravel()
     p = np.asarray(psnrs, dtype=np.float64).ravel()
     if r.size != p.size:
-        raise ValueError("rates and PSNRs differ in length")
+        raise InvalidArgumentError("rates and PSNRs differ in length")
     if r.size < 4:
-        raise ValueError("the Bjøntegaard cubic fit needs at least 4 points per curve")
+        raise InvalidArgumentError("the Bjøntegaard cubic fit needs at least 4 points per curve")
     if np.any(r <= 0) or not np.all(np.isfinite(r)) or not np.all(np.isfinite(p)):
-        raise ValueError("rates must be positive and finite; PSNRs finite")
+        raise InvalidArgumentError("rates must be positive and finite; PSNRs finite")
     return r, p
 
 
@@ -250,15 +252,15 @@ def _integral(x: np.ndarray, y: np.ndarray, lo: float, hi: float, method: str) -
         order = np.argsort(x)
         xs, ys = x[order], y[order]
         if np.any(np.diff(xs) <= 0):
-            raise ValueError("the pchip variant needs strictly monotone abscissae (no repeated values)")
+            raise InvalidArgumentError("the pchip variant needs strictly monotone abscissae (no repeated values)")
         return _pchip_integral(xs, ys, lo, hi)
-    raise ValueError(f"unknown method {method!r}: use 'cubic' or 'pchip'")
+    raise InvalidArgumentError(f"unknown method {method!r}: use 'cubic' or 'pchip'")
 
 
 def _overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     lo, hi = max(a.min(), b.min()), min(a.max(), b.max())
     if not hi > lo:
-        raise ValueError("the two curves do not overlap")
+        raise InvalidArgumentError("the two curves do not overlap")
     return float(lo), float(hi)
 
 
@@ -331,10 +333,10 @@ def _as_image_list(images: Iterable[Any]) -> list[tuple[str, np.ndarray]]:
         name, array = item if isinstance(item, tuple) else (f"image{i:03d}", item)
         array = np.asarray(array)
         if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3:
-            raise ValueError(f"{name}: expected uint8 H x W x 3, got {array.dtype} {array.shape}")
+            raise InvalidArgumentError(f"{name}: expected uint8 H x W x 3, got {array.dtype} {array.shape}")
         out.append((name, array))
     if not out:
-        raise ValueError("no images")
+        raise InvalidArgumentError("no images")
     return out
 
 
@@ -395,7 +397,7 @@ def evaluate_codec(
         decoded = np.asarray(decode(data))
         t2 = time.perf_counter()
         if decoded.shape != array.shape or decoded.dtype != np.uint8:
-            raise ValueError(f"{label}: {name} decoded to {decoded.dtype} {decoded.shape}, expected uint8 {array.shape}")
+            raise InvalidArgumentError(f"{label}: {name} decoded to {decoded.dtype} {decoded.shape}, expected uint8 {array.shape}")
         h, w = array.shape[:2]
         rows.append(
             {
@@ -437,16 +439,16 @@ def pillow_codec_points(
 
     codec = codec.lower()
     if codec not in _PILLOW_FORMATS:
-        raise ValueError(f"unknown codec {codec!r}: use one of {sorted(_PILLOW_FORMATS)}")
+        raise InvalidArgumentError(f"unknown codec {codec!r}: use one of {sorted(_PILLOW_FORMATS)}")
     if codec == "avif" and not pillow_codecs()["avif"]:
         try:  # the plugin registers AVIF on import
             import pillow_avif  # noqa: F401
         except ImportError:
-            raise RuntimeError(
+            raise DependencyError(
                 "this Pillow has no AVIF support: install Pillow >= 11.3 with libavif or pillow-avif-plugin"
             ) from None
     elif not pillow_codecs()[codec]:
-        raise RuntimeError(f"this Pillow cannot encode {codec}")
+        raise DependencyError(f"this Pillow cannot encode {codec}")
     items = _as_image_list(images)
     points = []
     for quality in qualities:
@@ -523,7 +525,7 @@ def rd_plot(
     from matplotlib.figure import Figure
 
     if metric not in ("psnr", "ms_ssim", "ms_ssim_db"):
-        raise ValueError(f"unknown metric {metric!r}")
+        raise InvalidArgumentError(f"unknown metric {metric!r}")
     if isinstance(curves, Mapping):
         normalized = [as_curve(v, label=str(k)) for k, v in curves.items()]
     else:
@@ -535,7 +537,7 @@ def rd_plot(
     for i, curve in enumerate(normalized):
         key = "ms_ssim" if metric.startswith("ms_ssim") else "psnr"
         if key not in curve:
-            raise ValueError(f"curve {curve['label']!r} has no {key!r}")
+            raise InvalidArgumentError(f"curve {curve['label']!r} has no {key!r}")
         x = np.asarray(curve["bpp"], dtype=np.float64)
         y = np.asarray(curve[key], dtype=np.float64)
         if metric == "ms_ssim_db":

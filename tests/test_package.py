@@ -4,10 +4,11 @@ import sys
 from edgesdk import cli, golden
 
 
-def test_import_pulls_in_no_ml_framework():
+def test_runtime_imports_pull_in_no_ml_framework_or_optional_library():
+    modules = "entropy container packets cli golden intnet latent_codec image_codec evaluation".split()
     code = (
-        "import sys, edgesdk, edgesdk.entropy, edgesdk.container, edgesdk.packets, edgesdk.cli, edgesdk.golden;"
-        "loaded = {'torch', 'tensorrt', 'onnxruntime', 'onnx'} & set(sys.modules);"
+        f"import sys, edgesdk; [__import__('edgesdk.' + m) for m in {modules!r}];"
+        "loaded = {'torch', 'tensorrt', 'onnxruntime', 'onnx', 'PIL', 'matplotlib', 'scipy'} & set(sys.modules);"
         "assert not loaded, loaded"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
