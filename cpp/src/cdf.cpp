@@ -11,10 +11,6 @@ namespace cdf {
 
 namespace {
 
-void set_detail(std::string* detail, std::string text) {
-    if (detail) *detail = std::move(text);
-}
-
 constexpr double kLn2Hi = 6.93147180369123816490e-01;  // ln 2 split so k * kLn2Hi is exact
 constexpr double kLn2Lo = 1.90821492927058770002e-10;
 constexpr double kInvLn2 = 1.44269504088896338700e+00;

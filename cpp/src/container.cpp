@@ -10,10 +10,6 @@ namespace container {
 
 namespace {
 
-void set_detail(std::string* detail, std::string text) {
-    if (detail) *detail = std::move(text);
-}
-
 // Little-endian helpers, independent of the host byte order.
 void put_u16(std::vector<uint8_t>& out, uint16_t v) {
     out.push_back(uint8_t(v));

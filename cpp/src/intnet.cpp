@@ -15,10 +15,6 @@ constexpr uint8_t kMagic[4] = {'E', 'I', 'N', 'T'};
 constexpr uint8_t kVersion = 1;
 constexpr int32_t kInt8Min = -128, kInt8Max = 127;
 
-void set_detail(std::string* detail, std::string text) {
-    if (detail) *detail = std::move(text);
-}
-
 // Bounds-checked little-endian cursor over the blob.
 struct Cursor {
     const uint8_t* p;

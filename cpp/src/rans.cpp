@@ -24,10 +24,6 @@ constexpr int kMaxBypassChunks = 1 << kBypassBits;  // the chunk count is itself
 // |value - offset| < 2^33 for int32 inputs, so an escape payload needs at most 35 bits.
 constexpr int kMaxPayloadBits = 36;
 
-void set_detail(std::string* detail, std::string text) {
-    if (detail) *detail = std::move(text);
-}
-
 inline int num_lanes(int64_t n) { return static_cast<int>(std::min<int64_t>(kLanes, n)); }
 
 inline void put(uint32_t& x, uint32_t start, uint32_t freq, int scale_bits, std::vector<uint8_t>& bytes) {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <utility>
 
 namespace edgesdk {
 
@@ -20,5 +22,10 @@ enum class Status : int32_t {
 
 // Static, human-readable name of a status (never null).
 const char* status_name(Status status);
+
+// Fills the optional detail message that accompanies a failing status.
+inline void set_detail(std::string* detail, std::string text) {
+    if (detail) *detail = std::move(text);
+}
 
 }  // namespace edgesdk
