@@ -8,12 +8,14 @@ from several threads at once.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 
 import numpy as np
 
 from edgesdk import _core
-from edgesdk.errors import InvalidArgumentError
+from edgesdk.errors import BadMagicError, ChecksumError, CorruptedError, InvalidArgumentError, \
+    LimitExceededError, TruncatedError, UnsupportedVersionError
 
 PRECISION: int = _core.PRECISION
 """Bits of every CDF table: entries run from 0 to 2**PRECISION."""
@@ -22,6 +24,15 @@ LANES: int = _core.LANES
 """Interleaved rANS states per stream."""
 
 DEFAULT_TAIL_MASS = 1e-9
+
+# Serialized tables (docs/entropy.md, "Table files"): magic, major, minor, reserved u16,
+# num_tables u32, max_length u32, then int32 lengths, offsets and the padded CDF rows, CRC32C.
+_TABLES_MAGIC = b"ECDF"
+_TABLES_HEADER = struct.Struct("<4sBBHII")
+_TABLES_MAJOR = 1
+MAX_TABLES = 1 << 16
+MAX_CDF_LENGTH = (1 << PRECISION) + 2
+MAX_TABLES_BYTES = 64 << 20
 
 _INT32 = np.iinfo(np.int32)
 
@@ -91,6 +102,41 @@ class CdfTables:
     @property
     def num_tables(self) -> int:
         return int(self._native.num_tables)
+
+    def to_bytes(self) -> bytes:
+        """The tables as integers (the form bundles ship; read back with :meth:`from_bytes`)."""
+        header = _TABLES_HEADER.pack(_TABLES_MAGIC, _TABLES_MAJOR, 0, 0, len(self.cdf_lengths), self.cdfs.shape[1])
+        body = header + self.cdf_lengths.astype("<i4").tobytes() + self.offsets.astype("<i4").tobytes()
+        body += self.cdfs.astype("<i4").tobytes()
+        return body + struct.pack("<I", _core.crc32c(body))
+
+    @classmethod
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> CdfTables:
+        """Tables from :meth:`to_bytes` output; damaged or hostile input raises an edgesdk error."""
+        data = bytes(data)
+        if len(data) < _TABLES_HEADER.size + 4:
+            raise TruncatedError(f"CDF table file is {len(data)} bytes, shorter than its header")
+        magic, major, _minor, reserved, count, width = _TABLES_HEADER.unpack_from(data)
+        if magic != _TABLES_MAGIC:
+            raise BadMagicError("not an edgesdk CDF table file (bad magic)")
+        if major != _TABLES_MAJOR:
+            raise UnsupportedVersionError(f"CDF table file version {major} is not supported; upgrade edgesdk")
+        if reserved != 0:
+            raise CorruptedError("CDF table file has non-zero reserved bits")
+        if count > MAX_TABLES or width > MAX_CDF_LENGTH or len(data) > MAX_TABLES_BYTES:
+            raise LimitExceededError(f"CDF table file declares {count} tables of up to {width} entries "
+                                     f"(limits {MAX_TABLES} and {MAX_CDF_LENGTH})")
+        expected = _TABLES_HEADER.size + 4 * (2 * count + count * width) + 4
+        if len(data) < expected:
+            raise TruncatedError(f"CDF table file is {len(data)} bytes, its header declares {expected}")
+        if len(data) > expected:
+            raise CorruptedError(f"CDF table file has {len(data) - expected} bytes after its end")
+        (stored_crc,) = struct.unpack_from("<I", data, expected - 4)
+        if _core.crc32c(data[: expected - 4]) != stored_crc:
+            raise ChecksumError("CDF table file fails its CRC32C: it was damaged")
+        values = np.frombuffer(data, dtype="<i4", count=2 * count + count * width, offset=_TABLES_HEADER.size)
+        lengths, offsets = values[:count], values[count : 2 * count]
+        return cls(values[2 * count :].reshape(count, width), lengths, offsets)
 
     def encode(self, values: np.ndarray, indexes: np.ndarray) -> bytes:
         """Codes ``values[i]`` with table ``indexes[i]`` (same shape, any integer dtype)."""

@@ -1083,3 +1083,42 @@ def test_large_encodes_in_threads_round_trip():
     assert streams[0] == expected[0]
     for (values, _), out in zip(jobs, decoded):
         np.testing.assert_array_equal(out, values)
+
+
+def test_table_files_round_trip_and_code_identically():
+    tables = E.CdfTables.gaussian(E.scale_table(levels=8))
+    again = E.CdfTables.from_bytes(tables.to_bytes())
+    np.testing.assert_array_equal(again.cdfs, tables.cdfs)
+    np.testing.assert_array_equal(again.offsets, tables.offsets)
+    values = np.arange(-20, 20, dtype=np.int32)
+    indexes = np.arange(values.size, dtype=np.int32) % 8
+    assert again.encode(values, indexes) == tables.encode(values, indexes)
+
+
+@pytest.mark.parametrize(
+    ("damage", "error"),
+    [
+        (lambda b: b[:10], edgesdk.TruncatedError),
+        (lambda b: b[:-9], edgesdk.TruncatedError),
+        (lambda b: b + b"\0", edgesdk.CorruptedError),
+        (lambda b: b"XCDF" + b[4:], edgesdk.BadMagicError),
+        (lambda b: b[:4] + bytes([9]) + b[5:], edgesdk.UnsupportedVersionError),
+        (lambda b: b[:24] + bytes([b[24] ^ 1]) + b[25:], edgesdk.ChecksumError),
+        (lambda b: b[:8] + (1 << 30).to_bytes(4, "little") + b[12:], edgesdk.LimitExceededError),
+    ],
+)
+def test_damaged_table_files_raise(damage, error):
+    data = E.CdfTables.gaussian(E.scale_table(levels=4)).to_bytes()
+    with pytest.raises(error):
+        E.CdfTables.from_bytes(damage(data))
+
+
+def test_table_file_with_valid_crc_but_invalid_cdf_raises():
+    import struct
+
+    tables = E.CdfTables([[0, 1 << 15, 1 << 16]])
+    body = bytearray(tables.to_bytes()[:-4])
+    body[-4:] = struct.pack("<i", 5)  # last CDF entry must be 2**16
+    body += struct.pack("<I", _core.crc32c(bytes(body)))
+    with pytest.raises(edgesdk.InvalidTableError):
+        E.CdfTables.from_bytes(bytes(body))

@@ -40,7 +40,7 @@ def torch_codec(model: ImageCodecModel, quality: int = 0, model_id: bytes = byte
     def analyze(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with torch.no_grad():
             y = net.g_a(torch.from_numpy(x).to(dtype))
-            return y.float().numpy(), net._hyper_input(y).float().numpy()
+            return y.float().numpy(), net.hyper_analysis(y).float().numpy()
 
     def synthesize(y_hat: np.ndarray) -> np.ndarray:
         with torch.no_grad():

@@ -384,7 +384,8 @@ class ImageCodecModel(nn.Module):
                                        tail_mass_floor=config.z_tail_mass)
         self.y_prior = GaussianConditional(config.scale_table())
 
-    def _hyper_input(self, y: torch.Tensor) -> torch.Tensor:
+    def hyper_analysis(self, y: torch.Tensor) -> torch.Tensor:
+        """z (float) from y: the compressor's second output."""
         # With means, z must carry y's sign (Minnen et al. 2018); without, |y| suffices.
         return self.h_a(y if self.config.predict_means else y.abs())
 
@@ -396,7 +397,7 @@ class ImageCodecModel(nn.Module):
         """
         _check_size(x)
         y = self.g_a(x)
-        z = self._hyper_input(y)
+        z = self.hyper_analysis(y)
         # The entropy path runs in float32 whatever autocast says: h_s simulates integers and
         # the likelihoods need the precision.
         with torch.autocast(device_type=x.device.type, enabled=False):
@@ -431,7 +432,7 @@ class ImageCodecModel(nn.Module):
         """
         _check_size(x)
         y = self.g_a(x)
-        z_hat = torch.round(_at_least_float32(self._hyper_input(y))).to(torch.int32)
+        z_hat = torch.round(_at_least_float32(self.hyper_analysis(y))).to(torch.int32)
         return CompressedParts(y, z_hat)
 
     @torch.no_grad()
