@@ -7,11 +7,13 @@ by the part that needs it.
 from __future__ import annotations
 
 from edgesdk.errors import (
+    BackendError,
     BadMagicError,
     BitstreamError,
     ChecksumError,
     CorruptedError,
     DependencyError,
+    DeviceProfileError,
     Error,
     InvalidArgumentError,
     InvalidTableError,
@@ -24,11 +26,13 @@ from edgesdk.errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "BackendError",
     "BadMagicError",
     "BitstreamError",
     "ChecksumError",
     "CorruptedError",
     "DependencyError",
+    "DeviceProfileError",
     "Error",
     "InvalidArgumentError",
     "InvalidTableError",

@@ -19,6 +19,14 @@ class DependencyError(Error, RuntimeError):
     """An optional dependency is missing or lacks a needed feature (the message says which)."""
 
 
+class DeviceProfileError(InvalidArgumentError):
+    """A device profile is unknown or invalid (the message names the file and the field)."""
+
+
+class BackendError(Error, RuntimeError):
+    """A backend (TensorRT, CUDA) failed to build or run a graph; the message carries its log."""
+
+
 class BitstreamError(Error):
     """Input bytes (a latent stream, frame or packet) cannot be parsed."""
 
