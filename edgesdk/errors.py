@@ -59,6 +59,22 @@ class PacketLossError(BitstreamError):
     """Packets of a stream were lost, damaged or reordered in transit."""
 
 
+class NotFoundError(Error, FileNotFoundError):
+    """A file, folder or device named by a path or URI does not exist."""
+
+
+class UnsupportedFormatError(InvalidArgumentError):
+    """A URI scheme, file extension or pixel format that edgesdk does not handle."""
+
+
+class ConnectionFailedError(Error, ConnectionError):
+    """A network source refused, dropped or garbled the connection."""
+
+
+class ConnectionTimeoutError(ConnectionFailedError, TimeoutError):
+    """A network source or device sent nothing within the timeout."""
+
+
 # Status codes of edgesdk_core (cpp/include/edgesdk/status.h) -> exception classes.
 _STATUS_ERRORS: dict[int, type[Error]] = {
     1: InvalidArgumentError,
