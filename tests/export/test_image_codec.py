@@ -9,28 +9,16 @@ torch = pytest.importorskip("torch")
 import edgesdk  # noqa: E402
 from edgesdk.container import Frame, SectionKind  # noqa: E402
 from edgesdk_export.codec import entropy_model, torch_codec  # noqa: E402
-from edgesdk_export.models import CodecConfig, ImageCodecModel  # noqa: E402
-
-SMALL = dict(name="small", N=8, M=16, widths=(16, 16, 16), kernels=(3, 3, 3, 3), gdn="simplified",
-             hyper_kernels=(3, 3, 3), hyper_hidden=16)
 
 
 @pytest.fixture(scope="module")
-def model():
-    torch.manual_seed(0)
-    model = ImageCodecModel(CodecConfig(**SMALL)).train()
-    with torch.no_grad():  # calibrates the integer hyper-synthesis' activation scales
-        model(torch.rand(2, 3, 128, 128))
-    return model.eval()
+def model(small_model):
+    return small_model
 
 
 @pytest.fixture(scope="module")
-def image():
-    rng = np.random.default_rng(0)
-    # A smooth gradient with texture: not a multiple of 64 in either dimension.
-    yy, xx = np.mgrid[0:90, 0:130]
-    base = np.stack([xx * 2, yy * 2, (xx + yy)], axis=-1) % 256
-    return np.clip(base + rng.normal(0, 8, base.shape), 0, 255).astype(np.uint8)
+def image(textured_image):
+    return textured_image
 
 
 def test_round_trip_keeps_size_and_frame_fields(model, image):
