@@ -6,6 +6,7 @@ import argparse
 import platform
 import sys
 import time
+from pathlib import Path
 
 from edgesdk import __version__
 from edgesdk.errors import Error
@@ -23,12 +24,141 @@ def _selfcheck(args: argparse.Namespace) -> int:
     return 0
 
 
+def _codec(args: argparse.Namespace):
+    from edgesdk.image_codec import ImageCodec
+
+    return ImageCodec(args.model, quality=getattr(args, "quality", None), backend=args.backend,
+                      precision=args.precision, device=args.device)
+
+
+def _add_codec_options(parser: argparse.ArgumentParser, quality: bool = True) -> None:
+    from edgesdk.backends import BACKENDS, PRECISIONS
+
+    parser.add_argument("--model", help="bundle (folder or .edgesdk file); default: the shipped model")
+    if quality:
+        parser.add_argument("--quality", "-q", type=int, help="quality level of the model (default: its middle one)")
+    parser.add_argument("--backend", choices=BACKENDS, default="onnxruntime")
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32")
+    parser.add_argument("--device", help="device profile for TensorRT (see: edgesdk devices)")
+
+
+def _encode(args: argparse.Namespace) -> int:
+    from edgesdk import transcode
+
+    start = time.perf_counter()
+    with _codec(args) as codec:
+        written = transcode.encode(args.source, args.destination, codec)
+    for path, size, (height, width) in written:
+        print(f"{path}: {size} bytes, {8 * size / (height * width):.3f} bpp ({width}x{height})")
+    print(f"encoded {len(written)} frame(s) in {time.perf_counter() - start:.2f} s")
+    return 0
+
+
+def _decode(args: argparse.Namespace) -> int:
+    from edgesdk import transcode
+
+    start = time.perf_counter()
+    with _codec(args) as codec:
+        written = transcode.decode(args.source, args.destination, codec)
+    for path, (height, width) in written:
+        print(f"{path}: {width}x{height}")
+    print(f"decoded {len(written)} frame(s) in {time.perf_counter() - start:.2f} s")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    import json
+
+    from edgesdk.stream_info import describe
+
+    info = describe(args.source)
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        for key, value in info.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from edgesdk.demo import run_demo
+
+    run_demo(args.out, backend=args.backend, image=args.image)
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from edgesdk import image_report
+
+    images = image_report.image_folder(args.folder)
+    with _codec(args) as codec:
+        report = image_report.evaluate_model(codec, images, args.qualities, tuple(args.anchors))
+    paths = image_report.write_report(report, args.out)
+    print(image_report.format_table(report))
+    print("wrote " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    try:
+        from edgesdk_export.bundle_export import export_bundle
+    except ImportError as error:
+        from edgesdk.errors import DependencyError
+
+        raise DependencyError(f'edgesdk export needs the export extra: pip install "edgesdk[export]" ({error})') \
+            from error
+    signing_key = args.sign_key.read_bytes() if args.sign_key else None
+    path = export_bundle(args.checkpoints, args.out, precisions=args.precisions, signing_key=signing_key,
+                         overwrite=args.overwrite)
+    print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edgesdk", description="Learned image and video codecs on edge devices")
     parser.add_argument("--version", action="version", version=f"edgesdk {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     selfcheck = commands.add_parser("selfcheck", help="verify the entropy coder and container against golden vectors")
     selfcheck.set_defaults(run=_selfcheck)
+
+    encode = commands.add_parser("encode", help="encode an image, image folder or video to latents")
+    encode.add_argument("source", help="image, folder, video file or URI (rtsp://, v4l2://)")
+    encode.add_argument("destination", help=".eli (one image), a folder, or .elv (video)")
+    _add_codec_options(encode)
+    encode.set_defaults(run=_encode)
+
+    decode = commands.add_parser("decode", help="decode latents to images or video")
+    decode.add_argument("source", help=".eli, a folder of .eli, or .elv")
+    decode.add_argument("destination", help="image file, folder, or video file")
+    _add_codec_options(decode, quality=False)
+    decode.set_defaults(run=_decode)
+
+    info = commands.add_parser("info", help="inspect a latent image or video")
+    info.add_argument("source")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.set_defaults(run=_info)
+
+    demo = commands.add_parser("demo", help="encode and decode the sample photograph with the shipped model")
+    demo.add_argument("--out", default="edgesdk-demo", help="folder for the side-by-side PNG (default: %(default)s)")
+    demo.add_argument("--image", help="another image to use")
+    demo.add_argument("--backend", choices=("onnxruntime", "pytorch", "tensorrt"), default="onnxruntime")
+    demo.set_defaults(run=_demo)
+
+    evaluate = commands.add_parser("eval", help="rate-distortion of a model against JPEG/WebP/AVIF and published curves")
+    evaluate.add_argument("folder", nargs="?", help="image folder (default: ../shared/data/kodak)")
+    evaluate.add_argument("--out", default="edgesdk-eval", help="folder for report.json, table.txt, rd.png")
+    evaluate.add_argument("--qualities", type=int, nargs="+", help="default: all of the model's")
+    evaluate.add_argument("--anchors", nargs="*", default=["jpeg", "webp", "avif"], choices=["jpeg", "webp", "avif"])
+    _add_codec_options(evaluate, quality=False)
+    evaluate.set_defaults(run=_eval)
+
+    export = commands.add_parser("export", help="checkpoints → bundle (ONNX graphs + integer data + manifest)")
+    export.add_argument("checkpoints", nargs="+", type=Path, help="one training checkpoint per quality level")
+    export.add_argument("--out", required=True, type=Path, help="bundle folder or .edgesdk file")
+    export.add_argument("--precisions", nargs="+", default=["fp32", "fp16"], choices=["fp32", "fp16"])
+    export.add_argument("--sign-key", type=Path, help="Ed25519 private key (PEM) to sign the manifest")
+    export.add_argument("--overwrite", action="store_true")
+    export.set_defaults(run=_export)
     return parser
 
 
