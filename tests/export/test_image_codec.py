@@ -116,3 +116,27 @@ def test_tiled_codec_round_trips_and_rejects_bad_tile_sizes(model, image):
     codec.tile_size = 100
     with pytest.raises(edgesdk.InvalidArgumentError, match="multiple of 64"):
         codec.encode(image)
+
+
+def test_noise_on_the_float_reference_of_h_s_never_reaches_the_parse(model, image, monkeypatch):
+    """The training-time float h_s must not be consulted by encoding or decoding: with noise
+    on its outputs (enough to flip table indexes) streams still parse exactly."""
+    clean = torch_codec(model)
+    data = clean.encode(image)
+    forward = type(model.h_s).forward
+    rng = torch.Generator().manual_seed(0)
+
+    def noisy_forward(self, z_hat):
+        index, mean = forward(self, z_hat)
+        index = index + torch.randn(index.shape, generator=rng) * 2.0
+        return index, None if mean is None else mean + torch.randn(mean.shape, generator=rng)
+
+    with torch.no_grad():
+        z_hat = torch.round(model.hyper_analysis(model.g_a(torch.rand(1, 3, 128, 128))))
+        reference_index = model.h_s(z_hat)[0]
+    monkeypatch.setattr(type(model.h_s), "forward", noisy_forward)
+    with torch.no_grad():
+        assert not torch.equal(torch.round(model.h_s(z_hat)[0]), reference_index)  # the noise is real
+    noisy = torch_codec(model)
+    np.testing.assert_array_equal(noisy.decode_latent(data)[1], clean.decode_latent(data)[1])
+    assert noisy.encode(image) == data  # the encoder's tables come from the integer network too
