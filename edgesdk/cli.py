@@ -99,6 +99,43 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    from edgesdk.bench import format_timings, stage_timings
+    from edgesdk.model import SAMPLE_IMAGE, load_image
+
+    source = load_image(args.image or SAMPLE_IMAGE)
+    results = []
+    with _codec(args) as codec:
+        for size in args.sizes:
+            width, height = _size(size)
+            image = source if source.shape[:2] == (height, width) else \
+                np.asarray(Image.fromarray(source).resize((width, height), Image.Resampling.LANCZOS))
+            timings = stage_timings(codec, image, repeats=args.repeats)
+            results.append(timings)
+            print(json.dumps(timings) if args.json else format_timings(timings))
+    return 0
+
+
+def _size(text: str) -> tuple[int, int]:
+    from edgesdk.errors import InvalidArgumentError
+
+    named = {"cif": (352, 288), "720p": (1280, 720), "1080p": (1920, 1080)}
+    if text.lower() in named:
+        return named[text.lower()]
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise InvalidArgumentError(f"size {text!r} is not WIDTHxHEIGHT or one of {sorted(named)}") from None
+    if not (0 < width <= 16384 and 0 < height <= 16384):
+        raise InvalidArgumentError(f"size {text!r} is outside 1..16384 per side")
+    return width, height
+
+
 def _export(args: argparse.Namespace) -> int:
     try:
         from edgesdk_export.bundle_export import export_bundle
@@ -151,6 +188,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--anchors", nargs="*", default=["jpeg", "webp", "avif"], choices=["jpeg", "webp", "avif"])
     _add_codec_options(evaluate, quality=False)
     evaluate.set_defaults(run=_eval)
+
+    bench = commands.add_parser("bench", help="milliseconds per stage, fps and edgesdk's overhead over bare inference")
+    bench.add_argument("--sizes", nargs="+", default=["768x512", "cif", "720p"], help="WIDTHxHEIGHT, cif, 720p, 1080p")
+    bench.add_argument("--image", help="image to scale to each size (default: the sample photograph)")
+    bench.add_argument("--repeats", type=int, default=5, help="runs per stage; medians are reported")
+    bench.add_argument("--json", action="store_true")
+    _add_codec_options(bench)
+    bench.set_defaults(run=_bench)
 
     export = commands.add_parser("export", help="checkpoints → bundle (ONNX graphs + integer data + manifest)")
     export.add_argument("checkpoints", nargs="+", type=Path, help="one training checkpoint per quality level")
