@@ -151,6 +151,43 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _devices(args: argparse.Namespace) -> int:
+    import json
+
+    from edgesdk.devices import detect_profile, list_profiles, load_profile
+
+    detected = detect_profile()
+    profiles = [load_profile(name) for name in list_profiles()]
+    if args.json:
+        print(json.dumps([{**p.to_json(), "detected": p.name == detected} for p in profiles], indent=2))
+        return 0
+    for p in profiles:
+        mark = "*" if p.name == detected else " "
+        print(f"{mark} {p.name:22} {p.default_backend:16} {'/'.join(p.precisions):24} {p.description}")
+    print(f"* detected on this host: {detected}")
+    return 0
+
+
+def _build_engine(args: argparse.Namespace) -> int:
+    from edgesdk.bundle import Bundle
+    from edgesdk.devices import GRAPHS, detect_profile, load_profile
+    from edgesdk.tensorrt_engine import prepare_engine
+
+    profile = load_profile(args.device or detect_profile())
+    bundle = Bundle.open(args.bundle)
+    qualities = args.quality or sorted(int(q) for q in bundle.manifest["qualities"])
+    print(f"device profile {profile.name}, bundle {bundle.bundle_id[:16]}")
+    for quality in qualities:
+        for graph in GRAPHS:
+            prepared = prepare_engine(bundle, graph, quality, profile, precision=args.precision,
+                                      cache_dir=args.cache_dir, dla_core=args.dla_core, force=args.force)
+            for note in prepared.notes:
+                print(f"note: {note}")
+            action = "cached" if prepared.reused else f"built in {prepared.seconds:.1f} s"
+            print(f"q{quality} {graph:10} {prepared.plan.precision:4} {action}: {prepared.path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edgesdk", description="Learned image and video codecs on edge devices")
     parser.add_argument("--version", action="version", version=f"edgesdk {__version__}")
@@ -204,6 +241,22 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--sign-key", type=Path, help="Ed25519 private key (PEM) to sign the manifest")
     export.add_argument("--overwrite", action="store_true")
     export.set_defaults(run=_export)
+
+    devices = commands.add_parser("devices", help="list device profiles and mark the one detected on this host")
+    devices.add_argument("--json", action="store_true", help="print the profiles as JSON")
+    devices.set_defaults(run=_devices)
+
+    build_engine = commands.add_parser("build-engine", help="build (or reuse) TensorRT engines of a bundle on this GPU")
+    build_engine.add_argument("bundle", help="bundle folder or .edgesdk file")
+    build_engine.add_argument("--device", help="device profile name or JSON file (default: the detected one)")
+    build_engine.add_argument("--precision", choices=["fp32", "fp16", "bf16", "int8", "fp8"],
+                              help="default: the profile's per graph")
+    build_engine.add_argument("--quality", "-q", type=int, nargs="+", help="default: every quality in the bundle")
+    build_engine.add_argument("--dla-core", type=int, help="build for this DLA core (with GPU fallback)")
+    build_engine.add_argument("--cache-dir", type=Path, help="engine cache (default: $EDGESDK_CACHE_DIR or "
+                              "~/.cache/edgesdk/engines)")
+    build_engine.add_argument("--force", action="store_true", help="rebuild even when a cached engine matches")
+    build_engine.set_defaults(run=_build_engine)
     return parser
 
 
