@@ -34,6 +34,7 @@ class SectionKind(enum.IntEnum):
     LATENT = 2  # y (or its residual), coded with tables chosen by the integer hyper-synthesis
     MOTION = 3  # side information of inter prediction
     METADATA = 4  # application data (UTF-8 JSON)
+    RESIDUAL_MODEL = 5  # table indexes of a latent residual's forward-adaptive entropy model (docs/video.md)
 
 
 class Parameter(enum.IntEnum):
@@ -45,7 +46,12 @@ class Parameter(enum.IntEnum):
     PADDED_WIDTH = 4
     PADDED_HEIGHT = 5
     GOP_INDEX = 6  # position of the frame in its group of pictures
-    REFERENCE_DISTANCE = 7  # frames back to the reference (P) or to each reference (B)
+    REFERENCE_DISTANCE = 7  # frames back to the reference (P) or to the past reference (B)
+    DISPLAY_INDEX = 8  # position of a video frame in display order, modulo 2^31
+    FORWARD_REFERENCE_DISTANCE = 9  # frames ahead to the future reference (B)
+    RESIDUAL_STEP = 10  # quantization step of a latent residual, in 1/16
+    FRAME_RATE_NUMERATOR = 11  # frames per second as a fraction (optional, on keyframes)
+    FRAME_RATE_DENOMINATOR = 12
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,11 @@ class PacketLossError(BitstreamError):
     """Packets of a stream were lost, damaged or reordered in transit."""
 
 
+class MissingReferenceError(BitstreamError):
+    """A video frame refers to a frame the decoder does not hold (lost, damaged, or never sent);
+    a decoder with ``on_damage="skip"`` resumes at the next keyframe."""
+
+
 class NotFoundError(Error, FileNotFoundError):
     """A file, folder or device named by a path or URI does not exist."""
 
