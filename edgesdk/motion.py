@@ -1,0 +1,238 @@
+"""Block motion for B frames: estimation on the encoder, compensation in exact integers.
+
+The decoder must rebuild the encoder's prediction from the same decoded references, so
+motion compensation and interpolation are integer numpy (bilinear sub-pel with fixed
+weights and rounding); estimation is an encoder choice and may use anything. Motion
+vectors travel losslessly in a ``MOTION`` section (layout: docs/video.md).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgesdk.errors import CorruptedError, InvalidArgumentError, TruncatedError
+from edgesdk.residual import NUM_TABLES, best_table, inter_tables
+
+MIN_BLOCK_LOG2, MAX_BLOCK_LOG2 = 3, 6  # blocks of 8 … 64 pixels
+MAX_FRACTION_BITS = 2  # quarter-pel at most
+MAX_MOTION = 256  # |component| in whole pixels
+_HEADER_BYTES = 3
+
+
+class Interpolation(enum.IntEnum):
+    """How a B frame is predicted from its past and future references."""
+
+    BIDIRECTIONAL = 0  # rounded mean of both motion-compensated references
+    FORWARD = 1  # the past reference, motion-compensated
+    BACKWARD = 2  # the future reference, motion-compensated
+    BLEND = 3  # no motion: both references weighted by their temporal distance
+
+    @property
+    def fields(self) -> tuple[bool, bool]:
+        """(uses past motion, uses future motion)."""
+        return {0: (True, True), 1: (True, False), 2: (False, True), 3: (False, False)}[int(self)]
+
+
+@dataclass(frozen=True)
+class Motion:
+    """The prediction of one B frame: mode, block grid and one vector field per used reference.
+
+    Vectors are int32 [blocks_y, blocks_x, 2] as (dy, dx) in units of 1/2^fraction_bits pixel;
+    the block at (i, j) of the frame is predicted from the reference at its position + vector.
+    """
+
+    mode: Interpolation
+    block_log2: int = 4
+    fraction_bits: int = 1
+    past: np.ndarray | None = None
+    future: np.ndarray | None = None
+
+    @property
+    def block_size(self) -> int:
+        return 1 << self.block_log2
+
+
+def block_grid(height: int, width: int, block_size: int) -> tuple[int, int]:
+    return -(-height // block_size), -(-width // block_size)
+
+
+def luma(image: np.ndarray) -> np.ndarray:
+    """int32 BT.601-weighted luma of an HxWx3 uint8 image (for estimation only)."""
+    rgb = image.astype(np.int32)
+    return (77 * rgb[..., 0] + 150 * rgb[..., 1] + 29 * rgb[..., 2] + 128) >> 8
+
+
+def compensate(reference: np.ndarray, vectors: np.ndarray, block_size: int, fraction_bits: int) -> np.ndarray:
+    """The reference displaced block by block: exact integers, edges replicated.
+
+    Sub-pel positions are bilinear with weights in 1/2^fraction_bits and rounding half up:
+    ``(Σ w·p + 2^(2f-1)) >> 2f``. Works on HxW or HxWxC arrays of uint8 or int32.
+    """
+    height, width = reference.shape[:2]
+    scale = 1 << fraction_bits
+    per_pixel = np.repeat(np.repeat(vectors.astype(np.int64), block_size, 0), block_size, 1)[:height, :width]
+    rows = (np.arange(height, dtype=np.int64)[:, None] << fraction_bits) + per_pixel[..., 0]
+    cols = (np.arange(width, dtype=np.int64)[None, :] << fraction_bits) + per_pixel[..., 1]
+    row0, col0 = rows >> fraction_bits, cols >> fraction_bits  # arithmetic shift: floor
+    fy, fx = rows & (scale - 1), cols & (scale - 1)
+    r0, r1 = np.clip(row0, 0, height - 1), np.clip(row0 + 1, 0, height - 1)
+    c0, c1 = np.clip(col0, 0, width - 1), np.clip(col0 + 1, 0, width - 1)
+    if fraction_bits == 0:
+        return reference[r0, c0]
+    if reference.ndim == 3:
+        fy, fx = fy[..., None], fx[..., None]
+    ref = reference.astype(np.int32)
+    total = (
+        (scale - fy) * (scale - fx) * ref[r0, c0]
+        + (scale - fy) * fx * ref[r0, c1]
+        + fy * (scale - fx) * ref[r1, c0]
+        + fy * fx * ref[r1, c1]
+    )
+    out = (total + (1 << (2 * fraction_bits - 1))) >> (2 * fraction_bits)
+    return out.astype(reference.dtype)
+
+
+def interpolate(motion: Motion, past: np.ndarray, future: np.ndarray, past_distance: int, future_distance: int) -> np.ndarray:
+    """The B-frame prediction (HxWx3 uint8) from the decoded references: exact integers."""
+    if motion.mode == Interpolation.BLEND:
+        total = past_distance + future_distance
+        mixed = future_distance * past.astype(np.int32) + past_distance * future.astype(np.int32)
+        return ((mixed + total // 2) // total).astype(np.uint8)
+    size, bits = motion.block_size, motion.fraction_bits
+    forward = compensate(past, motion.past, size, bits) if motion.past is not None else None
+    backward = compensate(future, motion.future, size, bits) if motion.future is not None else None
+    if forward is not None and backward is not None:
+        return ((forward.astype(np.int32) + backward + 1) >> 1).astype(np.uint8)
+    return forward if forward is not None else backward
+
+
+# ------------------------------------------------------------------------------ estimation
+
+
+def _block_sums(values: np.ndarray, block_size: int) -> np.ndarray:
+    height, width = values.shape
+    by, bx = block_grid(height, width, block_size)
+    padded = np.pad(values, ((0, by * block_size - height), (0, bx * block_size - width)))
+    return padded.reshape(by, block_size, bx, block_size).sum(axis=(1, 3))
+
+
+def estimate_motion(
+    target: np.ndarray,
+    reference: np.ndarray,
+    block_size: int = 16,
+    search_range: int = 8,
+    fraction_bits: int = 1,
+    vector_cost: float = 4.0,
+) -> np.ndarray:
+    """Block matching of ``target`` against ``reference`` (both luma, HxW): vectors int32
+    [blocks_y, blocks_x, 2] in 1/2^fraction_bits pixel.
+
+    Full integer search within ±search_range, then sub-pel refinement level by level over
+    the 8 neighbours, each block minimising SAD + vector_cost · (block_size/16)² · |v|₁ (in
+    pixels) so that flat areas keep cheap, zero vectors.
+    """
+    height, width = target.shape
+    target = target.astype(np.int32)
+    penalty = vector_cost * (block_size / 16) ** 2
+    by, bx = block_grid(height, width, block_size)
+    best_cost = np.full((by, bx), np.inf)
+    best = np.zeros((by, bx, 2), dtype=np.int64)
+    padded = np.pad(reference.astype(np.int32), search_range, mode="edge")
+    offsets = [(dy, dx) for dy in range(-search_range, search_range + 1) for dx in range(-search_range, search_range + 1)]
+    offsets.sort(key=lambda o: abs(o[0]) + abs(o[1]))  # ties keep the shorter vector
+    for dy, dx in offsets:
+        shifted = padded[search_range + dy : search_range + dy + height, search_range + dx : search_range + dx + width]
+        cost = _block_sums(np.abs(target - shifted), block_size) + penalty * (abs(dy) + abs(dx))
+        better = cost < best_cost
+        best_cost = np.where(better, cost, best_cost)
+        best[better] = (dy, dx)
+    best <<= fraction_bits
+    for level in range(1, fraction_bits + 1):
+        step = 1 << (fraction_bits - level)
+        centre = best.copy()
+        for sy in (-step, 0, step):
+            for sx in (-step, 0, step):
+                if sy == 0 and sx == 0:
+                    continue
+                candidate = centre + np.array([sy, sx])
+                predicted = compensate(reference.astype(np.int32), candidate, block_size, fraction_bits)
+                length = np.abs(candidate).sum(-1) / (1 << fraction_bits)
+                cost = _block_sums(np.abs(target - predicted), block_size) + penalty * length
+                better = cost < best_cost
+                best_cost = np.where(better, cost, best_cost)
+                best[better] = candidate[better]
+    return best.astype(np.int32)
+
+
+# --------------------------------------------------------------------------------- coding
+
+
+def _differences(vectors: np.ndarray) -> np.ndarray:
+    """Each vector minus its left neighbour; the first column minus the one above."""
+    v = vectors.astype(np.int64)
+    diff = v.copy()
+    diff[:, 1:] -= v[:, :-1]
+    diff[1:, 0] -= v[:-1, 0]
+    return diff
+
+
+def _undifferences(diff: np.ndarray) -> np.ndarray:
+    first_column = np.cumsum(diff[:, 0], axis=0)
+    return np.cumsum(np.concatenate([first_column[:, None], diff[:, 1:]], axis=1), axis=1)
+
+
+def encode_motion(motion: Motion) -> bytes:
+    """The MOTION section: mode, block size, precision, a table per vector component, one stream."""
+    uses = motion.mode.fields
+    fields = [f for f, used in zip((motion.past, motion.future), uses) if used]
+    if any(f is None for f in fields):
+        raise InvalidArgumentError(f"{motion.mode.name} needs its motion field(s)")
+    diffs = [_differences(f) for f in fields]
+    tables = [best_table(d[..., c]) for d in diffs for c in (0, 1)]
+    header = bytes([int(motion.mode), motion.block_log2, motion.fraction_bits, *tables])
+    if not fields:
+        return header
+    values = np.stack([d[..., c] for d in diffs for c in (0, 1)])
+    indexes = np.broadcast_to(np.array(tables, dtype=np.int32)[:, None, None], values.shape)
+    return header + inter_tables().encode(values, indexes)
+
+
+def decode_motion(data: bytes | memoryview, height: int, width: int) -> Motion:
+    """Parses a MOTION section of a ``height`` x ``width`` frame; raises on damaged input."""
+    data = memoryview(data)
+    if len(data) < _HEADER_BYTES:
+        raise TruncatedError("motion section is shorter than its header")
+    mode_value, block_log2, fraction_bits = data[:_HEADER_BYTES]
+    if mode_value not in Interpolation._value2member_map_:
+        raise CorruptedError(f"motion section names interpolation {mode_value}, not one of 0..3")
+    if not MIN_BLOCK_LOG2 <= block_log2 <= MAX_BLOCK_LOG2 or fraction_bits > MAX_FRACTION_BITS:
+        raise CorruptedError(f"motion block size 2^{block_log2} or precision 1/2^{fraction_bits} out of range")
+    mode = Interpolation(mode_value)
+    count = sum(mode.fields)
+    if len(data) < _HEADER_BYTES + 2 * count:
+        raise TruncatedError("motion section is shorter than its table indexes")
+    tables = list(data[_HEADER_BYTES : _HEADER_BYTES + 2 * count])
+    if any(t >= NUM_TABLES for t in tables):
+        raise CorruptedError("motion section names a CDF table out of range")
+    stream = data[_HEADER_BYTES + 2 * count :]
+    fields: list[np.ndarray | None] = [None, None]
+    if count:
+        by, bx = block_grid(height, width, 1 << block_log2)
+        indexes = np.broadcast_to(np.array(tables, dtype=np.int32)[:, None, None], (2 * count, by, bx))
+        values = inter_tables().decode(stream, indexes)
+        limit = MAX_MOTION << fraction_bits
+        decoded = []
+        for k in range(count):
+            vectors = np.stack([_undifferences(values[2 * k + c].astype(np.int64)) for c in (0, 1)], axis=-1)
+            if np.abs(vectors).max(initial=0) > limit:
+                raise CorruptedError(f"motion vector beyond ±{MAX_MOTION} pixels")
+            decoded.append(vectors.astype(np.int32))
+        slots = [i for i, used in enumerate(mode.fields) if used]
+        for slot, vectors in zip(slots, decoded):
+            fields[slot] = vectors
+    elif len(stream):
+        raise CorruptedError("motion section has bytes after a mode without motion")
+    return Motion(mode, block_log2, fraction_bits, fields[0], fields[1])
