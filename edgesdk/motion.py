@@ -19,6 +19,12 @@ from edgesdk.residual import NUM_TABLES, best_table, inter_tables
 MIN_BLOCK_LOG2, MAX_BLOCK_LOG2 = 3, 6  # blocks of 8 … 64 pixels
 MAX_FRACTION_BITS = 2  # quarter-pel at most
 MAX_MOTION = 256  # |component| in whole pixels
+
+# Encoder defaults, chosen by B-frame bytes (residual + motion) on foreman and akiyo (docs/video.md).
+DEFAULT_BLOCK_SIZE = 32
+DEFAULT_SEARCH_RANGE = 12
+DEFAULT_FRACTION_BITS = 2
+DEFAULT_VECTOR_COST = 16.0
 _HEADER_BYTES = 3
 
 
@@ -122,10 +128,10 @@ def _block_sums(values: np.ndarray, block_size: int) -> np.ndarray:
 def estimate_motion(
     target: np.ndarray,
     reference: np.ndarray,
-    block_size: int = 16,
-    search_range: int = 8,
-    fraction_bits: int = 1,
-    vector_cost: float = 4.0,
+    block_size: int = DEFAULT_BLOCK_SIZE,
+    search_range: int = DEFAULT_SEARCH_RANGE,
+    fraction_bits: int = DEFAULT_FRACTION_BITS,
+    vector_cost: float = DEFAULT_VECTOR_COST,
 ) -> np.ndarray:
     """Block matching of ``target`` against ``reference`` (both luma, HxW): vectors int32
     [blocks_y, blocks_x, 2] in 1/2^fraction_bits pixel.

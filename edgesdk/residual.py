@@ -42,7 +42,7 @@ TILE_SIZES = (0, 2, 4, 8)
 """Residual layouts the encoder tries: 0 = one table index per channel, else per-channel
 indexes plus an offset per tile of that many latent elements square."""
 
-MAX_TILES = 4096  # more tiles than this are never tried (the fit's memory grows with them)
+FIT_BUDGET = 1 << 16  # channels × tiles above this are not tried: the fit's memory grows with them (~70 MB here)
 _BITS_RANGE = 64  # rate estimates clip values to ±this (escapes cost about the same beyond)
 _HEADER_BYTES = 4
 
@@ -219,7 +219,7 @@ def encode_residual(residual: np.ndarray, tile_sizes: tuple[int, ...] = TILE_SIZ
     tables = inter_tables()
     best: tuple[bytes, bytes] | None = None
     for tile in tile_sizes:
-        if tile and np.prod(_tile_grid(residual.shape, tile)) > MAX_TILES:
+        if tile and residual.shape[0] * np.prod(_tile_grid(residual.shape, tile)) > FIT_BUDGET:
             continue
         model = _fit_model(residual, tile)
         coded = (_encode_model(model), tables.encode(residual, model.indexes(residual.shape)))

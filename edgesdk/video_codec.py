@@ -14,6 +14,7 @@ Streams are :mod:`edgesdk.packets` packets (one frame each, decode order), so a 
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +40,19 @@ from edgesdk.image_codec import (
     _tiled_analyze,
     _tiled_synthesize,
 )
-from edgesdk.motion import Interpolation, Motion, decode_motion, encode_motion, estimate_motion, interpolate, luma
+from edgesdk.motion import (
+    DEFAULT_BLOCK_SIZE,
+    DEFAULT_FRACTION_BITS,
+    DEFAULT_SEARCH_RANGE,
+    DEFAULT_VECTOR_COST,
+    Interpolation,
+    Motion,
+    decode_motion,
+    encode_motion,
+    estimate_motion,
+    interpolate,
+    luma,
+)
 from edgesdk.packets import DEFAULT_MAX_PAYLOAD, Packet, PacketFlags, PacketReader
 from edgesdk.residual import TILE_SIZES, decode_residual, encode_residual
 
@@ -53,6 +66,9 @@ MAX_RESIDUAL = 1 << 24  # |r| above this is never useful; clipping keeps int32 s
 DEFAULT_MAX_PIXELS = 3840 * 2160
 DEFAULT_MAX_REFERENCE_DISTANCE = 16
 DEFAULT_MAX_GOP_LENGTH = 1024
+
+DECISION_HISTORY = 1024  # groups whose GroupDecision an encoder keeps (a live encoder runs for days)
+EVENT_HISTORY = 256  # damage messages a decoder keeps
 
 STRUCTURE_B = "b"  # anchor P from the previous anchor, then B frames between them
 STRUCTURE_P = "p"  # every frame a P frame from the one before
@@ -253,9 +269,10 @@ class VideoEncoder:
         *,
         interpolations: Iterable[Interpolation] = tuple(Interpolation),
         try_p_only: bool = True,
-        block_size: int = 16,
-        search_range: int = 8,
-        motion_fraction_bits: int = 1,
+        block_size: int = DEFAULT_BLOCK_SIZE,
+        search_range: int = DEFAULT_SEARCH_RANGE,
+        motion_fraction_bits: int = DEFAULT_FRACTION_BITS,
+        motion_cost: float = DEFAULT_VECTOR_COST,
         residual_tile_sizes: tuple[int, ...] = TILE_SIZES,
         stream_id: int = 0,
         frame_rate: tuple[int, int] | None = None,
@@ -282,12 +299,13 @@ class VideoEncoder:
         self.block_size = block_size
         self.search_range = search_range
         self.motion_fraction_bits = motion_fraction_bits
+        self.motion_cost = motion_cost
         self.residual_tile_sizes = residual_tile_sizes
         self.frame_rate = frame_rate
         if not 0 <= stream_id < 2**32:
             raise InvalidArgumentError("stream_id must fit in 32 bits")
         self.stream_id = stream_id
-        self.decisions: list[GroupDecision] = []
+        self.decisions: deque[GroupDecision] = deque(maxlen=DECISION_HISTORY)
         self._sequence = 0
         self._out: list[Packet] = []
         self._display = 0
@@ -390,7 +408,8 @@ class VideoEncoder:
         """The B frame coded with each interpolation; returns the smallest and every size."""
         modes = self.interpolations
         target = luma(item.image)
-        search = dict(block_size=self.block_size, search_range=self.search_range, fraction_bits=self.motion_fraction_bits)
+        search = dict(block_size=self.block_size, search_range=self.search_range,
+                      fraction_bits=self.motion_fraction_bits, vector_cost=self.motion_cost)
         # Motion between source pictures: the decoded references' coding noise would attract
         # vectors that follow the noise rather than the scene.
         forward = estimate_motion(target, luma(past.original), **search) if any(m.fields[0] for m in modes) else None
@@ -462,7 +481,7 @@ class DecoderStats:
     missing_frames: int = 0  # display positions that never arrived
     resyncs: int = 0  # times decoding waited for the next keyframe
     ignored_packets: int = 0  # other streams' packets
-    events: list[str] = field(default_factory=list)
+    events: deque[str] = field(default_factory=lambda: deque(maxlen=EVENT_HISTORY))  # the latest
 
 
 @dataclass

@@ -1,0 +1,113 @@
+"""Rate-distortion and speed of the latent video codec against x264, x265 and SVT-AV1.
+
+    python benchmarks/bench_video.py --model /tmp/train/base-q3/last.pt --frames 30
+
+Codes the first N frames of a clip (default: akiyo CIF) with edgesdk at several residual
+steps and with each anchor (PyAV: libx264 and libx265 preset medium, libsvtav1 preset 8)
+at the same keyframe interval over a CRF sweep plus single-pass ABR at our bitrates, then
+prints a table, the BD-rate of edgesdk against each anchor over the overlapping PSNR
+range (RGB and Y), encode/decode frames per second, and writes an RD plot and the points
+as JSON. Conventions: edgesdk/video_evaluation.py and docs/video.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+from pathlib import Path
+
+from edgesdk.evaluation import as_curve, rd_plot
+from edgesdk.video_evaluation import (
+    ANCHORS,
+    bd_rates,
+    evaluate_anchor,
+    evaluate_latent_video,
+    load_frames,
+    overlapping,
+)
+
+DEFAULT_CLIP = "/work/shared/data/video/akiyo_cif.mp4"
+CRFS = {"x264": range(22, 52, 3), "x265": range(22, 52, 3), "svt-av1": range(30, 64, 4)}
+
+
+def image_codec(model: str, quality: int, backend: str):
+    """A codec from a PyTorch checkpoint (``.pt``, export extra) or a bundle via edgesdk.image_codec.ImageCodec."""
+    if model.endswith(".pt"):
+        from edgesdk_export.codec import torch_codec
+        from edgesdk_export.train import load_model
+
+        net, meta = load_model(model)
+        print(f"model {model}: step {meta['step']}, quality {meta['quality']}, {meta['config']['name']}")
+        return torch_codec(net, meta["quality"])
+    from edgesdk.image_codec import ImageCodec
+
+    return ImageCodec(model or None, quality=quality, backend=backend).codec()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clip", default=DEFAULT_CLIP)
+    parser.add_argument("--frames", type=int, default=30)
+    parser.add_argument("--fps", type=float, default=25.0)
+    parser.add_argument("--model", default="/tmp/train/base-q3/last.pt", help=".pt checkpoint or bundle ('' = default)")
+    parser.add_argument("--quality", type=int, default=None)
+    parser.add_argument("--backend", default="onnxruntime")
+    parser.add_argument("--keyframe-interval", type=int, default=30)
+    parser.add_argument("--b-frames", type=int, default=2)
+    parser.add_argument("--steps", type=float, nargs="+", default=[0.75, 1.0, 1.5, 2.0, 3.0])
+    parser.add_argument("--anchors", nargs="+", default=list(ANCHORS), choices=list(ANCHORS))
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--out", default="bench_video_out")
+    args = parser.parse_args()
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    frames = load_frames(args.clip, args.frames)
+    height, width = frames[0].shape[:2]
+    print(f"{Path(args.clip).name}: {len(frames)} frames {width}x{height} at {args.fps:g} fps, "
+          f"keyframe interval {args.keyframe_interval}, {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} CPUs")
+    codec = image_codec(args.model, args.quality, args.backend)
+    ours = evaluate_latent_video(frames, codec, args.steps, args.fps, keyframe_interval=args.keyframe_interval,
+                                 b_frames=args.b_frames)
+    matched = [p["kbps"] for p in ours]
+    anchors = {name: evaluate_anchor(name, frames, args.keyframe_interval, args.fps, crfs=CRFS[name],
+                                     bitrates_kbps=matched) for name in args.anchors}
+
+    print(f"\n{'point':<24} {'kbps':>9} {'bpp':>7} {'PSNR':>7} {'PSNR-Y':>7}  extra")
+    for point in ours + [p for points in anchors.values() for p in points]:
+        extra = (f"enc {point['encode_fps']:.2f} fps, dec {point['decode_fps']:.2f} fps, B groups "
+                 f"{point['b_groups']:.0%}" if point["codec"] == "edgesdk" else f"enc {point['encode_fps']:.0f} fps")
+        print(f"{point['label']:<24} {point['kbps']:>9.1f} {point['bpp']:>7.4f} {point['psnr']:>7.2f} "
+              f"{point['psnr_y']:>7.2f}  {extra}")
+
+    low, high = min(p["psnr"] for p in ours), max(p["psnr"] for p in ours)
+    low_y, high_y = min(p["psnr_y"] for p in ours), max(p["psnr_y"] for p in ours)
+    summary = {}
+    print(f"\nBD-rate of edgesdk against each anchor (positive: edgesdk needs more bits), "
+          f"over edgesdk's PSNR range {low:.2f}-{high:.2f} dB RGB:")
+    for name, points in anchors.items():
+        sweep = [p for p in points if "crf" in p]
+        rgb = bd_rates(overlapping(sweep, low, high), ours)
+        y = bd_rates(overlapping(sweep, low_y, high_y, metric="psnr_y"), ours, metric="psnr_y")
+        summary[name] = {"bd_rate_rgb": rgb, "bd_rate_y": y}
+        show = lambda v: "no overlap" if v is None else f"{v:+.1f}%"  # noqa: E731
+        print(f"  vs {name:<8} RGB {show(rgb):>10}   Y {show(y):>10}")
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    curves = {"edgesdk": as_curve(ours)} | {
+        f"{name} (CRF)": as_curve([p for p in points if "crf" in p]) for name, points in anchors.items()}
+    plot = rd_plot(curves, out / "rd_video.png", title=f"{Path(args.clip).stem}, {len(frames)} frames, "
+                                                      f"keyframe every {args.keyframe_interval}")
+    (out / "rd_video.json").write_text(json.dumps({"args": vars(args), "edgesdk": ours, "anchors": anchors,
+                                                   "bd_rate": summary}, indent=1))
+    print(f"\nwrote {plot} and {out / 'rd_video.json'}")
+
+
+if __name__ == "__main__":
+    main()
