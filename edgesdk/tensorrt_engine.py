@@ -543,13 +543,18 @@ class TensorRTRunner:
         path = Path(engine_path)
         if not path.is_file():
             raise InvalidArgumentError(f"{path}: no such engine file")
-        if sidecar_path(path).exists() and not _check_stored(path, "engine", {}):
-            raise CorruptedError(f"{path}: the engine does not match its sidecar (damaged); rebuild it")
+        plan = None
+        if sidecar_path(path).exists():
+            if not _check_stored(path, "engine", {}):
+                raise CorruptedError(f"{path}: the engine does not match its sidecar (damaged); rebuild it")
+            plan = json.loads(sidecar_path(path).read_bytes())["meta"].get("plan")
         self._trt, self._cudart = trt, cudart
         self._buffers: dict[str, tuple[int, int]] = {}
         self._stream = None
         logger = _logger(trt)
         self._runtime = trt.Runtime(logger)
+        if isinstance(plan, dict) and isinstance(plan.get("dla_core"), int):
+            self._runtime.DLA_core = plan["dla_core"]  # a DLA engine loads onto the core it was built for
         self._engine = self._runtime.deserialize_cuda_engine(path.read_bytes())
         if self._engine is None:
             raise BackendError(f"{path}: TensorRT {trt.__version__} cannot load this engine (built by another "
