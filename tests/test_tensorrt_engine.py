@@ -199,3 +199,221 @@ def test_runner_without_tensorrt_says_what_to_install(tmp_path):
     with pytest.raises(DependencyError) as error:
         te.TensorRTRunner(path)
     assert 'pip install "edgesdk[tensorrt]"' in str(error.value) and "NVIDIA GPU" in str(error.value)
+
+
+# --- Requests against a real bundle (tiny graphs) ------------------------------------------------
+
+CHANNELS_Y, CHANNELS_Z = 8, 4
+
+
+def _tiny_graph(graph: str, precision: str, seed: int) -> bytes:
+    """A stand-in codec graph with the manifest's I/O: stride-16 conv to y, stride-4 conv to z;
+    the generator a stride-16 transposed conv. fp16 graphs cast inside (float32 at the boundary)."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+    dtype = np.float16 if precision == "fp16" else np.float32
+    onnx_type = TensorProto.FLOAT16 if precision == "fp16" else TensorProto.FLOAT
+    nodes, inits = [], []
+
+    def weight(name, shape):
+        inits.append(numpy_helper.from_array((rng.standard_normal(shape) * 0.1).astype(dtype), name))
+        return name
+
+    def cast_in(name):
+        if precision != "fp16":
+            return name
+        nodes.append(helper.make_node("Cast", [name], [name + "_h"], to=onnx_type))
+        return name + "_h"
+
+    def cast_out(inner, name):
+        nodes.append(helper.make_node("Cast", [inner], [name], to=TensorProto.FLOAT) if precision == "fp16"
+                     else helper.make_node("Identity", [inner], [name]))
+
+    def io(name, channels, scale):
+        suffix = f"/{scale}" if scale > 1 else ""
+        return helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, channels, f"height{suffix}", f"width{suffix}"])
+
+    if graph == "compressor":
+        x = cast_in("image")
+        nodes.append(helper.make_node("Conv", [x, weight("w1", [CHANNELS_Y, 3, 16, 16]), weight("b1", [CHANNELS_Y])],
+                                      ["y_i"], strides=[16, 16]))
+        nodes.append(helper.make_node("Relu", ["y_i"], ["y_r"]))
+        nodes.append(helper.make_node("Conv", ["y_r", weight("w2", [CHANNELS_Z, CHANNELS_Y, 4, 4])], ["z_i"],
+                                      strides=[4, 4]))
+        cast_out("y_r", "y")
+        cast_out("z_i", "z")
+        inputs, outputs = [io("image", 3, 1)], [io("y", CHANNELS_Y, 16), io("z", CHANNELS_Z, 64)]
+    else:
+        x = cast_in("y_hat")
+        nodes.append(helper.make_node("ConvTranspose", [x, weight("w3", [CHANNELS_Y, 3, 16, 16])], ["img_i"],
+                                      strides=[16, 16]))
+        cast_out("img_i", "image")
+        inputs, outputs = [io("y_hat", CHANNELS_Y, 16)], [io("image", 3, 1)]
+    model = helper.make_model(helper.make_graph(nodes, graph, inputs, outputs, inits),
+                              opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    return model.SerializeToString()
+
+
+def _io(graph):
+    def entry(name, channels, scale):
+        suffix = f"/{scale}" if scale > 1 else ""
+        return {"name": name, "dtype": "float32", "shape": [1, channels, f"height{suffix}", f"width{suffix}"]}
+    if graph == "compressor":
+        return [entry("image", 3, 1)], [entry("y", CHANNELS_Y, 16), entry("z", CHANNELS_Z, 64)]
+    return [entry("y_hat", CHANNELS_Y, 16)], [entry("image", 3, 1)]
+
+
+@pytest.fixture(scope="module")
+def tiny_bundle(tmp_path_factory):
+    pytest.importorskip("onnx")
+    from edgesdk.bundle import Bundle, write_bundle
+
+    files, graphs = {}, {}
+    for seed, graph in enumerate(("compressor", "generator")):
+        inputs, outputs = _io(graph)
+        for precision in ("fp32", "fp16"):
+            name = f"q3/{graph}.{precision}.onnx"
+            files[name] = _tiny_graph(graph, precision, seed)
+            graphs.setdefault(graph, {})[precision] = {"file": name, "inputs": inputs, "outputs": outputs}
+    manifest = {
+        "model": {"family": "tiny-test", "preset": "tiny", "config": {}},
+        "onnx_opset": 17,
+        "qualities": {"3": {"lambda": 0.013, "model_id": "00" * 32, "graphs": graphs}},
+        "shape_range": {"min": [64, 64], "opt": [256, 256], "max": [512, 768]},
+    }
+    path = write_bundle(tmp_path_factory.mktemp("bundle") / "tiny", manifest, files)
+    return Bundle.open(path)
+
+
+def test_request_defaults_come_from_the_profile_and_the_bundle(tiny_bundle):
+    from edgesdk.devices import load_profile
+
+    nano = load_profile("jetson-orin-nano-8gb")
+    request = te.resolve_request(tiny_bundle, "generator", 3, nano)
+    assert request.precision == "fp16" and sorted(request.variants) == ["fp16", "fp32"]
+    # The profile's 64..1088x1920 range cut to the bundle's 64..512x768; opt moved inside.
+    assert request.shape_range == ShapeProfile((64, 64), (512, 768), (512, 768))
+    explicit = ShapeProfile((64, 64), (128, 128), (256, 256))
+    assert te.resolve_request(tiny_bundle, "compressor", 3, nano, "fp32", explicit).shape_range == explicit
+    assert te.resolve_request(tiny_bundle, "compressor", 3, nano, "fp32", explicit.to_json()).shape_range == explicit
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("encoder", 3, "jetson-orin-nano-8gb"), "graph must be one of"),
+    (("compressor", 3, "cpu-accessory"), "has no GPU for TensorRT; its backend is onnxruntime-cpu"),
+    (("compressor", 5, "jetson-orin-nano-8gb"), r"quality 5 is not in this bundle; it has \['3'\]"),
+    (("compressor", 3, "jetson-orin-nano-8gb", "fp8"), "does not run fp8"),
+    (("compressor", 3, "jetson-orin-nano-8gb", None, {"min": [64, 64], "opt": [64, 64], "max": [1024, 1024]}),
+     "exceeds what the bundle supports"),
+    (("compressor", 3, "jetson-orin-nano-8gb", None, {"min": [64, 64], "opt": [64, 64], "max": [100, 64]}),
+     "not a multiple of 64"),
+])
+def test_request_refusals(tiny_bundle, args, message):
+    from edgesdk.devices import load_profile
+
+    graph, quality, profile, *rest = args
+    with pytest.raises(InvalidArgumentError, match=message):
+        te.resolve_request(tiny_bundle, graph, quality, load_profile(profile), *rest)
+
+
+@pytest.mark.skipif(HAVE_TENSORRT, reason="TensorRT is installed here")
+def test_build_without_tensorrt_says_what_to_install(tiny_bundle, tmp_path, capsys):
+    with pytest.raises(DependencyError, match=r'pip install "edgesdk\[tensorrt\]"'):
+        te.build_engine(tiny_bundle, "compressor", 3, "x86-dgpu", cache_dir=tmp_path)
+    from edgesdk import cli
+
+    assert cli.main(["build-engine", str(tiny_bundle.path), "--device", "x86-dgpu", "--cache-dir", str(tmp_path)]) == 1
+    assert 'pip install "edgesdk[tensorrt]"' in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+# --- Real builds and runs (TensorRT + GPU) -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gpu_profile():
+    pytest.importorskip("tensorrt")
+    if importlib.util.find_spec("cuda") is None:
+        pytest.skip("cuda-python is not installed")
+    try:
+        name, capability = te._gpu(te._import_cudart())
+    except DependencyError as error:
+        pytest.skip(str(error))
+    from edgesdk.devices import load_profile
+
+    x86 = load_profile("x86-dgpu")
+    # The dGPU profile fixes no compute capability, so it builds on whatever GPU runs the tests.
+    return dataclasses.replace(x86, precisions=("fp32", "fp16"))
+
+
+def _onnxruntime(model: bytes, inputs):
+    ort = pytest.importorskip("onnxruntime")
+    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    return dict(zip([o.name for o in session.get_outputs()], session.run(None, inputs)))
+
+
+@pytest.mark.gpu
+@pytest.mark.tensorrt
+@pytest.mark.parametrize(("graph", "precision", "tolerance"), [
+    ("compressor", "fp32", 1e-4), ("generator", "fp32", 1e-4), ("compressor", "fp16", 2e-2), ("generator", "fp16", 2e-2),
+])
+def test_engine_matches_onnxruntime(tiny_bundle, gpu_profile, tmp_path, graph, precision, tolerance):
+    import numpy as np
+
+    prepared = te.prepare_engine(tiny_bundle, graph, 3, gpu_profile, precision=precision, cache_dir=tmp_path)
+    assert not prepared.reused and prepared.path.is_file()
+    reference_model = tiny_bundle.read(f"q3/{graph}.fp32.onnx")
+    rng = np.random.default_rng(1)
+    with te.TensorRTRunner(prepared.path) as runner:
+        (name,) = runner.input_names
+        for height, width in ((64, 128), (512, 768), (128, 64)):  # grows, then shrinks, the buffers
+            shape = (1, 3, height, width) if graph == "compressor" else (1, CHANNELS_Y, height // 16, width // 16)
+            feed = {name: rng.standard_normal(shape).astype(np.float32)}
+            got, expected = runner.run(feed), _onnxruntime(reference_model, feed)
+            assert sorted(got) == sorted(expected)
+            for output in expected:
+                assert got[output].dtype == np.float32 and got[output].shape == expected[output].shape
+                scale = float(np.abs(expected[output]).max()) or 1.0
+                np.testing.assert_allclose(got[output], expected[output], atol=tolerance * scale, rtol=tolerance)
+
+
+@pytest.mark.gpu
+@pytest.mark.tensorrt
+def test_engine_cache_reuse_and_rebuild(tiny_bundle, gpu_profile, tmp_path):
+    first = te.prepare_engine(tiny_bundle, "generator", 3, gpu_profile, precision="fp32", cache_dir=tmp_path)
+    again = te.prepare_engine(tiny_bundle, "generator", 3, gpu_profile, precision="fp32", cache_dir=tmp_path)
+    assert again.reused and again.path == first.path and again.key == first.key
+    assert list((tmp_path / "timing").glob("*.timing"))
+    other = te.prepare_engine(tiny_bundle, "generator", 3, gpu_profile, precision="fp32", cache_dir=tmp_path,
+                              shape_range=ShapeProfile((64, 64), (128, 128), (256, 256)))
+    assert not other.reused and other.path != first.path
+    _damage_flip(first.path)
+    repaired = te.prepare_engine(tiny_bundle, "generator", 3, gpu_profile, precision="fp32", cache_dir=tmp_path)
+    assert not repaired.reused and any("damaged" in note for note in repaired.notes)
+    assert te.cached_engine(first.key, tmp_path) == first.path
+    forced = te.prepare_engine(tiny_bundle, "generator", 3, gpu_profile, precision="fp32", cache_dir=tmp_path,
+                               force=True)
+    assert not forced.reused
+
+
+@pytest.mark.gpu
+@pytest.mark.tensorrt
+def test_runner_rejects_bad_inputs(tiny_bundle, gpu_profile, tmp_path):
+    import numpy as np
+
+    path = te.build_engine(tiny_bundle, "generator", 3, gpu_profile, precision="fp32", cache_dir=tmp_path,
+                           shape_range=ShapeProfile((64, 64), (128, 128), (256, 256)))
+    runner = te.TensorRTRunner(path)
+    assert runner.input_names == ("y_hat",) and runner.output_names == ("image",)
+    with pytest.raises(InvalidArgumentError, match="accepts"):
+        runner.run({"y_hat": np.zeros((1, CHANNELS_Y, 32, 32), np.float32)})  # 512x512 > 256x256
+    with pytest.raises(InvalidArgumentError, match="missing"):
+        runner.run({"image": np.zeros((1, 3, 64, 64), np.float32)})
+    with pytest.raises(InvalidArgumentError, match="float"):
+        runner.run({"y_hat": np.zeros((1, CHANNELS_Y, 4, 4), np.int32)})
+    runner.close()
+    runner.close()
+    with pytest.raises(InvalidArgumentError, match="closed"):
+        runner.run({"y_hat": np.zeros((1, CHANNELS_Y, 4, 4), np.float32)})
