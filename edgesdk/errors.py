@@ -64,6 +64,18 @@ class MissingReferenceError(BitstreamError):
     a decoder with ``on_damage="skip"`` resumes at the next keyframe."""
 
 
+class BundleError(Error):
+    """A model bundle cannot be used (see the subclasses)."""
+
+
+class BundleIntegrityError(BundleError):
+    """A bundle file is missing, changed, truncated, unlisted or unsafely named."""
+
+
+class SignatureError(BundleError):
+    """A bundle's signature is missing where required, invalid, or from an untrusted key."""
+
+
 class NotFoundError(Error, FileNotFoundError):
     """A file, folder or device named by a path or URI does not exist."""
 
