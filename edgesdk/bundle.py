@@ -40,6 +40,9 @@ MAX_TOTAL_BYTES = 2 << 30
 MAX_FILES = 4096
 KEY_PREFIX = "ed25519"
 _ZIP_TIME = (2020, 1, 1, 0, 0, 0)
+# What zipfile raises on damaged archives (it has no common base class for them).
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, struct.error, ValueError, NotImplementedError,
+               UnicodeDecodeError, RuntimeError)
 
 
 # --------------------------------------------------------------------------- names, manifest
@@ -219,7 +222,7 @@ class _Archive:
     def __init__(self, path: Path) -> None:
         try:
             self.zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError, EOFError, struct.error, ValueError) as error:
+        except _ZIP_ERRORS as error:
             raise BundleIntegrityError(f"{path} is not a complete .edgesdk archive ({error}); "
                                        f"it may be truncated") from error
         self.path = path
@@ -241,7 +244,7 @@ class _Archive:
         try:
             with self.zip.open(info) as handle:
                 return handle.read(limit + 1)
-        except (zipfile.BadZipFile, OSError, EOFError, struct.error, ValueError) as error:
+        except _ZIP_ERRORS as error:
             raise BundleIntegrityError(f"{self.path}: cannot read {name} ({error}); the file may be truncated") \
                 from error
 

@@ -136,6 +136,46 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def _keygen(args: argparse.Namespace) -> int:
+    import os
+
+    from edgesdk.bundle import generate_signing_key
+
+    private, public = generate_signing_key()
+    if args.private_key.exists():
+        from edgesdk.errors import InvalidArgumentError
+
+        raise InvalidArgumentError(f"{args.private_key} exists; refusing to overwrite a key")
+    descriptor = os.open(args.private_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(private)
+    public_path = args.private_key.with_name(args.private_key.name + ".pub")
+    public_path.write_text(public)
+    print(f"wrote {args.private_key} (keep it secret) and {public_path} (give it to devices as a trusted key)")
+    return 0
+
+
+def _sign(args: argparse.Namespace) -> int:
+    from edgesdk.bundle import sign_bundle
+
+    print(f"signed {args.bundle} with key {sign_bundle(args.bundle, args.key)}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    import json
+
+    from edgesdk.bundle import Bundle
+
+    bundle = Bundle.open(args.bundle, trusted_keys=args.trusted_key or None,
+                         require_signature=True if args.require_signature else None)
+    info = bundle.describe()
+    print(json.dumps(info, indent=2) if args.json else
+          f"{args.bundle}: OK, bundle id {info['bundle_id']}, {info['files']} files ({info['bytes']} bytes) "
+          f"checked, {'signed by ' + info['signed_by'] if info['signed_by'] else 'signature not checked'}")
+    return 0
+
+
 def _export(args: argparse.Namespace) -> int:
     try:
         from edgesdk_export.bundle_export import export_bundle
@@ -233,6 +273,22 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true")
     _add_codec_options(bench)
     bench.set_defaults(run=_bench)
+
+    keygen = commands.add_parser("keygen", help="make an Ed25519 key pair for signing bundles")
+    keygen.add_argument("private_key", type=Path, help="where to write the private key (PEM); PATH.pub gets the public")
+    keygen.set_defaults(run=_keygen)
+
+    sign = commands.add_parser("sign", help="sign a bundle's manifest")
+    sign.add_argument("bundle", type=Path)
+    sign.add_argument("--key", type=Path, required=True, help="Ed25519 private key (PEM)")
+    sign.set_defaults(run=_sign)
+
+    verify = commands.add_parser("verify", help="check a bundle's hashes and signature")
+    verify.add_argument("bundle", type=Path)
+    verify.add_argument("--trusted-key", type=Path, action="append", help="public key file (repeatable)")
+    verify.add_argument("--require-signature", action="store_true")
+    verify.add_argument("--json", action="store_true")
+    verify.set_defaults(run=_verify)
 
     export = commands.add_parser("export", help="checkpoints → bundle (ONNX graphs + integer data + manifest)")
     export.add_argument("checkpoints", nargs="+", type=Path, help="one training checkpoint per quality level")
