@@ -3,6 +3,7 @@ compensation, frame syntax limits against hostile headers, import hygiene."""
 
 import subprocess
 import sys
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -193,8 +194,15 @@ def test_well_formed_inter_frames_parse():
 def test_hostile_headers_raise_typed_errors(overrides, error):
     size = {k: overrides.pop(k) for k in ("width", "height") if k in overrides}
     params = {Parameter[k]: v for k, v in overrides.items()}
-    with pytest.raises(error):
-        parse_video_frame(inter_frame(**size, overrides=params), latent_channels=4)
+    data = inter_frame(**size, overrides=params)
+    tracemalloc.start()
+    try:
+        with pytest.raises(error):
+            parse_video_frame(data, latent_channels=128)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20, peak  # nothing sized by the hostile header was allocated
 
 
 def test_b_frame_limits_and_sections():
