@@ -106,16 +106,51 @@ class TorchRunner:
         self._module = None
 
 
+# A device profile's default_backend → (backend, whether ONNX Runtime should use the profile's providers).
+_PROFILE_BACKENDS = {"tensorrt": "tensorrt", "onnxruntime-cuda": "onnxruntime", "onnxruntime-cpu": "onnxruntime"}
+
+
+def plan_graph(graph: str, backend: str | None, precision: str | None, device: str | None) -> tuple[str, str]:
+    """(backend, precision) for a graph: what the caller named, else the device profile's
+    defaults (when a device is named), else ONNX Runtime at fp32."""
+    if device is not None and (backend is None or precision is None):
+        from edgesdk.devices import load_profile
+
+        profile = load_profile(device)
+        backend = backend or _PROFILE_BACKENDS[profile.default_backend]
+        precision = precision or profile.default_precision.for_graph(graph)
+    backend, precision = backend or "onnxruntime", precision or "fp32"
+    if backend not in BACKENDS:
+        raise InvalidArgumentError(f"backend must be one of {BACKENDS}, not {backend!r}")
+    if precision not in PRECISIONS:
+        raise InvalidArgumentError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+    return backend, precision
+
+
+def _profile_providers(device: str | None) -> list[str] | None:
+    """The profile's ONNX Runtime providers that this onnxruntime has (CPU always last)."""
+    if device is None:
+        return None
+    import onnxruntime as ort
+
+    from edgesdk.devices import load_profile
+
+    available = ort.get_available_providers()
+    wanted = [p for p in load_profile(device).onnxruntime_providers if p in available]
+    return wanted + ["CPUExecutionProvider"] if "CPUExecutionProvider" not in wanted else wanted
+
+
 def open_runner(model: CodecModel, quality: int, graph: str, backend: str = "onnxruntime",
                 precision: str = "fp32", *, device: str | None = None, threads: int | None = None) -> GraphRunner:
-    """A runner for one graph; ``device`` names a profile in devices/ (TensorRT needs one)."""
+    """A runner for one graph. ``device`` names a profile in devices/: ONNX Runtime then uses
+    its execution providers (those available), TensorRT builds for it (else the detected one)."""
     if backend not in BACKENDS:
         raise InvalidArgumentError(f"backend must be one of {BACKENDS}, not {backend!r}")
     if precision not in PRECISIONS:
         raise InvalidArgumentError(f"precision must be one of {PRECISIONS}, not {precision!r}")
     model.check_quality(quality)
     if backend == "onnxruntime":
-        return OnnxRuntimeRunner(model.graph(quality, graph, precision), threads=threads)
+        return OnnxRuntimeRunner(model.graph(quality, graph, precision), _profile_providers(device), threads)
     if backend == "pytorch":
         return TorchRunner(model, quality, graph, precision, threads)
     from edgesdk.devices import detect_profile, load_profile

@@ -37,9 +37,9 @@ def _add_codec_options(parser: argparse.ArgumentParser, quality: bool = True) ->
     parser.add_argument("--model", help="bundle (folder or .edgesdk file); default: the shipped model")
     if quality:
         parser.add_argument("--quality", "-q", type=int, help="quality level of the model (default: its middle one)")
-    parser.add_argument("--backend", choices=BACKENDS, default="onnxruntime")
-    parser.add_argument("--precision", choices=PRECISIONS, default="fp32")
-    parser.add_argument("--device", help="device profile for TensorRT (see: edgesdk devices)")
+    parser.add_argument("--backend", choices=BACKENDS, help="default: the device profile's, else onnxruntime")
+    parser.add_argument("--precision", choices=PRECISIONS, help="default: the device profile's, else fp32")
+    parser.add_argument("--device", help="device profile (see: edgesdk devices) for default backend and precisions")
 
 
 def _encode(args: argparse.Namespace) -> int:

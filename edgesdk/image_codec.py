@@ -18,7 +18,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from edgesdk.backends import BACKENDS, PRECISIONS, GraphRunner, open_runner
+from edgesdk.backends import GraphRunner, open_runner, plan_graph
 from edgesdk.container import Frame, FrameType, Parameter, Section, SectionKind
 from edgesdk.errors import CorruptedError, InvalidArgumentError
 from edgesdk.latent_codec import HyperpriorEntropyModel
@@ -185,11 +185,13 @@ class ImageCodec:
 
     The compressor and the generator may use different backends and precisions
     (``compressor_backend``, ``generator_precision``, …); frames decode with any of them.
+    Naming a ``device`` profile (devices/) picks its default backend and precisions for
+    whatever is not named explicitly; with neither, ONNX Runtime at fp32.
     Decoding follows the quality recorded in each frame. Graphs load on first use.
     """
 
     def __init__(self, model: str | Path | CodecModel | None = None, quality: int | None = None,
-                 backend: str = "onnxruntime", precision: str = "fp32", *,
+                 backend: str | None = None, precision: str | None = None, *,
                  compressor_backend: str | None = None, generator_backend: str | None = None,
                  compressor_precision: str | None = None, generator_precision: str | None = None,
                  device: str | None = None, threads: int | None = None, tile_size: int | None = 1024,
@@ -203,13 +205,11 @@ class ImageCodec:
         self.quality = self.model.default_quality if quality is None else quality
         self.model.check_quality(self.quality)
         self._settings = {
-            "compressor": (compressor_backend or backend, compressor_precision or precision),
-            "generator": (generator_backend or backend, generator_precision or precision),
+            "compressor": plan_graph("compressor", compressor_backend or backend, compressor_precision or precision,
+                                     device),
+            "generator": plan_graph("generator", generator_backend or backend, generator_precision or precision,
+                                    device),
         }
-        for graph_backend, graph_precision in self._settings.values():
-            if graph_backend not in BACKENDS or graph_precision not in PRECISIONS:
-                raise InvalidArgumentError(f"backend must be one of {BACKENDS} and precision one of {PRECISIONS}; "
-                                           f"got {graph_backend!r}, {graph_precision!r}")
         self.device = device
         self.threads = threads
         self.tile_size = tile_size

@@ -1,0 +1,87 @@
+"""Encode anywhere, decode anywhere, with the shipped model on the 24 Kodak images at every
+quality: streams from PyTorch fp32, ONNX Runtime fp32 and ONNX Runtime with fp16 graphs
+parse to identical symbols on every decoder, and noise on every float path moves pixels,
+never the parse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgesdk.evaluation import load_images, psnr
+from edgesdk.image_codec import ImageCodec
+from edgesdk.model import default_model
+
+KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak"
+
+pytestmark = pytest.mark.slow
+
+
+def _kodak() -> list[tuple[str, np.ndarray]]:
+    if not KODAK.is_dir():
+        pytest.skip(f"Kodak images not found at {KODAK}")
+    return load_images(KODAK)
+
+
+def _encoders() -> dict[str, ImageCodec]:
+    encoders = {
+        "onnxruntime-fp32": ImageCodec(backend="onnxruntime", precision="fp32"),
+        "onnxruntime-fp16": ImageCodec(backend="onnxruntime", precision="fp16"),
+    }
+    try:
+        import torch  # noqa: F401
+        import edgesdk_export  # noqa: F401
+    except ImportError:
+        pass  # PyTorch is optional for the runtime; the export extra installs it (CI has it)
+    else:
+        encoders["pytorch-fp32"] = ImageCodec(backend="pytorch", precision="fp32")
+    return encoders
+
+
+def test_every_backend_pair_parses_identically_on_all_kodak_images_at_every_quality():
+    images = _kodak()
+    assert len(images) == 24
+    encoders = _encoders()
+    decoder = ImageCodec()  # parsing never runs a graph: one decoder stands for all backends
+    checked = 0
+    for quality in default_model().qualities:
+        for name, image in images:
+            streams = {backend: codec.encode(image, quality) for backend, codec in encoders.items()}
+            for backend, data in streams.items():
+                latents = [codec.codec(quality).decode_latent(data)[1] for codec in (*encoders.values(), decoder)]
+                for latent in latents[1:]:
+                    np.testing.assert_array_equal(latent, latents[0], err_msg=f"{name} q{quality} from {backend}")
+                checked += 1
+            # Streams of different backends differ only where float noise crossed a rounding boundary.
+            sizes = [len(d) for d in streams.values()]
+            assert max(sizes) <= min(sizes) * 1.02, f"{name} q{quality}: {dict(zip(streams, sizes))}"
+    assert checked == 24 * len(default_model().qualities) * len(encoders)
+
+
+def test_images_decoded_by_different_backends_agree():
+    name, image = _kodak()[0]
+    encoders = _encoders()
+    data = encoders["onnxruntime-fp32"].encode(image)
+    decoded = {backend: codec.decode(data) for backend, codec in encoders.items()}
+    reference = decoded["onnxruntime-fp32"]
+    assert psnr(image, reference) > 25
+    for backend, pixels in decoded.items():
+        assert psnr(reference, pixels) > 40, backend
+
+
+def test_noise_on_compressor_outputs_and_generator_input_never_changes_the_parse():
+    codec = ImageCodec()
+    rng = np.random.default_rng(0)
+    images = _kodak()[:4]
+    for quality in default_model().qualities:
+        clean = codec.codec(quality)
+        noisy = ImageCodec().codec(quality)
+        analyze, synthesize = noisy.analyze, noisy.synthesize
+        noisy.analyze = lambda x, a=analyze: tuple(t + rng.normal(0, 0.05, t.shape).astype(np.float32) for t in a(x))
+        noisy.synthesize = lambda y, s=synthesize: s(y + rng.normal(0, 0.05, y.shape).astype(np.float32))
+        for _, image in images:
+            for data in (noisy.encode(image), clean.encode(image)):
+                np.testing.assert_array_equal(noisy.decode_latent(data)[1], clean.decode_latent(data)[1])
+                assert psnr(clean.decode(data), noisy.decode(data)) > 30
