@@ -57,4 +57,14 @@ __all__ = [
     "UnsupportedFormatError",
     "UnsupportedVersionError",
     "__version__",
+    *(_LAZY := {"ImageCodec": "edgesdk.image_codec", "CodecModel": "edgesdk.model", "Bundle": "edgesdk.bundle"}),
 ]
+
+
+def __getattr__(name: str):
+    """The main classes, imported on first use so that ``import edgesdk`` stays light."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'edgesdk' has no attribute {name!r}")
