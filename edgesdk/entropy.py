@@ -26,7 +26,7 @@ LANES: int = _core.LANES
 DEFAULT_TAIL_MASS = 1e-9
 
 # Serialized tables (docs/entropy.md, "Table files"): magic, major, minor, reserved u16,
-# num_tables u32, max_length u32, then int32 lengths, offsets and the padded CDF rows, CRC32C.
+# num_tables u32, total entries u32, then int32 lengths, offsets and the CDF rows back to back, CRC32C.
 _TABLES_MAGIC = b"ECDF"
 _TABLES_HEADER = struct.Struct("<4sBBHII")
 _TABLES_MAJOR = 1
@@ -105,9 +105,10 @@ class CdfTables:
 
     def to_bytes(self) -> bytes:
         """The tables as integers (the form bundles ship; read back with :meth:`from_bytes`)."""
-        header = _TABLES_HEADER.pack(_TABLES_MAGIC, _TABLES_MAJOR, 0, 0, len(self.cdf_lengths), self.cdfs.shape[1])
-        body = header + self.cdf_lengths.astype("<i4").tobytes() + self.offsets.astype("<i4").tobytes()
-        body += self.cdfs.astype("<i4").tobytes()
+        header = _TABLES_HEADER.pack(_TABLES_MAGIC, _TABLES_MAJOR, 0, 0, len(self.cdf_lengths),
+                                     int(self.cdf_lengths.sum()))
+        rows = b"".join(row[:length].astype("<i4").tobytes() for row, length in zip(self.cdfs, self.cdf_lengths))
+        body = header + self.cdf_lengths.astype("<i4").tobytes() + self.offsets.astype("<i4").tobytes() + rows
         return body + struct.pack("<I", _core.crc32c(body))
 
     @classmethod
@@ -116,17 +117,17 @@ class CdfTables:
         data = bytes(data)
         if len(data) < _TABLES_HEADER.size + 4:
             raise TruncatedError(f"CDF table file is {len(data)} bytes, shorter than its header")
-        magic, major, _minor, reserved, count, width = _TABLES_HEADER.unpack_from(data)
+        magic, major, _minor, reserved, count, total = _TABLES_HEADER.unpack_from(data)
         if magic != _TABLES_MAGIC:
             raise BadMagicError("not an edgesdk CDF table file (bad magic)")
         if major != _TABLES_MAJOR:
             raise UnsupportedVersionError(f"CDF table file version {major} is not supported; upgrade edgesdk")
         if reserved != 0:
             raise CorruptedError("CDF table file has non-zero reserved bits")
-        if count > MAX_TABLES or width > MAX_CDF_LENGTH or len(data) > MAX_TABLES_BYTES:
-            raise LimitExceededError(f"CDF table file declares {count} tables of up to {width} entries "
-                                     f"(limits {MAX_TABLES} and {MAX_CDF_LENGTH})")
-        expected = _TABLES_HEADER.size + 4 * (2 * count + count * width) + 4
+        if count > MAX_TABLES or total > count * MAX_CDF_LENGTH or len(data) > MAX_TABLES_BYTES:
+            raise LimitExceededError(f"CDF table file declares {count} tables with {total} entries "
+                                     f"(limits {MAX_TABLES} tables of {MAX_CDF_LENGTH} entries)")
+        expected = _TABLES_HEADER.size + 4 * (2 * count + total) + 4
         if len(data) < expected:
             raise TruncatedError(f"CDF table file is {len(data)} bytes, its header declares {expected}")
         if len(data) > expected:
@@ -134,9 +135,12 @@ class CdfTables:
         (stored_crc,) = struct.unpack_from("<I", data, expected - 4)
         if _core.crc32c(data[: expected - 4]) != stored_crc:
             raise ChecksumError("CDF table file fails its CRC32C: it was damaged")
-        values = np.frombuffer(data, dtype="<i4", count=2 * count + count * width, offset=_TABLES_HEADER.size)
-        lengths, offsets = values[:count], values[count : 2 * count]
-        return cls(values[2 * count :].reshape(count, width), lengths, offsets)
+        values = np.frombuffer(data, dtype="<i4", count=2 * count + total, offset=_TABLES_HEADER.size)
+        lengths, offsets, rows = values[:count], values[count : 2 * count], values[2 * count :]
+        if np.any(lengths < 2) or np.any(lengths > MAX_CDF_LENGTH) or int(lengths.sum(dtype=np.int64)) != total:
+            raise CorruptedError("CDF table file has table lengths that do not add up to its entry count")
+        starts = np.concatenate([[0], np.cumsum(lengths[:-1], dtype=np.int64)]) if count else []
+        return cls([rows[start : start + length] for start, length in zip(starts, lengths)], offsets=offsets)
 
     def encode(self, values: np.ndarray, indexes: np.ndarray) -> bytes:
         """Codes ``values[i]`` with table ``indexes[i]`` (same shape, any integer dtype)."""
