@@ -1122,3 +1122,17 @@ def test_table_file_with_valid_crc_but_invalid_cdf_raises():
     body += struct.pack("<I", _core.crc32c(bytes(body)))
     with pytest.raises(edgesdk.InvalidTableError):
         E.CdfTables.from_bytes(bytes(body))
+
+
+def test_table_file_whose_lengths_disagree_with_its_total_raises():
+    import struct
+
+    body = bytearray(E.CdfTables([[0, 1 << 15, 1 << 16], [0, 1 << 16]]).to_bytes()[:-4])
+    struct.pack_into("<ii", body, 16, 2, 3)  # lengths 3, 2 -> 2, 3: same total, rows misassigned
+    body += struct.pack("<I", _core.crc32c(bytes(body)))
+    with pytest.raises((edgesdk.CorruptedError, edgesdk.InvalidTableError)):
+        E.CdfTables.from_bytes(bytes(body))
+    struct.pack_into("<i", body, 16, 1)  # a length below 2 is no CDF at all
+    body[-4:] = struct.pack("<I", _core.crc32c(bytes(body[:-4])))
+    with pytest.raises(edgesdk.CorruptedError):
+        E.CdfTables.from_bytes(bytes(body))

@@ -184,3 +184,9 @@ def test_device_profiles_choose_backend_and_precision_unless_named(photo):
         assert codec.decode(codec.encode(photo)).shape == photo.shape
     with pytest.raises(edgesdk.DeviceProfileError):
         ImageCodec(device="no-such-device")
+
+
+def test_shipped_models_fit_the_30_mb_budget():
+    from edgesdk.model import DEFAULT_MODEL
+
+    assert DEFAULT_MODEL.stat().st_size <= 30_000_000
