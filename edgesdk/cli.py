@@ -46,12 +46,21 @@ def _encode(args: argparse.Namespace) -> int:
     from edgesdk import transcode
 
     start = time.perf_counter()
+    video = transcode.VideoOptions(args.keyframe_interval, args.b_frames, args.max_frames)
     with _codec(args) as codec:
-        written = transcode.encode(args.source, args.destination, codec)
-    for path, size, (height, width) in written:
-        print(f"{path}: {size} bytes, {8 * size / (height * width):.3f} bpp ({width}x{height})")
-    print(f"encoded {len(written)} frame(s) in {time.perf_counter() - start:.2f} s")
+        written = transcode.encode(args.source, args.destination, codec, video)
+    _report(written, "encoded", start)
     return 0
+
+
+def _report(written, verb: str, start: float) -> None:
+    for item in written:
+        frames = f", {item.frames} frames" if item.frames > 1 else ""
+        rate = f", {item.bpp:.3f} bpp" if verb == "encoded" else ""
+        print(f"{item.path}: {item.bytes} bytes{rate} ({item.width}x{item.height}{frames})")
+    frames = sum(item.frames for item in written)
+    elapsed = time.perf_counter() - start
+    print(f"{verb} {frames} frame(s) in {elapsed:.2f} s ({frames / elapsed:.1f} fps)")
 
 
 def _decode(args: argparse.Namespace) -> int:
@@ -60,9 +69,7 @@ def _decode(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     with _codec(args) as codec:
         written = transcode.decode(args.source, args.destination, codec)
-    for path, (height, width) in written:
-        print(f"{path}: {width}x{height}")
-    print(f"decoded {len(written)} frame(s) in {time.perf_counter() - start:.2f} s")
+    _report(written, "decoded", start)
     return 0
 
 
@@ -239,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("source", help="image, folder, video file or URI (rtsp://, v4l2://)")
     encode.add_argument("destination", help=".eli (one image), a folder, or .elv (video)")
     _add_codec_options(encode)
+    encode.add_argument("--keyframe-interval", type=int, default=32, help="video: frames per GOP")
+    encode.add_argument("--b-frames", type=int, default=2, help="video: B frames between anchors")
+    encode.add_argument("--max-frames", type=int, help="video: stop after this many (live sources run until Ctrl-C)")
     encode.set_defaults(run=_encode)
 
     decode = commands.add_parser("decode", help="decode latents to images or video")

@@ -33,13 +33,46 @@ def _name(enum_type, value: int) -> str:
         return f"unknown_{value}"
 
 
+def video_info(path) -> dict:
+    """Frame counts by type, sizes, quality and rate of a latent video, from headers alone."""
+    from edgesdk.packets import DEFAULT_MAX_PAYLOAD, PacketReader
+
+    reader = PacketReader(DEFAULT_MAX_PAYLOAD, "raise")
+    counts: dict[str, int] = {}
+    frame_bytes: dict[str, int] = {}
+    first = None
+    total = 0
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 16):
+            total += len(chunk)
+            for packet in reader.feed(chunk):
+                if not packet.payload:
+                    continue
+                info = frame_info(packet.payload)
+                first = first or info
+                counts[info["frame_type"]] = counts.get(info["frame_type"], 0) + 1
+                frame_bytes[info["frame_type"]] = frame_bytes.get(info["frame_type"], 0) + info["bytes"]
+    frames = sum(counts.values())
+    if first is None:
+        return {"frames": 0, "bytes": total}
+    params = first["parameters"]
+    rate = (params.get("frame_rate_numerator"), params.get("frame_rate_denominator"))
+    pixels = first["width"] * first["height"] * frames
+    fps = rate[0] / rate[1] if all(rate) else None
+    return {
+        "width": first["width"], "height": first["height"], "quality": first["quality"],
+        "model_id": first["model_id"], "frames": frames, "bytes": total, "bpp": round(8 * total / pixels, 4),
+        "fps": fps, "kbps": round(8 * total / (frames / fps) / 1000, 1) if fps else None,
+        "frames_by_type": counts,
+        "mean_bytes_by_type": {t: round(frame_bytes[t] / counts[t]) for t in counts},
+    }
+
+
 def describe(target: str) -> dict:
     kind = kind_of(target, must_exist=True)
     path = local_path(target)
     if kind == "latent-video":
-        from edgesdk.video_codec import describe_video
-
-        return describe_video(path)
+        return {"file": str(path), "kind": kind, **video_info(path)}
     if kind != "latent-image":
         from edgesdk.errors import InvalidArgumentError
 

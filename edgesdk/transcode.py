@@ -4,6 +4,8 @@ its extension or URI scheme."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -14,6 +16,29 @@ LATENT_VIDEO_SUFFIX = ".elv"  # packets of frames (docs/video.md)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".y4m", ".yuv"}
 VIDEO_SCHEMES = {"v4l2", "rtsp", "rtsps"}
+DEFAULT_FRAME_RATE = Fraction(25)  # for streams that carry none
+
+
+@dataclass(frozen=True)
+class Written:
+    """One output of encode/decode: a file, its size, and the pixels and frames it holds."""
+
+    path: Path
+    bytes: int
+    width: int
+    height: int
+    frames: int = 1
+
+    @property
+    def bpp(self) -> float:
+        return 8 * self.bytes / (self.width * self.height * self.frames)
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    keyframe_interval: int = 32
+    b_frames: int = 2
+    max_frames: int | None = None  # live sources (rtsp://, v4l2://) run until this or Ctrl-C
 
 
 def kind_of(target: str, must_exist: bool) -> str:
@@ -59,9 +84,8 @@ def _image_files(folder: Path, suffixes: set[str]) -> list[Path]:
     return files
 
 
-def encode(source: str, destination: str, codec, log=print) -> list[tuple[Path, int, tuple[int, int]]]:
-    """Encodes ``source`` to ``destination`` with an :class:`edgesdk.ImageCodec`; returns
-    (written path, bytes, (height, width)) per frame."""
+def encode(source: str, destination: str, codec, video: VideoOptions = VideoOptions()) -> list[Written]:
+    """Encodes ``source`` to ``destination`` with an :class:`edgesdk.ImageCodec`."""
     from edgesdk.model import load_image
 
     src_kind, dst_kind = kind_of(source, must_exist=True), kind_of(destination, must_exist=False)
@@ -72,10 +96,8 @@ def encode(source: str, destination: str, codec, log=print) -> list[tuple[Path, 
         out = local_path(destination)
         out.mkdir(parents=True, exist_ok=True)
         pairs = [(p, out / (p.stem + LATENT_IMAGE_SUFFIX)) for p in _image_files(local_path(source), IMAGE_SUFFIXES)]
-    elif src_kind == "video" and dst_kind == "latent-video":
-        from edgesdk.video_codec import encode_video_uri
-
-        return encode_video_uri(source, local_path(destination), codec, log=log)
+    elif src_kind in ("video", "image-folder") and dst_kind == "latent-video":
+        return [_encode_video(source, local_path(destination), codec, video)]
     else:
         raise InvalidArgumentError(f"cannot encode a {src_kind} to a {dst_kind}: encode an image to {LATENT_IMAGE_SUFFIX}, "
                                    f"a folder of images to a folder, a video to {LATENT_VIDEO_SUFFIX}")
@@ -84,11 +106,76 @@ def encode(source: str, destination: str, codec, log=print) -> list[tuple[Path, 
         image = load_image(src)
         data = codec.encode(image)
         dst.write_bytes(data)
-        written.append((dst, len(data), image.shape[:2]))
+        written.append(Written(dst, len(data), image.shape[1], image.shape[0]))
     return written
 
 
-def decode(source: str, destination: str, codec, log=print) -> list[tuple[Path, tuple[int, int]]]:
+def _encode_video(source: str, destination: Path, codec, options: VideoOptions) -> Written:
+    from edgesdk.media import open_source
+    from edgesdk.video_codec import write_video
+
+    frames = 0
+    with open_source(source) as frames_in:
+        rate = Fraction(frames_in.fps) if frames_in.fps else None
+
+        def pixels():
+            nonlocal frames
+            try:
+                for frame in frames_in:
+                    if options.max_frames is not None and frames >= options.max_frames:
+                        return
+                    frames += 1
+                    yield frame.pixels
+            except KeyboardInterrupt:  # a live source ends when the user stops it; the stream is closed
+                return
+
+        size = write_video(destination, pixels(), codec, keyframe_interval=options.keyframe_interval,
+                           b_frames=options.b_frames,
+                           frame_rate=(rate.numerator, rate.denominator) if rate else None)
+        width, height = frames_in.width, frames_in.height
+    if frames == 0:
+        raise InvalidArgumentError(f"{source}: no frames to encode")
+    return Written(destination, size, width, height, frames)
+
+
+def _stream_quality(path: Path) -> int:
+    """The quality level recorded in a latent video's first frame."""
+    from edgesdk.container import Frame
+    from edgesdk.packets import DEFAULT_MAX_PAYLOAD, PacketReader
+
+    reader = PacketReader(DEFAULT_MAX_PAYLOAD, "raise")
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 16):
+            for packet in reader.feed(chunk):
+                if packet.payload:
+                    return Frame.parse(packet.payload).quality
+    raise InvalidArgumentError(f"{path}: no frames in this latent video")
+
+
+def _decode_video(source: Path, destination: str, codec) -> Written:
+    from edgesdk.media import open_sink
+    from edgesdk.video_codec import read_video
+
+    low = codec.codec(_stream_quality(source))
+    sink, frames, size = None, 0, (0, 0)
+    try:
+        for decoded in read_video(source, low):
+            if sink is None:
+                size = decoded.image.shape[:2]
+                rate = decoded.syntax.frame_rate
+                sink = open_sink(destination, size[1], size[0], Fraction(*rate) if rate else DEFAULT_FRAME_RATE)
+            sink.write(decoded.image)
+            frames += 1
+    finally:
+        if sink is not None:
+            sink.close()
+    if frames == 0:
+        raise InvalidArgumentError(f"{source}: no frames decoded")
+    target = local_path(destination)
+    return Written(target, target.stat().st_size if target.is_file() else 0, size[1], size[0], frames)
+
+
+def decode(source: str, destination: str, codec) -> list[Written]:
     """Decodes ``source`` (latent image, folder of them, or latent video) to ``destination``."""
     from PIL import Image
 
@@ -100,10 +187,9 @@ def decode(source: str, destination: str, codec, log=print) -> list[tuple[Path, 
         out = local_path(destination)
         out.mkdir(parents=True, exist_ok=True)
         pairs = [(p, out / (p.stem + ".png")) for p in _image_files(local_path(source), {LATENT_IMAGE_SUFFIX})]
-    elif src_kind == "latent-video":
-        from edgesdk.video_codec import decode_video_uri
-
-        return decode_video_uri(local_path(source), destination, codec, log=log)
+    elif src_kind == "latent-video" and dst_kind in ("video", "image-folder"):
+        folder = dst_kind == "image-folder" and not destination.endswith("/")
+        return [_decode_video(local_path(source), destination + "/" if folder else destination, codec)]
     else:
         raise InvalidArgumentError(f"cannot decode a {src_kind} to a {dst_kind}: decode {LATENT_IMAGE_SUFFIX} to an "
                                    f"image, a folder of {LATENT_IMAGE_SUFFIX} to a folder, {LATENT_VIDEO_SUFFIX} to a video")
@@ -111,5 +197,5 @@ def decode(source: str, destination: str, codec, log=print) -> list[tuple[Path, 
     for src, dst in pairs:
         image = codec.decode(src.read_bytes())
         Image.fromarray(image).save(dst)
-        written.append((dst, image.shape[:2]))
+        written.append(Written(dst, dst.stat().st_size, image.shape[1], image.shape[0]))
     return written

@@ -1,0 +1,50 @@
+"""The CLI on video: a real clip to a latent video, inspected, and back to y4m and PNGs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edgesdk.cli import main
+
+AKIYO = Path(__file__).resolve().parents[2] / "shared" / "data" / "video" / "akiyo_cif.mp4"
+
+
+@pytest.fixture(scope="module")
+def latent_video(tmp_path_factory):
+    pytest.importorskip("av")
+    if not AKIYO.is_file():
+        pytest.skip(f"{AKIYO} not found")
+    path = tmp_path_factory.mktemp("video") / "akiyo.elv"
+    assert main(["encode", str(AKIYO), str(path), "--max-frames", "5", "--keyframe-interval", "4",
+                 "--b-frames", "1", "--quality", "1"]) == 0
+    return path
+
+
+def test_info_counts_frames_by_type(latent_video, capsys):
+    capsys.readouterr()
+    assert main(["info", str(latent_video), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert (info["width"], info["height"], info["frames"], info["quality"]) == (352, 288, 5, 1)
+    assert info["fps"] == 25.0 and info["bytes"] == latent_video.stat().st_size
+    assert info["frames_by_type"]["KEY"] == 2 and sum(info["frames_by_type"].values()) == 5
+    # Inter frames are the point of video coding: they cost a fraction of a keyframe here.
+    assert max(v for k, v in info["mean_bytes_by_type"].items() if k != "KEY") < info["mean_bytes_by_type"]["KEY"] / 2
+
+
+def test_decode_to_y4m_and_to_a_folder(latent_video, tmp_path):
+    from edgesdk.media import open_source
+
+    assert main(["decode", str(latent_video), str(tmp_path / "out.y4m")]) == 0
+    with open_source(str(tmp_path / "out.y4m")) as source:
+        frames = list(source)
+    assert len(frames) == 5 and frames[0].pixels.shape == (288, 352, 3)
+    assert main(["decode", str(latent_video), str(tmp_path / "frames")]) == 0
+    assert len(list((tmp_path / "frames").glob("*.png"))) == 5
+
+
+def test_mismatched_kinds_are_refused(latent_video, tmp_path):
+    assert main(["decode", str(latent_video), str(tmp_path / "x.eli")]) == 1
+    assert main(["encode", str(latent_video), str(tmp_path / "y.elv")]) == 1
