@@ -175,39 +175,74 @@ void Network::output_shape(int64_t height, int64_t width, int64_t* channels, int
 
 namespace {
 
-// acc[o] = bias[o] + conv(in, weight[o]); row-wise so the inner loop vectorises.
+int32_t requantize(const Op& op, uint32_t o, int32_t acc) {
+    const uint32_t shift = op.shift[o];
+    const int64_t rounding = shift > 0 ? int64_t{1} << (shift - 1) : 0;
+    int64_t v = floor_shift(int64_t(acc) * op.multiplier[o] + rounding, shift);
+    if (op.relu) v = std::max<int64_t>(v, 0);
+    return int32_t(std::min<int64_t>(std::max<int64_t>(v, op.out_min), op.out_max));
+}
+
+int32_t dot(const int16_t* a, const int16_t* b, int64_t n) {
+    int32_t sum = 0;  // compilers turn this into 16-bit multiply-adds (pmaddwd, NEON smlal)
+    for (int64_t i = 0; i < n; ++i) sum += int32_t(a[i]) * int32_t(b[i]);
+    return sum;
+}
+
+// acc[o] = bias[o] + conv(in, weight[o]) on int16 operands laid out channels-last, so each
+// output is k dot products of contiguous k·C runs. Conv inputs are int8 (checked at load), so
+// int16 holds them; products fit int32, and the accumulator bound checked at load keeps every
+// partial sum in int32, so the order of additions cannot change a result.
+// On x86-64 an AVX2 clone is picked at load time where the CPU has it (integers: same results).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 void convolve(const Op& op, const std::vector<int32_t>& in, int64_t height, int64_t width,
-              std::vector<int32_t>* out) {
-    const int64_t k = op.kernel, pad = k / 2, plane = height * width;
+                            std::vector<int32_t>* out) {
+    const int64_t k = op.kernel, pad = k / 2, plane = height * width, channels = op.in_channels;
+    const int64_t padded_width = width + 2 * pad, run = k * channels;
+    std::vector<int16_t> padded(size_t((height + 2 * pad) * padded_width * channels), 0);
+    for (int64_t c = 0; c < channels; ++c)
+        for (int64_t y = 0; y < height; ++y)
+            for (int64_t x = 0; x < width; ++x)
+                padded[size_t(((y + pad) * padded_width + x + pad) * channels + c)] =
+                    int16_t(in[size_t(c * plane + y * width + x)]);
+    std::vector<int16_t> weights(op.weight.size());  // [out][dy][dx][in]
+    for (int64_t o = 0; o < op.out_channels; ++o)
+        for (int64_t c = 0; c < channels; ++c)
+            for (int64_t d = 0; d < k * k; ++d)
+                weights[size_t((o * k * k + d) * channels + c)] = op.weight[size_t((o * channels + c) * k * k + d)];
     out->assign(size_t(op.out_channels * plane), 0);
-    std::vector<int32_t> acc(static_cast<size_t>(plane));
-    for (uint32_t o = 0; o < op.out_channels; ++o) {
-        std::fill(acc.begin(), acc.end(), op.bias[o]);
-        for (uint32_t i = 0; i < op.in_channels; ++i) {
-            const int32_t* src = in.data() + i * plane;
-            const int8_t* w = op.weight.data() + (size_t(o) * op.in_channels + i) * size_t(k * k);
-            for (int64_t dy = 0; dy < k; ++dy) {
-                for (int64_t dx = 0; dx < k; ++dx) {
-                    const int32_t weight = w[dy * k + dx];
-                    if (weight == 0) continue;
-                    const int64_t x_begin = std::max<int64_t>(0, pad - dx);
-                    const int64_t x_end = std::min<int64_t>(width, width + pad - dx);
-                    for (int64_t y = std::max<int64_t>(0, pad - dy); y < std::min<int64_t>(height, height + pad - dy); ++y) {
-                        const int32_t* row = src + (y + dy - pad) * width;
-                        int32_t* dst = acc.data() + y * width;
-                        for (int64_t x = x_begin; x < x_end; ++x) dst[x] += weight * row[x + dx - pad];
+    constexpr int64_t kGroup = 4;  // output channels per pass: each activation load serves four
+    const int64_t grouped = op.out_channels / kGroup * kGroup;
+    for (int64_t y = 0; y < height; ++y) {
+        for (int64_t x = 0; x < width; ++x) {
+            const int16_t* patch = padded.data() + (y * padded_width + x) * channels;
+            for (int64_t o = 0; o < op.out_channels; o += (o < grouped ? kGroup : 1)) {
+                const int64_t count = o < grouped ? kGroup : 1;
+                int32_t acc[kGroup] = {0, 0, 0, 0};
+                for (int64_t dy = 0; dy < k; ++dy) {
+                    const int16_t* a = patch + dy * padded_width * channels;
+                    const int16_t* w = weights.data() + (o * k + dy) * run;
+                    if (count == kGroup) {
+                        const int64_t stride = k * run;  // one output channel's weights
+                        int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                        for (int64_t i = 0; i < run; ++i) {
+                            const int32_t v = a[i];
+                            s0 += v * w[i];
+                            s1 += v * w[stride + i];
+                            s2 += v * w[2 * stride + i];
+                            s3 += v * w[3 * stride + i];
+                        }
+                        acc[0] += s0, acc[1] += s1, acc[2] += s2, acc[3] += s3;
+                    } else {
+                        acc[0] += dot(a, w, run);
                     }
                 }
+                for (int64_t j = 0; j < count; ++j)
+                    (*out)[size_t((o + j) * plane + y * width + x)] =
+                        requantize(op, uint32_t(o + j), acc[j] + op.bias[size_t(o + j)]);
             }
-        }
-        const int64_t multiplier = op.multiplier[o];
-        const uint32_t shift = op.shift[o];
-        const int64_t rounding = shift > 0 ? int64_t{1} << (shift - 1) : 0;
-        int32_t* dst = out->data() + o * plane;
-        for (int64_t p = 0; p < plane; ++p) {
-            int64_t v = floor_shift(int64_t(acc[size_t(p)]) * multiplier + rounding, shift);
-            if (op.relu) v = std::max<int64_t>(v, 0);
-            dst[p] = int32_t(std::min<int64_t>(std::max<int64_t>(v, op.out_min), op.out_max));
         }
     }
 }
