@@ -92,11 +92,14 @@ def main() -> None:
           f"over edgesdk's PSNR range {low:.2f}-{high:.2f} dB RGB:")
     for name, points in anchors.items():
         sweep = [p for p in points if "crf" in p]
-        rgb = bd_rates(overlapping(sweep, low, high), ours)
-        y = bd_rates(overlapping(sweep, low_y, high_y, metric="psnr_y"), ours, metric="psnr_y")
-        summary[name] = {"bd_rate_rgb": rgb, "bd_rate_y": y}
+        rgb_points, y_points = overlapping(sweep, low, high), overlapping(sweep, low_y, high_y, metric="psnr_y")
+        rgb, y = bd_rates(rgb_points, ours), bd_rates(y_points, ours, metric="psnr_y")
+        # The Bjøntegaard integral runs over the PSNR interval both curves cover: say how wide it is.
+        span = max(0.0, min(high, max(p["psnr"] for p in rgb_points)) - max(low, min(p["psnr"] for p in rgb_points)))
+        span_y = max(0.0, min(high_y, max(p["psnr_y"] for p in y_points)) - max(low_y, min(p["psnr_y"] for p in y_points)))
+        summary[name] = {"bd_rate_rgb": rgb, "bd_rate_y": y, "overlap_db_rgb": span, "overlap_db_y": span_y}
         show = lambda v: "no overlap" if v is None else f"{v:+.1f}%"  # noqa: E731
-        print(f"  vs {name:<8} RGB {show(rgb):>10}   Y {show(y):>10}")
+        print(f"  vs {name:<8} RGB {show(rgb):>10} (over {span:.2f} dB)   Y {show(y):>10} (over {span_y:.2f} dB)")
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
