@@ -1,9 +1,10 @@
 """Rate-distortion and speed of the latent video codec against x264, x265 and SVT-AV1.
 
-    python benchmarks/bench_video.py --model /tmp/train/base-q3/last.pt --frames 30
+    python benchmarks/bench_video.py --frames 60                      # shipped model, ONNX Runtime
+    python benchmarks/bench_video.py --model run/last.pt --frames 30  # a PyTorch checkpoint
 
-Codes the first N frames of a clip (default: akiyo CIF) with edgesdk at several residual
-steps and with each anchor (PyAV: libx264 and libx265 preset medium, libsvtav1 preset 8)
+Codes the first N frames of a clip (default: akiyo CIF) with edgesdk at several qualities
+(keyframes) and residual steps, keeping the Pareto-optimal points as our curve, and with each anchor (PyAV: libx264 and libx265 preset medium, libsvtav1 preset 8)
 at the same keyframe interval over a CRF sweep plus single-pass ABR at our bitrates, then
 prints a table, the BD-rate of edgesdk against each anchor over the overlapping PSNR
 range (RGB and Y), encode/decode frames per second, and writes an RD plot and the points
@@ -32,18 +33,27 @@ DEFAULT_CLIP = "/work/shared/data/video/akiyo_cif.mp4"
 CRFS = {"x264": range(22, 52, 3), "x265": range(22, 52, 3), "svt-av1": range(30, 64, 4)}
 
 
-def image_codec(model: str, quality: int, backend: str):
-    """A codec from a PyTorch checkpoint (``.pt``, export extra) or a bundle via edgesdk.image_codec.ImageCodec."""
+def image_codecs(model: str, qualities: list[int] | None, backend: str, precision: str) -> dict[int, object]:
+    """Codec per quality: a PyTorch checkpoint (``.pt``, export extra: its one quality) or a
+    bundle (``''``: the shipped default) through edgesdk.image_codec.ImageCodec."""
     if model.endswith(".pt"):
         from edgesdk_export.codec import torch_codec
         from edgesdk_export.train import load_model
 
         net, meta = load_model(model)
-        print(f"model {model}: step {meta['step']}, quality {meta['quality']}, {meta['config']['name']}")
-        return torch_codec(net, meta["quality"])
+        print(f"model {model}: step {meta['step']}, quality {meta['quality']}, {meta['config']['name']}, PyTorch")
+        return {meta["quality"]: torch_codec(net, meta["quality"])}
     from edgesdk.image_codec import ImageCodec
 
-    return ImageCodec(model or None, quality=quality, backend=backend).codec()
+    codec = ImageCodec(model or None, backend=backend, precision=precision)
+    print(f"model {model or 'shipped default'}: qualities {codec.model.qualities}, {backend} {precision}")
+    return {q: codec.codec(q) for q in (qualities or codec.model.qualities)}
+
+
+def pareto(points: list[dict]) -> list[dict]:
+    """Points no other point beats in both rate and PSNR, by rate."""
+    front = [p for p in points if not any(o["kbps"] <= p["kbps"] and o["psnr"] > p["psnr"] for o in points)]
+    return sorted(front, key=lambda p: p["kbps"])
 
 
 def main() -> None:
@@ -51,12 +61,13 @@ def main() -> None:
     parser.add_argument("--clip", default=DEFAULT_CLIP)
     parser.add_argument("--frames", type=int, default=30)
     parser.add_argument("--fps", type=float, default=25.0)
-    parser.add_argument("--model", default="/tmp/train/base-q3/last.pt", help=".pt checkpoint or bundle ('' = default)")
-    parser.add_argument("--quality", type=int, default=None)
+    parser.add_argument("--model", default="", help=".pt checkpoint or bundle ('': the shipped default)")
+    parser.add_argument("--qualities", type=int, nargs="+", default=None, help="default: all of the model's")
     parser.add_argument("--backend", default="onnxruntime")
+    parser.add_argument("--precision", default="fp32")
     parser.add_argument("--keyframe-interval", type=int, default=30)
     parser.add_argument("--b-frames", type=int, default=2)
-    parser.add_argument("--steps", type=float, nargs="+", default=[0.75, 1.0, 1.5, 2.0, 3.0])
+    parser.add_argument("--steps", type=float, nargs="+", default=[1.0, 2.0, 3.0])
     parser.add_argument("--anchors", nargs="+", default=list(ANCHORS), choices=list(ANCHORS))
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--out", default="bench_video_out")
@@ -71,17 +82,22 @@ def main() -> None:
     print(f"{Path(args.clip).name}: {len(frames)} frames {width}x{height} at {args.fps:g} fps, "
           f"keyframe interval {args.keyframe_interval}, {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs")
-    codec = image_codec(args.model, args.quality, args.backend)
-    ours = evaluate_latent_video(frames, codec, args.steps, args.fps, keyframe_interval=args.keyframe_interval,
-                                 b_frames=args.b_frames)
+    ours_all = []
+    for quality, codec in image_codecs(args.model, args.qualities, args.backend, args.precision).items():
+        for point in evaluate_latent_video(frames, codec, args.steps, args.fps,
+                                           keyframe_interval=args.keyframe_interval, b_frames=args.b_frames):
+            point["label"] = f"edgesdk q={quality} step={point['step']:g}"
+            ours_all.append(point | {"quality": quality})
+    ours = pareto(ours_all)
     matched = [p["kbps"] for p in ours]
     anchors = {name: evaluate_anchor(name, frames, args.keyframe_interval, args.fps, crfs=CRFS[name],
                                      bitrates_kbps=matched) for name in args.anchors}
 
     print(f"\n{'point':<24} {'kbps':>9} {'bpp':>7} {'PSNR':>7} {'PSNR-Y':>7}  extra")
-    for point in ours + [p for points in anchors.values() for p in points]:
+    for point in ours_all + [p for points in anchors.values() for p in points]:
         extra = (f"enc {point['encode_fps']:.2f} fps, dec {point['decode_fps']:.2f} fps, B groups "
-                 f"{point['b_groups']:.0%}" if point["codec"] == "edgesdk" else f"enc {point['encode_fps']:.0f} fps")
+                 f"{point['b_groups']:.0%}{'' if point in ours else ', not Pareto-optimal'}"
+                 if point["codec"] == "edgesdk" else f"enc {point['encode_fps']:.0f} fps")
         print(f"{point['label']:<24} {point['kbps']:>9.1f} {point['bpp']:>7.4f} {point['psnr']:>7.2f} "
               f"{point['psnr_y']:>7.2f}  {extra}")
 
@@ -107,7 +123,7 @@ def main() -> None:
         f"{name} (CRF)": as_curve([p for p in points if "crf" in p]) for name, points in anchors.items()}
     plot = rd_plot(curves, out / "rd_video.png", title=f"{Path(args.clip).stem}, {len(frames)} frames, "
                                                       f"keyframe every {args.keyframe_interval}")
-    (out / "rd_video.json").write_text(json.dumps({"args": vars(args), "edgesdk": ours, "anchors": anchors,
+    (out / "rd_video.json").write_text(json.dumps({"args": vars(args), "edgesdk": ours_all, "anchors": anchors,
                                                    "bd_rate": summary}, indent=1))
     print(f"\nwrote {plot} and {out / 'rd_video.json'}")
 

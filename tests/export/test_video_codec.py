@@ -265,3 +265,25 @@ def test_parse_needs_no_transform(codec, stream):
         _, syntax = parse_video_frame(packet.payload, codec.entropy_model.latent_channels)
         if syntax.residual is not None:
             np.testing.assert_array_equal(syntax.residual, by_display[syntax.display_index].syntax.residual)
+
+
+def test_shipped_model_streams_parse_identically_on_every_backend(clip):
+    """The shipped model through real backends: a stream from ONNX Runtime fp32 decodes with
+    fp16 graphs and with PyTorch to the same integers, pixels within float noise, and its
+    inter frames keep the keyframe's quality."""
+    pytest.importorskip("onnxruntime")
+    from edgesdk.evaluation import psnr
+    from edgesdk.image_codec import ImageCodec
+
+    frames = clip[:6]
+    _, packets = encode(ImageCodec(quality=2), frames, p_step=1.0, try_p_only=False)
+    _, reference = decode(ImageCodec(quality=2), packets)
+    assert [f.frame_type.name for f in reference] == ["KEY", "B", "B", "P", "B", "P"]
+    quality = [psnr(frame, decoded.image) for frame, decoded in zip(frames, reference)]
+    assert min(quality[1:]) > quality[0] - 3, quality
+    for other in (ImageCodec(quality=2, precision="fp16"), ImageCodec(quality=2, backend="pytorch")):
+        _, frames_other = decode(other, packets)
+        for mine, theirs in zip(reference, frames_other):
+            if mine.syntax.residual is not None:
+                np.testing.assert_array_equal(mine.syntax.residual, theirs.syntax.residual)
+            assert psnr(mine.image, theirs.image) > 35
