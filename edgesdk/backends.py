@@ -47,8 +47,8 @@ class OnnxRuntimeRunner:
             raise DependencyError(f"ONNX Runtime here lacks {missing}; it has {available}")
         options = ort.SessionOptions()
         options.log_severity_level = 3  # fp16 graphs on the CPU warn about constant folding
-        # Subnormal activations are rare but cost ~5x on x86 when they occur.
-        options.add_session_config_entry("session.set_denormal_as_zero", "1")
+        # Not "session.set_denormal_as_zero": it switches the calling thread's FP mode too,
+        # which would change results of the caller's own float code.
         if threads:
             options.intra_op_num_threads = threads
         self._session = ort.InferenceSession(model, options, providers=providers)

@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
+#if defined(__x86_64__) || defined(_M_X64)
+#include <xmmintrin.h>
+#endif
 
 #include "edgesdk/rans.h"
 
@@ -17,6 +21,32 @@ constexpr double kInvLn2 = 1.44269504088896338700e+00;
 constexpr double kInvSqrtPi = 0.56418958354775628695;
 constexpr double kInvSqrt2 = 0.70710678118654752440;
 constexpr int32_t kMaxHalfWidth = (rans::kMaxCdfLength - 3) / 2;  // 2k+1 symbols + escape fit
+
+// IEEE defaults while building a table: round to nearest, subnormals kept (no flush-to-zero,
+// no denormals-are-zero). Libraries in the same thread (ONNX Runtime, PyTorch, a camera stack)
+// may have switched these; the tables must not depend on who ran before us.
+class IeeeDefaults {
+public:
+#if defined(__x86_64__) || defined(_M_X64)
+    IeeeDefaults() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ & ~kModeBits); }
+    ~IeeeDefaults() { _mm_setcsr(saved_); }
+
+private:
+    static constexpr unsigned kModeBits = 0x8000u | 0x0040u | 0x6000u;  // FTZ, DAZ, rounding control
+    unsigned saved_;
+#elif defined(__aarch64__)
+    IeeeDefaults() {
+        asm volatile("mrs %0, fpcr" : "=r"(saved_));
+        const uint64_t ieee = saved_ & ~kModeBits;
+        asm volatile("msr fpcr, %0" : : "r"(ieee));
+    }
+    ~IeeeDefaults() { asm volatile("msr fpcr, %0" : : "r"(saved_)); }
+
+private:
+    static constexpr uint64_t kModeBits = (uint64_t{1} << 24) | (uint64_t{3} << 22);  // FZ, rounding mode
+    uint64_t saved_;
+#endif
+};
 
 }  // namespace
 
@@ -57,6 +87,7 @@ double deterministic_erfc(double x) {
 
 Status quantize_pmf(const double* pmf, int64_t n, double tail_mass, std::vector<int32_t>* cdf,
                     std::string* detail) {
+    const IeeeDefaults ieee;
     if (n < 0 || n + 1 > int64_t{rans::kTotal} || (n > 0 && !pmf) || !cdf) {
         set_detail(detail, "quantize_pmf: need 0 <= n < 65536 probabilities");
         return Status::kInvalidArgument;
@@ -127,6 +158,7 @@ Status quantize_pmf(const double* pmf, int64_t n, double tail_mass, std::vector<
 
 Status gaussian_cdf(double scale, double tail_mass, std::vector<int32_t>* cdf, int32_t* offset,
                     std::string* detail) {
+    const IeeeDefaults ieee;
     if (!(scale > 0.0) || scale > 1e6) {
         set_detail(detail, "gaussian_cdf: scale must be in (0, 1e6]");
         return Status::kInvalidArgument;
