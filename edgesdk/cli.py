@@ -176,10 +176,7 @@ def _verify(args: argparse.Namespace) -> int:
 
     bundle = Bundle.open(args.bundle, trusted_keys=args.trusted_key or None,
                          require_signature=True if args.require_signature else None)
-    info = bundle.describe()
-    print(json.dumps(info, indent=2) if args.json else
-          f"{args.bundle}: OK, bundle id {info['bundle_id']}, {info['files']} files ({info['bytes']} bytes) "
-          f"checked, {'signed by ' + info['signed_by'] if info['signed_by'] else 'signature not checked'}")
+    print(json.dumps(bundle.describe(), indent=2) if args.json else bundle.summary())
     return 0
 
 

@@ -72,6 +72,14 @@ class BundleIntegrityError(BundleError):
     """A bundle file is missing, changed, truncated, unlisted or unsafely named."""
 
 
+class BundleVersionError(BundleError, UnsupportedVersionError):
+    """A bundle uses a newer schema version than this edgesdk reads; upgrade edgesdk."""
+
+
+class BundleLimitError(BundleError, LimitExceededError):
+    """A bundle declares more files or bytes than the limits in docs/bundle.md."""
+
+
 class SignatureError(BundleError):
     """A bundle's signature is missing where required, invalid, or from an untrusted key."""
 
