@@ -95,13 +95,22 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from edgesdk import image_report
+    from edgesdk import image_report, transcode
 
-    images = image_report.image_folder(args.folder)
-    with _codec(args) as codec:
-        report = image_report.evaluate_model(codec, images, args.qualities, tuple(args.anchors))
-    paths = image_report.write_report(report, args.out)
-    print(image_report.format_table(report))
+    if args.folder and transcode.kind_of(args.folder, must_exist=True) == "video":
+        from edgesdk import video_report
+
+        with _codec(args) as codec:
+            report = video_report.evaluate_clip(args.folder, codec, frame_count=args.frames,
+                                                keyframe_interval=args.keyframe_interval)
+        paths = video_report.write_video_report(report, args.out)
+        print(video_report.format_video_table(report))
+    else:
+        images = image_report.image_folder(args.folder)
+        with _codec(args) as codec:
+            report = image_report.evaluate_model(codec, images, args.qualities, tuple(args.anchors))
+        paths = image_report.write_report(report, args.out)
+        print(image_report.format_table(report))
     print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0
 
@@ -266,10 +275,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_demo)
 
     evaluate = commands.add_parser("eval", help="rate-distortion of a model against JPEG/WebP/AVIF and published curves")
-    evaluate.add_argument("folder", nargs="?", help="image folder (default: ../shared/data/kodak)")
+    evaluate.add_argument("folder", nargs="?", help="image folder (default: ../shared/data/kodak) or a video clip "
+                          "(then: against x264, x265, SVT-AV1)")
     evaluate.add_argument("--out", default="edgesdk-eval", help="folder for report.json, table.txt, rd.png")
     evaluate.add_argument("--qualities", type=int, nargs="+", help="default: all of the model's")
     evaluate.add_argument("--anchors", nargs="*", default=["jpeg", "webp", "avif"], choices=["jpeg", "webp", "avif"])
+    evaluate.add_argument("--frames", type=int, default=30, help="video: frames from the start of the clip")
+    evaluate.add_argument("--keyframe-interval", type=int, default=30, help="video: for ours and the anchors")
     _add_codec_options(evaluate, quality=False)
     evaluate.set_defaults(run=_eval)
 
