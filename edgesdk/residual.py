@@ -42,7 +42,7 @@ TILE_SIZES = (0, 2, 4, 8)
 """Residual layouts the encoder tries: 0 = one table index per channel, else per-channel
 indexes plus an offset per tile of that many latent elements square."""
 
-FIT_BUDGET = 1 << 16  # channels × tiles above this are not tried: the fit's memory grows with them (~70 MB here)
+FIT_BUDGET = 1 << 16  # channels × tiles above this are not tried: the fit's memory grows with them (~50 MB here)
 _BITS_RANGE = 64  # rate estimates clip values to ±this (escapes cost about the same beyond)
 _HEADER_BYTES = 4
 
@@ -93,12 +93,12 @@ def _bits_per_value() -> np.ndarray:
     return bits
 
 
-def _histograms(values: np.ndarray, groups: np.ndarray, num_groups: int) -> np.ndarray:
-    """[num_groups, 2·R + 1] counts of each (clipped) value per group."""
+def _group_costs(values: np.ndarray, groups: np.ndarray, num_groups: int) -> np.ndarray:
+    """[num_groups, NUM_TABLES] estimated bits of each group of ``values`` with each table."""
     clipped = np.clip(values.ravel(), -_BITS_RANGE, _BITS_RANGE) + _BITS_RANGE
-    width = 2 * _BITS_RANGE + 1
-    counts = np.bincount(groups.ravel() * width + clipped, minlength=num_groups * width)
-    return counts.reshape(num_groups, width).astype(np.float64)
+    present, column = np.unique(clipped, return_inverse=True)  # residuals use few distinct values
+    counts = np.bincount(groups.ravel() * present.size + column, minlength=num_groups * present.size)
+    return counts.reshape(num_groups, present.size).astype(np.float64) @ _bits_per_value()[:, present].T
 
 
 def best_table(values: np.ndarray) -> int:
@@ -106,7 +106,7 @@ def best_table(values: np.ndarray) -> int:
     values = np.asarray(values)
     if values.size == 0:
         return 0
-    costs = _histograms(values, np.zeros(values.size, dtype=np.int64), 1) @ _bits_per_value().T
+    costs = _group_costs(values, np.zeros(values.size, dtype=np.int64), 1)
     return int(costs[0].argmin())
 
 
@@ -139,26 +139,26 @@ def _tile_grid(shape: tuple[int, int, int], tile: int) -> tuple[int, int]:
 def _fit_model(residual: np.ndarray, tile: int, rounds: int = 3) -> ResidualModel:
     """Channel indexes (and tile offsets) that minimise the estimated bits of ``residual``."""
     m, h, w = residual.shape
-    bits = _bits_per_value()
     if tile == 0:
         groups = np.broadcast_to(np.arange(m)[:, None, None], residual.shape)
-        costs = _histograms(residual, groups, m) @ bits.T  # [M, T]
+        costs = _group_costs(residual, groups, m)  # [M, T]
         return ResidualModel(0, costs.argmin(1).astype(np.int32), np.zeros((0, 0), np.int32))
     tiles_y, tiles_x = _tile_grid(residual.shape, tile)
     num_tiles = tiles_y * tiles_x
     tile_of = (np.arange(h) // tile)[:, None] * tiles_x + (np.arange(w) // tile)[None, :]
     groups = np.arange(m)[:, None, None] * num_tiles + tile_of[None]
-    costs = (_histograms(residual, groups, m * num_tiles) @ bits.T).reshape(m, num_tiles, NUM_TABLES)
+    costs = _group_costs(residual, groups, m * num_tiles).reshape(m, num_tiles, NUM_TABLES)
     channel = costs.sum(1).argmin(1)
     offsets = np.zeros(num_tiles, dtype=np.int64)
-    rows, tiles = np.arange(m)[:, None], np.arange(num_tiles)[None, :]
+    costs = costs.astype(np.float32)
+    rows, tiles = np.arange(m)[:, None], np.arange(num_tiles)[:, None]
     candidates_b = np.arange(-(NUM_TABLES - 1), NUM_TABLES)
     candidates_a = np.arange(NUM_TABLES)
     for _ in range(rounds):  # coordinate descent: offsets given indexes, then indexes given offsets
-        by_offset = [costs[rows, tiles, np.clip(channel[:, None] + b, 0, NUM_TABLES - 1)].sum(0) for b in candidates_b]
-        offsets = candidates_b[np.argmin(by_offset, axis=0)]
-        by_index = [costs[rows, tiles, np.clip(a + offsets[None, :], 0, NUM_TABLES - 1)].sum(1) for a in candidates_a]
-        channel = candidates_a[np.argmin(by_index, axis=0)]
+        by_offset = costs[rows, :, np.clip(channel[:, None] + candidates_b, 0, NUM_TABLES - 1)].sum(0)  # [B, tiles]
+        offsets = candidates_b[by_offset.argmin(0)]
+        by_index = costs[:, tiles, np.clip(candidates_a + offsets[:, None], 0, NUM_TABLES - 1)].sum(1)  # [M, A]
+        channel = candidates_a[by_index.argmin(1)]
     return ResidualModel(tile, channel.astype(np.int32), offsets.reshape(tiles_y, tiles_x).astype(np.int32))
 
 
