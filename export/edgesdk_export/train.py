@@ -263,8 +263,16 @@ def main(argv: list[str] | None = None) -> int:
     files = find_images(args.data)  # refuses Kodak before anything else happens
     if args.threads:
         torch.set_num_threads(args.threads)
-    # GDN and small late-training weights produce subnormal floats, which run ~5x slower on x86 CPUs.
+    # GDN and small late-training weights produce subnormal floats, which run ~5x slower on x86
+    # CPUs; flushed for the run only (the mode is per thread and callers may rely on IEEE).
     torch.set_flush_denormal(True)
+    try:
+        return _train(args, files)
+    finally:
+        torch.set_flush_denormal(False)
+
+
+def _train(args: argparse.Namespace, files: list[Path]) -> int:
     threads = args.threads or torch.get_num_threads()
     device = torch.device("cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
                           else "cpu")
