@@ -5,24 +5,21 @@ never the parse."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+import shared_data
 from edgesdk.evaluation import load_images, psnr
 from edgesdk.image_codec import ImageCodec
 from edgesdk.model import default_model
 
-KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak"
 
 pytestmark = pytest.mark.slow
 
 
 def _kodak() -> list[tuple[str, np.ndarray]]:
-    if not KODAK.is_dir():
-        pytest.skip(f"Kodak images not found at {KODAK}")
-    return load_images(KODAK)
+    return load_images(shared_data.require("kodak"))
 
 
 def _encoders() -> dict[str, ImageCodec]:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
+import shared_data
 from edgesdk.cli import main
 from edgesdk.model import default_sample_image
 
-AKIYO = Path(__file__).resolve().parents[2] / "shared" / "data" / "video" / "akiyo_cif.mp4"
 
 
 def test_image_eval_writes_report_table_and_plot(tmp_path, capsys):
@@ -34,13 +33,12 @@ def test_image_eval_writes_report_table_and_plot(tmp_path, capsys):
 def test_video_eval_against_x264(tmp_path):
     pytest.importorskip("av")
     pytest.importorskip("matplotlib")
-    if not AKIYO.is_file():
-        pytest.skip(f"{AKIYO} not found")
+    akiyo = shared_data.require("video/akiyo_cif.mp4")
     from edgesdk.image_codec import ImageCodec
     from edgesdk.video_report import evaluate_clip, write_video_report
 
     with ImageCodec() as codec:
-        report = evaluate_clip(AKIYO, codec, frame_count=3, keyframe_interval=3, b_frames=1, steps=(1.0,),
+        report = evaluate_clip(akiyo, codec, frame_count=3, keyframe_interval=3, b_frames=1, steps=(1.0,),
                                anchors=("x264",), log=lambda line: None)
     assert report["frames"] == 3 and len(report["points"]) == len(codec.model.qualities)
     assert report["bd_rate_percent"]["x264"] is None or isinstance(report["bd_rate_percent"]["x264"], float)

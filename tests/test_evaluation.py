@@ -1,14 +1,14 @@
 """edgesdk.evaluation: metrics, Bjøntegaard deltas, Pillow anchors, plots, reference data."""
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+import shared_data
 from edgesdk import evaluation as ev
 
-KODAK = Path("/work/shared/data/kodak")
+KODAK = shared_data.DATA / "kodak"
 
 
 def _rng(seed=0):

@@ -18,10 +18,11 @@ import numpy as np
 import pytest
 
 import edgesdk
+import shared_data
 from edgesdk.media import YUVFrame, open_sink, open_source, register_sink, rgb_to_yuv, yuv_to_rgb
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE.parent.parent / "shared" / "data"
+DATA = shared_data.DATA
 AKIYO = DATA / "video" / "akiyo_cif.mp4"
 KODAK = DATA / "kodak"
 needs_akiyo = pytest.mark.skipif(not AKIYO.is_file(), reason=f"test video {AKIYO} is absent")

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
+import shared_data
 from edgesdk.cli import main
 
-AKIYO = Path(__file__).resolve().parents[2] / "shared" / "data" / "video" / "akiyo_cif.mp4"
 
 
 @pytest.fixture(scope="module")
 def latent_video(tmp_path_factory):
     pytest.importorskip("av")
-    if not AKIYO.is_file():
-        pytest.skip(f"{AKIYO} not found")
+    akiyo = shared_data.require("video/akiyo_cif.mp4")
     path = tmp_path_factory.mktemp("video") / "akiyo.elv"
-    assert main(["encode", str(AKIYO), str(path), "--max-frames", "5", "--keyframe-interval", "4",
+    assert main(["encode", str(akiyo), str(path), "--max-frames", "5", "--keyframe-interval", "4",
                  "--b-frames", "1", "--quality", "1"]) == 0
     return path
 
