@@ -89,6 +89,19 @@ def _point(label: str, codec: str, frames: Sequence[np.ndarray], decoded: Sequen
     }
 
 
+def _stream_through(stage, items: Sequence) -> tuple[list, float]:
+    """Push every item through a streaming encoder or decoder, flush, and return what it
+    gave out with the seconds it took."""
+    start = time.perf_counter()
+    out = []
+    for item in items:
+        stage.push(item)
+        out += stage.pull()
+    stage.flush()
+    out += stage.pull()
+    return out, time.perf_counter() - start
+
+
 def evaluate_latent_video(frames: Sequence[np.ndarray], image_codec, steps: Sequence[float], fps: float = 25.0,
                           **encoder_options) -> list[dict]:
     """One point per residual step: encode with :class:`~edgesdk.video_codec.VideoEncoder`
@@ -100,23 +113,8 @@ def evaluate_latent_video(frames: Sequence[np.ndarray], image_codec, steps: Sequ
     points = []
     for step in steps:
         encoder = VideoEncoder(image_codec, p_step=step, **encoder_options)
-        start = time.perf_counter()
-        packets = []
-        for frame in frames:
-            encoder.push(frame)
-            packets += encoder.pull()
-        encoder.flush()
-        packets += encoder.pull()
-        encode_s = time.perf_counter() - start
-        decoder = VideoDecoder(image_codec)
-        start = time.perf_counter()
-        decoded = []
-        for packet in packets:
-            decoder.push(packet)
-            decoded += decoder.pull()
-        decoder.flush()
-        decoded += decoder.pull()
-        decode_s = time.perf_counter() - start
+        packets, encode_s = _stream_through(encoder, frames)
+        decoded, decode_s = _stream_through(VideoDecoder(image_codec), packets)
         groups = encoder.decisions
         points.append(_point(
             f"edgesdk step={step:g}", "edgesdk", frames, [d.image for d in decoded],

@@ -161,7 +161,35 @@ def parse_y4m_header(line: bytes, what: str) -> dict:
     return fields
 
 
-class Y4MSource(YUVSource):
+class _YUVFileSource(YUVSource):
+    """A YUV source reading fixed-size frames from one open file (``_file``)."""
+
+    _file: BinaryIO
+    _index: int
+
+    def _frame_from(self, data: bytes, layout: str = "planar") -> YUVFrame:
+        planes = _split_planes(data, self.width, self.height, self.chroma, layout)
+        frame = YUVFrame(planes, self.chroma, self._index, frame_timestamp(self._index, self.fps))
+        self._index += 1
+        return frame
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+class _YUVFileSink(YUVSink):
+    """A YUV sink writing to one open file (``_file``)."""
+
+    _file: BinaryIO
+
+    def close(self) -> None:
+        if not self._closed:
+            self._file.close()
+        super().close()
+
+
+class Y4MSource(_YUVFileSource):
     """Frames of a .y4m file. Options: ``matrix`` (bt601|bt709; the header cannot say)."""
 
     def __init__(self, path: Path, options: dict):
@@ -210,17 +238,10 @@ class Y4MSource(YUVSource):
         data = _read_exact(self._file, self._frame_size, what)
         if data is None:
             raise TruncatedError(f"{what}: file ends after the FRAME marker, before the frame data")
-        planes = _split_planes(data, self.width, self.height, self.chroma)
-        frame = YUVFrame(planes, self.chroma, self._index, frame_timestamp(self._index, self.fps))
-        self._index += 1
-        return frame
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()
+        return self._frame_from(data)
 
 
-class Y4MSink(YUVSink):
+class Y4MSink(_YUVFileSink):
     """Writes a .y4m file. Options: ``chroma`` (420|422|444|mono), ``matrix``, ``color_range``."""
 
     def __init__(self, path: Path, width: int, height: int, fps: Fraction | None, options: dict):
@@ -242,11 +263,6 @@ class Y4MSink(YUVSink):
     def _write_planes(self, planes: tuple[np.ndarray, ...]) -> None:
         self._file.write(b"FRAME\n")
         self._file.write(_join_planes(planes))
-
-    def close(self) -> None:
-        if not self._closed:
-            self._file.close()
-        super().close()
 
 
 # --------------------------------------------------------------------------- raw YUV
@@ -271,7 +287,7 @@ def _raw_geometry(path: Path, opts: Options) -> tuple[int, int, str, str, str]:
     return width, height, name, chroma, layout
 
 
-class RawYUVSource(YUVSource):
+class RawYUVSource(_YUVFileSource):
     """Frames of a headerless .yuv file. Options: width, height, format (i420 default), fps,
     matrix, color_range (limited default)."""
 
@@ -299,17 +315,10 @@ class RawYUVSource(YUVSource):
         data = _read_exact(self._file, self._frame_size, f"{self.uri} frame {self._index}")
         if data is None:
             return None
-        planes = _split_planes(data, self.width, self.height, self.chroma, self._layout)
-        frame = YUVFrame(planes, self.chroma, self._index, frame_timestamp(self._index, self.fps))
-        self._index += 1
-        return frame
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()
+        return self._frame_from(data, self._layout)
 
 
-class RawYUVSink(YUVSink):
+class RawYUVSink(_YUVFileSink):
     """Writes a headerless .yuv file. Options: format (i420 default), matrix, color_range."""
 
     def __init__(self, path: Path, width: int, height: int, fps: Fraction | None, options: dict):
@@ -325,8 +334,3 @@ class RawYUVSink(YUVSink):
 
     def _write_planes(self, planes: tuple[np.ndarray, ...]) -> None:
         self._file.write(_join_planes(planes, self._layout))
-
-    def close(self) -> None:
-        if not self._closed:
-            self._file.close()
-        super().close()

@@ -22,25 +22,13 @@ from edgesdk.video_codec import (  # noqa: E402
     write_video,
 )
 from edgesdk_export.codec import torch_codec  # noqa: E402
-from edgesdk_export.models import CodecConfig, ImageCodecModel  # noqa: E402
 
-SMALL = dict(name="small", N=8, M=16, widths=(16, 16, 16), kernels=(3, 3, 3, 3), gdn="simplified",
-             hyper_kernels=(3, 3, 3), hyper_hidden=16)
 STEP = 1 / 16  # the random-init model's latents are small: a fine step gives non-zero residuals
 
 
 @pytest.fixture(scope="module")
-def model():
-    torch.manual_seed(0)
-    model = ImageCodecModel(CodecConfig(**SMALL)).train()
-    with torch.no_grad():  # calibrates the integer hyper-synthesis' activation scales
-        model(torch.rand(2, 3, 128, 128))
-    return model.eval()
-
-
-@pytest.fixture(scope="module")
-def codec(model):
-    return torch_codec(model, quality=3, model_id=bytes(range(32)))
+def codec(small_model):
+    return torch_codec(small_model, quality=3, model_id=bytes(range(32)))
 
 
 @pytest.fixture(scope="module")
@@ -148,11 +136,11 @@ def perturbed(codec, rng, sigma=0.02):
     return clone
 
 
-def test_other_precisions_and_noise_parse_identically_with_bounded_drift(model, codec, clip, stream):
+def test_other_precisions_and_noise_parse_identically_with_bounded_drift(small_model, codec, clip, stream):
     _, packets = stream
     _, reference = decode(codec, packets)
-    decoders = [torch_codec(model, 3, codec.model_id, dtype=torch.float64),
-                torch_codec(model, 3, codec.model_id, dtype=torch.bfloat16),
+    decoders = [torch_codec(small_model, 3, codec.model_id, dtype=torch.float64),
+                torch_codec(small_model, 3, codec.model_id, dtype=torch.bfloat16),
                 perturbed(codec, np.random.default_rng(1))]
     for other in decoders:
         _, frames = decode(other, packets)
@@ -168,9 +156,9 @@ def test_other_precisions_and_noise_parse_identically_with_bounded_drift(model, 
             assert drift < 1, drift  # pixels move a little; nothing falls apart
 
 
-def test_streams_from_other_precisions_decode(model, codec, clip):
+def test_streams_from_other_precisions_decode(small_model, codec, clip):
     noisy_encoder = perturbed(codec, np.random.default_rng(2))
-    for encoder_codec in (torch_codec(model, 3, codec.model_id, dtype=torch.float64), noisy_encoder):
+    for encoder_codec in (torch_codec(small_model, 3, codec.model_id, dtype=torch.float64), noisy_encoder):
         _, packets = encode(encoder_codec, clip[:5])
         decoder, frames = decode(codec, packets)
         assert [f.display_index for f in frames] == list(range(5)) and not decoder.stats.events
@@ -224,12 +212,12 @@ def test_frames_without_their_reference_raise(codec, stream):
     assert [f.display_index for f in skipping.pull()] == [6, 7]
 
 
-def test_truncated_stream_and_foreign_model(model, codec, stream):
+def test_truncated_stream_and_foreign_model(small_model, codec, stream):
     _, packets = stream
     wire = b"".join(p.to_bytes() for p in packets)
     with pytest.raises(edgesdk.TruncatedError):
         decode(codec, [wire[: len(wire) // 2]])
-    other = torch_codec(model, 3, model_id=b"\1" * 32)
+    other = torch_codec(small_model, 3, model_id=b"\1" * 32)
     with pytest.raises(edgesdk.CorruptedError, match="model"):
         decode(other, packets)
 
