@@ -28,9 +28,9 @@ from edgesdk.video_evaluation import (
     load_frames,
     overlapping,
 )
+from edgesdk.video_report import DEFAULT_CRFS, pareto
 
-DEFAULT_CLIP = "/work/shared/data/video/akiyo_cif.mp4"
-CRFS = {"x264": range(22, 52, 3), "x265": range(22, 52, 3), "svt-av1": range(30, 64, 4)}
+DEFAULT_CLIP = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "video" / "akiyo_cif.mp4"
 
 
 def image_codecs(model: str, qualities: list[int] | None, backend: str, precision: str) -> dict[int, object]:
@@ -48,12 +48,6 @@ def image_codecs(model: str, qualities: list[int] | None, backend: str, precisio
     codec = ImageCodec(model or None, backend=backend, precision=precision)
     print(f"model {model or 'shipped default'}: qualities {codec.model.qualities}, {backend} {precision}")
     return {q: codec.codec(q) for q in (qualities or codec.model.qualities)}
-
-
-def pareto(points: list[dict]) -> list[dict]:
-    """Points no other point beats in both rate and PSNR, by rate."""
-    front = [p for p in points if not any(o["kbps"] <= p["kbps"] and o["psnr"] > p["psnr"] for o in points)]
-    return sorted(front, key=lambda p: p["kbps"])
 
 
 def main() -> None:
@@ -90,7 +84,7 @@ def main() -> None:
             ours_all.append(point | {"quality": quality})
     ours = pareto(ours_all)
     matched = [p["kbps"] for p in ours]
-    anchors = {name: evaluate_anchor(name, frames, args.keyframe_interval, args.fps, crfs=CRFS[name],
+    anchors = {name: evaluate_anchor(name, frames, args.keyframe_interval, args.fps, crfs=DEFAULT_CRFS[name],
                                      bitrates_kbps=matched) for name in args.anchors}
 
     print(f"\n{'point':<24} {'kbps':>9} {'bpp':>7} {'PSNR':>7} {'PSNR-Y':>7}  extra")
