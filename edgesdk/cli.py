@@ -46,7 +46,7 @@ def _encode(args: argparse.Namespace) -> int:
     from edgesdk import transcode
 
     start = time.perf_counter()
-    video = transcode.VideoOptions(args.keyframe_interval, args.b_frames, args.max_frames)
+    video = transcode.VideoOptions(args.keyframe_interval, args.b_frames, args.max_frames, args.step)
     with _codec(args) as codec:
         written = transcode.encode(args.source, args.destination, codec, video)
     _report(written, "encoded", start)
@@ -255,6 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--keyframe-interval", type=int, default=32, help="video: frames per GOP")
     encode.add_argument("--b-frames", type=int, default=2, help="video: B frames between anchors")
     encode.add_argument("--max-frames", type=int, help="video: stop after this many (live sources run until Ctrl-C)")
+    encode.add_argument("--step", type=float, default=1.0,
+                        help="video: residual step of inter frames, 1/16 to 64 (larger: fewer bits, lower quality)")
     encode.set_defaults(run=_encode)
 
     decode = commands.add_parser("decode", help="decode latents to images or video")

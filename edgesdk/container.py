@@ -35,6 +35,7 @@ class SectionKind(enum.IntEnum):
     MOTION = 3  # side information of inter prediction
     METADATA = 4  # application data (UTF-8 JSON)
     RESIDUAL_MODEL = 5  # table indexes of a latent residual's forward-adaptive entropy model (docs/video.md)
+    COPY_BLOCKS = 6  # inter frames: latent cells whose pixels the decoder copies from the prediction
 
 
 class Parameter(enum.IntEnum):

@@ -281,3 +281,29 @@ def decode_motion(data: bytes | memoryview, height: int, width: int) -> Motion:
     elif len(stream):
         raise CorruptedError("motion section has bytes after a mode without motion")
     return Motion(mode, block_log2, fraction_bits, fields[0], fields[1])
+
+
+# ------------------------------------------------------------------------- copied blocks
+
+
+def encode_copy_blocks(mask: np.ndarray) -> bytes:
+    """The COPY_BLOCKS section: a table index, then the mask's differences (as motion vectors
+    are differenced) coded with that inter table. ``mask`` is bool per latent cell."""
+    values = _differences(np.asarray(mask, dtype=bool).astype(np.int64))
+    table = best_table(values)
+    indexes = np.full((1, *values.shape), table, dtype=np.int32)
+    return bytes([table]) + inter_tables().encode(values[None], indexes)
+
+
+def decode_copy_blocks(data: bytes | memoryview, shape: tuple[int, int]) -> np.ndarray:
+    """Parses a COPY_BLOCKS section for a latent grid of ``shape``; raises on damaged input."""
+    data = memoryview(data)
+    if len(data) < 1:
+        raise TruncatedError("copy-blocks section is empty")
+    if data[0] >= NUM_TABLES:
+        raise CorruptedError("copy-blocks section names a CDF table out of range")
+    indexes = np.full((1, *shape), data[0], dtype=np.int32)
+    mask = _undifferences(inter_tables().decode(data[1:], indexes)[0].astype(np.int64))
+    if mask.min(initial=0) < 0 or mask.max(initial=0) > 1:
+        raise CorruptedError("copy-blocks mask has values other than 0 and 1")
+    return mask.astype(bool)

@@ -39,6 +39,7 @@ class VideoOptions:
     keyframe_interval: int = 32
     b_frames: int = 2
     max_frames: int | None = None  # live sources (rtsp://, v4l2://) run until this or Ctrl-C
+    step: float = 1.0  # residual quantization step of inter frames: larger is fewer bits
 
 
 def kind_of(target: str, must_exist: bool) -> str:
@@ -130,7 +131,7 @@ def _encode_video(source: str, destination: Path, codec, options: VideoOptions) 
                 return
 
         size = write_video(destination, pixels(), codec, keyframe_interval=options.keyframe_interval,
-                           b_frames=options.b_frames,
+                           b_frames=options.b_frames, p_step=options.step,
                            frame_rate=(rate.numerator, rate.denominator) if rate else None)
         width, height = frames_in.width, frames_in.height
     if frames == 0:

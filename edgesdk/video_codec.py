@@ -47,7 +47,9 @@ from edgesdk.motion import (
     DEFAULT_VECTOR_COST,
     Interpolation,
     Motion,
+    decode_copy_blocks,
     decode_motion,
+    encode_copy_blocks,
     encode_motion,
     estimate_motion,
     interpolate,
@@ -61,6 +63,9 @@ DISPLAY_MODULUS = 1 << 31  # display indexes wrap here (2.2 years at 30 fps)
 STEP_FRACTION_BITS = 4  # residual steps travel in 1/16
 MAX_STEP = 64.0
 MAX_RESIDUAL = 1 << 24  # |r| above this is never useful; clipping keeps int32 safe
+# A latent cell is shown as the prediction when its squared error is at most this many times
+# the generator's: a little distortion for the residual bits it saves (chosen on akiyo, docs/video.md).
+DEFAULT_COPY_TOLERANCE = 2.0
 
 # Decoder limits against hostile streams (each a VideoDecoder argument).
 DEFAULT_MAX_PIXELS = 3840 * 2160
@@ -108,6 +113,23 @@ def _reconstruct(codec: HyperpriorImageCodec, y_pred: np.ndarray, residual: np.n
     return _tiled_synthesize(codec.synthesize, y_hat, codec._tile())[:height, :width]
 
 
+def _show_copied_blocks(image: np.ndarray, prediction: np.ndarray, copy_blocks: np.ndarray | None) -> np.ndarray:
+    """``image`` with the pixels of every copied latent cell taken from ``prediction``."""
+    if copy_blocks is None:
+        return image
+    height, width = image.shape[:2]
+    pixels = copy_blocks.repeat(LATENT_DOWNSAMPLING, 0).repeat(LATENT_DOWNSAMPLING, 1)[:height, :width]
+    return np.where(pixels[..., None], prediction, image)
+
+
+def _cell_errors(image: np.ndarray, reference: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """Sum of squared differences per latent cell (cells past the picture's edge count 0)."""
+    squared = np.square(image.astype(np.int32) - reference.astype(np.int32)).sum(axis=2, dtype=np.int64)
+    padded = np.zeros((grid[0] * LATENT_DOWNSAMPLING, grid[1] * LATENT_DOWNSAMPLING), dtype=np.int64)
+    padded[: squared.shape[0], : squared.shape[1]] = squared
+    return padded.reshape(grid[0], LATENT_DOWNSAMPLING, grid[1], LATENT_DOWNSAMPLING).sum(axis=(1, 3))
+
+
 def _step_code(step: float) -> int:
     code = int(round(step * (1 << STEP_FRACTION_BITS)))
     if not 1 <= code <= MAX_STEP * (1 << STEP_FRACTION_BITS):
@@ -132,6 +154,7 @@ class FrameSyntax:
     step: float = 0.0  # P, B: residual quantization step (a multiple of 1/16)
     residual: np.ndarray | None = None  # P, B: int32 [M, h, w]
     motion: Motion | None = None  # B only
+    copy_blocks: np.ndarray | None = None  # P, B: bool [h, w], latent cells shown as the prediction
     frame_rate: tuple[int, int] | None = None  # keyframes that carry one
 
 
@@ -203,8 +226,10 @@ def parse_video_frame(data: bytes | bytearray | memoryview, latent_channels: int
     if frame.frame_type == FrameType.B:
         motion = decode_motion(_section(frame, SectionKind.MOTION), frame.height, frame.width)
     residual = decode_residual(_section(frame, SectionKind.RESIDUAL_MODEL), _section(frame, SectionKind.LATENT), shape)
+    copy_section = frame.section(SectionKind.COPY_BLOCKS)
+    copy_blocks = decode_copy_blocks(copy_section.data, shape[1:]) if copy_section is not None else None
     return frame, FrameSyntax(**common, past_distance=past, future_distance=future, step=step,
-                              residual=residual, motion=motion)
+                              residual=residual, motion=motion, copy_blocks=copy_blocks)
 
 
 def _latent_shape_from(height: int, width: int) -> tuple[int, int]:
@@ -256,7 +281,10 @@ class VideoEncoder:
     between anchors. For each group the encoder codes the anchor as P from the previous
     anchor plus B frames (each trying ``interpolations``) and, when ``try_p_only``, every
     frame as P from the one before, and keeps whichever is smaller at the same steps
-    (:attr:`decisions`). At most ``b_frames + 1`` input frames are held.
+    (:attr:`decisions`). With ``copy_blocks``, each inter frame marks the latent cells
+    (16x16 pixels) whose prediction is within ``copy_tolerance`` of the generator's squared
+    error; the decoder shows the prediction there and their residual is not sent. At most
+    ``b_frames + 1`` input frames are held.
     """
 
     def __init__(
@@ -269,6 +297,8 @@ class VideoEncoder:
         *,
         interpolations: Iterable[Interpolation] = tuple(Interpolation),
         try_p_only: bool = True,
+        copy_blocks: bool = True,
+        copy_tolerance: float = DEFAULT_COPY_TOLERANCE,
         block_size: int = DEFAULT_BLOCK_SIZE,
         search_range: int = DEFAULT_SEARCH_RANGE,
         motion_fraction_bits: int = DEFAULT_FRACTION_BITS,
@@ -296,6 +326,10 @@ class VideoEncoder:
         self.p_step_code = _step_code(p_step)
         self.b_step_code = _step_code(p_step if b_step is None else b_step)
         self.try_p_only = try_p_only
+        if not copy_tolerance > 0:
+            raise InvalidArgumentError("copy_tolerance must be positive")
+        self.copy_blocks = copy_blocks
+        self.copy_tolerance = copy_tolerance
         self.block_size = block_size
         self.search_range = search_range
         self.motion_fraction_bits = motion_fraction_bits
@@ -379,10 +413,12 @@ class VideoEncoder:
         return item.latent
 
     def _inter_frame(self, frame_type: FrameType, item: _Input, parameters: dict[int, int],
-                     residual: np.ndarray, motion: Motion | None) -> bytes:
+                     residual: np.ndarray, motion: Motion | None, copy_blocks: np.ndarray | None = None) -> bytes:
         model, stream = encode_residual(residual, self.residual_tile_sizes)
         sections = [Section(SectionKind.MOTION, encode_motion(motion))] if motion is not None else []
         sections += [Section(SectionKind.RESIDUAL_MODEL, model), Section(SectionKind.LATENT, stream)]
+        if copy_blocks is not None:
+            sections.append(Section(SectionKind.COPY_BLOCKS, encode_copy_blocks(copy_blocks)))
         height, width = item.image.shape[:2]
         parameters = {Parameter.DISPLAY_INDEX: item.display, Parameter.GOP_INDEX: item.gop_index, **parameters}
         return Frame(width=width, height=height, frame_type=frame_type, quality=self.codec.quality,
@@ -395,17 +431,37 @@ class VideoEncoder:
         scaled = np.rint((self._target(item).astype(np.float64) - y_pred) / step)
         return y_pred, np.clip(scaled, -MAX_RESIDUAL, MAX_RESIDUAL).astype(np.int32)
 
+    def _code_inter(self, frame_type: FrameType, item: _Input, parameters: dict[int, int], prediction: np.ndarray,
+                    y_pred: np.ndarray, residual: np.ndarray, motion: Motion | None) -> tuple[bytes, np.ndarray]:
+        """The frame's bytes and its decoded picture. With ``copy_blocks``, latent cells where the
+        prediction's squared error is at most ``copy_tolerance`` times the generator's output's
+        are shown as the prediction and their residual is dropped."""
+        step = parameters[Parameter.RESIDUAL_STEP] / (1 << STEP_FRACTION_BITS)
+        height, width = item.image.shape[:2]
+        decoded = _reconstruct(self.codec, y_pred, residual, step, height, width)
+        copy_blocks = None
+        if self.copy_blocks:
+            grid = residual.shape[1:]
+            prediction_error = _cell_errors(prediction, item.image, grid)
+            copy_blocks = prediction_error <= self.copy_tolerance * _cell_errors(decoded, item.image, grid)
+            if copy_blocks.any():
+                residual = np.where(copy_blocks[None], 0, residual).astype(np.int32)
+                decoded = _show_copied_blocks(_reconstruct(self.codec, y_pred, residual, step, height, width),
+                                              prediction, copy_blocks)
+            else:
+                copy_blocks = None
+        return self._inter_frame(frame_type, item, parameters, residual, motion, copy_blocks), decoded
+
     def _code_p(self, item: _Input, reference: _Reference) -> tuple[_Coded, _Reference]:
         y_pred, residual = self._quantize(item, reference.image, self.p_step_code)
         parameters = {Parameter.REFERENCE_DISTANCE: item.gop_index - reference.gop_index,
                       Parameter.RESIDUAL_STEP: self.p_step_code}
-        data = self._inter_frame(FrameType.P, item, parameters, residual, None)
-        height, width = item.image.shape[:2]
-        decoded = _reconstruct(self.codec, y_pred, residual, self.p_step_code / (1 << STEP_FRACTION_BITS), height, width)
+        data, decoded = self._code_inter(FrameType.P, item, parameters, reference.image, y_pred, residual, None)
         return _Coded(item, data, FrameType.P), _Reference(item.display, item.gop_index, decoded, item.image)
 
     def _code_b(self, item: _Input, past: _Reference, future: _Reference) -> tuple[_Coded, dict[str, int], str]:
-        """The B frame coded with each interpolation; returns the smallest and every size."""
+        """The B frame coded with each interpolation; returns the smallest and every size.
+        Interpolations are compared without copied blocks, which then apply to the one kept."""
         modes = self.interpolations
         target = luma(item.image)
         search = dict(block_size=self.block_size, search_range=self.search_range,
@@ -418,20 +474,22 @@ class VideoEncoder:
         parameters = {Parameter.REFERENCE_DISTANCE: past_distance, Parameter.FORWARD_REFERENCE_DISTANCE: future_distance,
                       Parameter.RESIDUAL_STEP: self.b_step_code}
         sizes: dict[str, int] = {}
-        best: _Coded | None = None
-        best_mode = ""
+        best = None
         for mode in modes:
             uses_past, uses_future = mode.fields
             motion = Motion(mode, self.block_size.bit_length() - 1, self.motion_fraction_bits,
                             forward if uses_past else None, backward if uses_future else None)
             prediction = interpolate(motion, past.image, future.image, past_distance, future_distance)
-            _, residual = self._quantize(item, prediction, self.b_step_code)
+            y_pred, residual = self._quantize(item, prediction, self.b_step_code)
             data = self._inter_frame(FrameType.B, item, parameters, residual, motion)
             sizes[mode.name.lower()] = len(data)
-            if best is None or len(data) < len(best.data):
-                best, best_mode = _Coded(item, data, FrameType.B), mode.name.lower()
+            if best is None or len(data) < len(best[0]):
+                best = (data, mode.name.lower(), prediction, y_pred, residual, motion)
         assert best is not None
-        return best, sizes, best_mode
+        data, best_mode, prediction, y_pred, residual, motion = best
+        if self.copy_blocks:
+            data, _ = self._code_inter(FrameType.B, item, parameters, prediction, y_pred, residual, motion)
+        return _Coded(item, data, FrameType.B), sizes, best_mode
 
     def _code_group(self) -> None:
         group, self._pending = self._pending, []
@@ -627,6 +685,7 @@ class VideoDecoder:
                                      syntax.future_distance)
         y_pred = _latent(self.codec, prediction)
         image = _reconstruct(self.codec, y_pred, syntax.residual, syntax.step, syntax.height, syntax.width)
+        image = _show_copied_blocks(image, prediction, syntax.copy_blocks)
         return DecodedFrame(image, syntax.display_index, syntax.frame_type, syntax)
 
     @staticmethod

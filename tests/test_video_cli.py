@@ -46,3 +46,16 @@ def test_decode_to_y4m_and_to_a_folder(latent_video, tmp_path):
 def test_mismatched_kinds_are_refused(latent_video, tmp_path):
     assert main(["decode", str(latent_video), str(tmp_path / "x.eli")]) == 1
     assert main(["encode", str(latent_video), str(tmp_path / "y.elv")]) == 1
+
+
+def test_step_trades_bits_for_quality(tmp_path):
+    pytest.importorskip("av")
+    akiyo = shared_data.require("video/akiyo_cif.mp4")
+    sizes = {}
+    for step in ("0.5", "4"):
+        path = tmp_path / f"step{step}.elv"
+        assert main(["encode", str(akiyo), str(path), "--max-frames", "3", "--keyframe-interval", "3",
+                     "--b-frames", "0", "--quality", "1", "--step", step]) == 0
+        sizes[step] = path.stat().st_size
+    assert sizes["4"] < sizes["0.5"]
+    assert main(["encode", str(akiyo), str(tmp_path / "bad.elv"), "--max-frames", "2", "--step", "100"]) == 1

@@ -15,7 +15,9 @@ from edgesdk.motion import (
     Interpolation,
     Motion,
     compensate,
+    decode_copy_blocks,
     decode_motion,
+    encode_copy_blocks,
     encode_motion,
     estimate_motion,
     interpolate,
@@ -149,6 +151,43 @@ def test_damaged_motion_sections_raise_typed_errors():
         decode_motion(huge, 96, 112)
     with pytest.raises(edgesdk.CorruptedError):
         decode_motion(encode_motion(Motion(Interpolation.BLEND)) + b"\0", 96, 112)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_copy_blocks_round_trip(seed):
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(v) for v in rng.integers(1, 30, 2))
+    for mask in (rng.random(shape) < rng.random(), np.zeros(shape, bool), np.ones(shape, bool)):
+        np.testing.assert_array_equal(decode_copy_blocks(encode_copy_blocks(mask), shape), mask)
+    static = np.zeros((20, 24), bool)
+    static[5:12, 8:16] = True  # one moving region: the differenced mask is nearly all zeros
+    assert len(encode_copy_blocks(static)) < 20 * 24 // 8 - 20  # well under a plain bitmap
+
+
+def test_damaged_copy_blocks_sections_raise_typed_errors():
+    data = encode_copy_blocks(np.eye(6, dtype=bool))
+    with pytest.raises(edgesdk.TruncatedError):
+        decode_copy_blocks(b"", (6, 6))
+    with pytest.raises(edgesdk.CorruptedError, match="table"):
+        decode_copy_blocks(bytes([residual.NUM_TABLES]) + data[1:], (6, 6))
+    with pytest.raises(edgesdk.BitstreamError):
+        decode_copy_blocks(data[:-1], (6, 6))
+    # Differences that sum to 2: a well-formed stream of a mask that is not 0/1.
+    values = np.array([[[1, 1]]], dtype=np.int64)
+    table = residual.best_table(values)
+    forged = bytes([table]) + residual.inter_tables().encode(values, np.full(values.shape, table, np.int32))
+    with pytest.raises(edgesdk.CorruptedError, match="0 and 1"):
+        decode_copy_blocks(forged, (1, 2))
+
+
+def test_inter_frames_parse_their_copy_blocks():
+    mask = np.zeros((4, 4), bool)
+    mask[1:3, 2] = True
+    frame = Frame.parse(inter_frame())
+    with_copy = Frame(width=64, height=64, frame_type=FrameType.P, parameters=frame.parameters,
+                      sections=[*frame.sections, Section(SectionKind.COPY_BLOCKS, encode_copy_blocks(mask))])
+    np.testing.assert_array_equal(parse_video_frame(with_copy.to_bytes(), 4)[1].copy_blocks, mask)
+    assert parse_video_frame(inter_frame(), 4)[1].copy_blocks is None
 
 
 # -------------------------------------------------------------------- frame syntax
