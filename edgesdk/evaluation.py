@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from edgesdk.errors import DependencyError, InvalidArgumentError
+from edgesdk.errors import DependencyError, InvalidArgumentError, NotFoundError
 
 __all__ = [
     "MS_SSIM_WEIGHTS",
@@ -58,7 +58,6 @@ MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 _K1, _K2 = 0.01, 0.03
 _WIN_SIZE, _WIN_SIGMA = 11, 1.5
 
-_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 _PILLOW_FORMATS = {"jpeg": "JPEG", "webp": "WEBP", "avif": "AVIF"}
 
 
@@ -314,16 +313,15 @@ def bd_psnr(
 
 def load_images(folder: str | Path) -> list[tuple[str, np.ndarray]]:
     """All images in ``folder`` (sorted by file name) as ``(name, uint8 H x W x 3 RGB)``."""
-    from PIL import Image
+    from edgesdk.media.images import IMAGE_EXTENSIONS, read_image
 
     folder = Path(folder)
-    out = []
-    for path in sorted(folder.iterdir()):
-        if path.suffix.lower() in _IMAGE_EXTENSIONS and path.is_file():
-            with Image.open(path) as im:
-                out.append((path.name, np.asarray(im.convert("RGB"), dtype=np.uint8).copy()))
+    if not folder.is_dir():
+        raise NotFoundError(f"{folder}: no such folder")
+    out = [(path.name, read_image(path)) for path in sorted(folder.iterdir())
+           if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()]
     if not out:
-        raise FileNotFoundError(f"no images in {folder}")
+        raise NotFoundError(f"no images in {folder}")
     return out
 
 

@@ -31,21 +31,10 @@ def default_sample_image() -> np.ndarray:
 
 
 def load_image(path: str | Path) -> np.ndarray:
-    """An image file as HxWx3 uint8 RGB (Pillow reads it; alpha is dropped, grey expanded)."""
-    from edgesdk.errors import DependencyError
+    """An image file as HxWx3 uint8 RGB (:func:`edgesdk.media.images.read_image`)."""
+    from edgesdk.media.images import read_image
 
-    try:
-        from PIL import Image, UnidentifiedImageError
-    except ImportError as error:
-        raise DependencyError("reading image files needs Pillow: pip install pillow") from error
-    path = Path(path)
-    if not path.is_file():
-        raise InvalidArgumentError(f"{path}: no such image file")
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError, ValueError) as error:
-        raise InvalidArgumentError(f"{path}: not a readable image ({error})") from error
+    return read_image(path)
 
 
 class CodecModel:

@@ -10,10 +10,11 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from edgesdk.errors import InvalidArgumentError
+from edgesdk.media.images import IMAGE_EXTENSIONS
 
 LATENT_IMAGE_SUFFIX = ".eli"  # one frame (docs/bitstream.md)
 LATENT_VIDEO_SUFFIX = ".elv"  # packets of frames (docs/video.md)
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff", ".webp"}
+IMAGE_SUFFIXES = set(IMAGE_EXTENSIONS)
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".y4m", ".yuv"}
 VIDEO_SCHEMES = {"v4l2", "rtsp", "rtsps"}
 DEFAULT_FRAME_RATE = Fraction(25)  # for streams that carry none

@@ -64,11 +64,27 @@ def test_numpy_pil_path_and_grey_inputs_give_the_same_frame(codec, tmp_path):
 
 @pytest.mark.parametrize(
     "bad",
-    [np.zeros((8, 8, 4), np.uint8), np.zeros((8, 8, 3), np.float32), np.zeros((0, 8, 3), np.uint8), "missing.png"],
+    [np.zeros((8, 8, 4), np.uint8), np.zeros((8, 8, 3), np.float32), np.zeros((0, 8, 3), np.uint8)],
 )
 def test_bad_images_raise_invalid_argument(codec, bad):
     with pytest.raises(edgesdk.InvalidArgumentError):
         codec.encode(bad)
+
+
+def test_bad_image_files_raise_typed_errors(codec, tmp_path, monkeypatch):
+    from PIL import Image
+
+    with pytest.raises(edgesdk.NotFoundError, match="no such image"):
+        codec.encode(tmp_path / "missing.png")
+    (tmp_path / "garbage.png").write_bytes(b"\x89PNG not really")
+    with pytest.raises(edgesdk.CorruptedError):
+        codec.encode(tmp_path / "garbage.png")
+    Image.new("RGB", (100, 100)).save(tmp_path / "bomb.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow refuses above twice this
+    with pytest.raises(edgesdk.LimitExceededError, match="decompression bomb"):
+        codec.encode(tmp_path / "bomb.png")
+    bomb_cli = main(["encode", str(tmp_path / "bomb.png"), str(tmp_path / "bomb.eli")])
+    assert bomb_cli == 1  # a clear error, not a traceback
 
 
 def test_unknown_quality_backend_and_precision_raise():

@@ -48,20 +48,26 @@ def _image_size(path: Path) -> tuple[int, int]:
         with Image.open(path) as image:
             return image.size
     except Image.DecompressionBombError as error:
-        raise LimitExceededError(f"{path}: {error}") from None
+        raise LimitExceededError(f"{path}: {error} (for a trusted file, raise PIL.Image.MAX_IMAGE_PIXELS)") from None
     except (OSError, ValueError, SyntaxError) as error:
         raise CorruptedError(f"{path}: not a readable image ({error})") from None
 
 
-def _load_rgb(path: Path, expected: tuple[int, int]) -> np.ndarray:
+def read_image(path: str | Path, expected: tuple[int, int] | None = None) -> np.ndarray:
+    """An image file as HxWx3 uint8 RGB (alpha dropped, grey expanded). Typed errors: missing
+    file (NotFoundError), unreadable (CorruptedError), above Pillow's decompression-bomb limit
+    (LimitExceededError), not ``expected`` (width, height) (InvalidArgumentError)."""
     Image = _pillow()
+    path = Path(path)
+    if not path.is_file():
+        raise NotFoundError(f"{path}: no such image file")
     try:
         with Image.open(path) as image:
-            if image.size != expected:
+            if expected is not None and image.size != expected:
                 raise InvalidArgumentError(f"{path}: image is {image.size[0]}x{image.size[1]}, expected {expected[0]}x{expected[1]}")
             return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
     except Image.DecompressionBombError as error:
-        raise LimitExceededError(f"{path}: {error}") from None
+        raise LimitExceededError(f"{path}: {error} (for a trusted file, raise PIL.Image.MAX_IMAGE_PIXELS)") from None
     except (OSError, ValueError, SyntaxError) as error:
         raise CorruptedError(f"{path}: cannot decode the image ({error})") from None
 
@@ -103,7 +109,7 @@ class ImageSource(Source):
         self._check_open()
         if self._index >= len(self._paths):
             return None
-        pixels = _load_rgb(self._paths[self._index], (self.width, self.height))
+        pixels = read_image(self._paths[self._index], (self.width, self.height))
         frame = VideoFrame(pixels, self._index, frame_timestamp(self._index, self.fps))
         self._index += 1
         return frame
