@@ -9,7 +9,7 @@ from fractions import Fraction
 from pathlib import Path
 from urllib.parse import urlparse
 
-from edgesdk.errors import InvalidArgumentError
+from edgesdk.errors import BitstreamError, InvalidArgumentError
 from edgesdk.media.images import IMAGE_EXTENSIONS
 
 LATENT_IMAGE_SUFFIX = ".eli"  # one frame (docs/bitstream.md)
@@ -168,6 +168,10 @@ def _decode_video(source: Path, destination: str, codec) -> Written:
                 sink = open_sink(destination, size[1], size[0], Fraction(*rate) if rate else DEFAULT_FRAME_RATE)
             sink.write(decoded.image)
             frames += 1
+    except BitstreamError as error:
+        if frames:  # what came before the damage is kept; say so
+            raise type(error)(f"{error} (the {frames} frame(s) before it were written to {destination})") from error
+        raise
     finally:
         if sink is not None:
             sink.close()

@@ -59,3 +59,15 @@ def test_step_trades_bits_for_quality(tmp_path):
         sizes[step] = path.stat().st_size
     assert sizes["4"] < sizes["0.5"]
     assert main(["encode", str(akiyo), str(tmp_path / "bad.elv"), "--max-frames", "2", "--step", "100"]) == 1
+
+
+def test_a_truncated_stream_keeps_the_frames_before_the_damage(latent_video, tmp_path, capsys):
+    from edgesdk.media import open_source
+
+    cut = tmp_path / "cut.elv"
+    cut.write_bytes(latent_video.read_bytes()[:-300])  # inside the last frame's packet
+    capsys.readouterr()
+    assert main(["decode", str(cut), str(tmp_path / "cut.y4m")]) == 1
+    assert "frame(s) before it were written" in capsys.readouterr().err
+    with open_source(str(tmp_path / "cut.y4m")) as source:
+        assert 1 <= len(list(source)) < 5
