@@ -307,6 +307,10 @@ def test_shipped_model_streams_parse_identically_on_every_backend(clip):
     for other in (ImageCodec(quality=2, precision="fp16"), ImageCodec(quality=2, backend="pytorch")):
         _, frames_other = decode(other, packets)
         for mine, theirs in zip(reference, frames_other):
-            if mine.syntax.residual is not None:
-                np.testing.assert_array_equal(mine.syntax.residual, theirs.syntax.residual)
+            for parsed in ("residual", "copy_blocks"):
+                ours, other_parse = getattr(mine.syntax, parsed), getattr(theirs.syntax, parsed)
+                assert (ours is None) == (other_parse is None)
+                if ours is not None:
+                    np.testing.assert_array_equal(ours, other_parse)
             assert psnr(mine.image, theirs.image) > 35
+    assert any(f.syntax.copy_blocks is not None for f in reference)  # the shipped model copies on this clip
