@@ -41,7 +41,7 @@ class HyperpriorImageCodec:
     quality: int = 0
     model_id: bytes = bytes(32)
 
-    tile_size: int | None = 1024  # pixels; larger images run the transforms tile by tile
+    tile_size: int | None = 1024  # pixels; images above (tile_size + 128)² pixels run tile by tile
 
     def encode(self, image: np.ndarray) -> bytes:
         if self.analyze is None:
@@ -118,6 +118,12 @@ def _check_image(image: np.ndarray) -> np.ndarray:
 TILE_HALO = 128
 
 
+def _runs_whole(height: int, width: int, tile: int | None) -> bool:
+    """Whether the transforms take the image in one piece: by area, so that a 720p frame or a
+    wide strip is not split while no single run exceeds what one tile with its halo costs."""
+    return tile is None or height * width <= (tile + TILE_HALO) ** 2
+
+
 def _spans(size: int, core: int, halo: int) -> list[tuple[int, int, int, int]]:
     """(core start, core end, input start, input end) along one axis, all multiples of 64."""
     spans = []
@@ -131,7 +137,7 @@ def _tiled_analyze(analyze: Analyze, padded: np.ndarray, tile: int | None) -> tu
     """(y [M, H/16, W/16], z [N, H/64, W/64]) of an edge-padded uint8 image, at most one
     tile (plus halo) converted to float at a time."""
     height, width = padded.shape[:2]
-    if tile is None or (height <= tile + TILE_HALO and width <= tile + TILE_HALO):
+    if _runs_whole(height, width, tile):
         y, z = analyze(_to_tensor(padded))
         return np.asarray(y)[0], np.asarray(z)[0]
     y_full = z_full = None
@@ -150,7 +156,7 @@ def _tiled_analyze(analyze: Analyze, padded: np.ndarray, tile: int | None) -> tu
 def _tiled_synthesize(synthesize: Synthesize, y_hat: np.ndarray, tile: int | None) -> np.ndarray:
     """The uint8 HxWx3 image of ŷ [M, h, w], tile by tile when it is large."""
     height, width = y_hat.shape[1] * LATENT_DOWNSAMPLING, y_hat.shape[2] * LATENT_DOWNSAMPLING
-    if tile is None or (height <= tile + TILE_HALO and width <= tile + TILE_HALO):
+    if _runs_whole(height, width, tile):
         return _to_pixels(synthesize(y_hat[None]))
     image = np.empty((height, width, 3), np.uint8)
     s = LATENT_DOWNSAMPLING
