@@ -7,6 +7,8 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import edgesdk
 from edgesdk import residual
@@ -271,3 +273,18 @@ def test_video_modules_import_without_optional_libraries():
         "assert not loaded, loaded"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=64), height=st.integers(1, 24), width=st.integers(1, 24))
+def test_arbitrary_section_bytes_raise_only_edgesdk_errors(data, height, width):
+    """Section decoders on hostile bytes (a forged CRC lets anything through the container)."""
+    for decode in (lambda: decode_copy_blocks(data, (height, width)),
+                   lambda: decode_motion(data, height * 16, width * 16),
+                   lambda: residual.decode_residual(data[:8], data[8:], (3, height, width))):
+        try:
+            decoded = decode()
+        except edgesdk.BitstreamError:
+            continue
+        if isinstance(decoded, np.ndarray) and decoded.dtype == bool:
+            assert decoded.shape == (height, width)
