@@ -16,7 +16,8 @@ from edgesdk.errors import DependencyError, InvalidArgumentError
 from edgesdk.model import CodecModel
 
 BACKENDS = ("onnxruntime", "tensorrt", "pytorch")
-PRECISIONS = ("fp32", "fp16")
+PRECISIONS = ("fp32", "fp16", "int8")  # int8: generators quantized with Q/DQ nodes (edgesdk_export.int8)
+_TORCH_PRECISIONS = ("fp32", "fp16")
 # Preferred ONNX Runtime execution providers, best first; the CPU one is always available.
 _ORT_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 
@@ -152,6 +153,9 @@ def open_runner(model: CodecModel, quality: int, graph: str, backend: str = "onn
     if backend == "onnxruntime":
         return OnnxRuntimeRunner(model.graph(quality, graph, precision), _profile_providers(device), threads)
     if backend == "pytorch":
+        if precision not in _TORCH_PRECISIONS:
+            raise InvalidArgumentError(f"the pytorch backend runs {' or '.join(_TORCH_PRECISIONS)}; "
+                                       f"{precision} graphs run on onnxruntime or tensorrt")
         return TorchRunner(model, quality, graph, precision, threads)
     from edgesdk.devices import detect_profile, load_profile
     from edgesdk.tensorrt_engine import TensorRTRunner, build_engine

@@ -28,7 +28,7 @@ def _codec(args: argparse.Namespace):
     from edgesdk.image_codec import ImageCodec
 
     return ImageCodec(args.model, quality=getattr(args, "quality", None), backend=args.backend,
-                      precision=args.precision, device=args.device)
+                      precision=args.precision, generator_precision=args.generator_precision, device=args.device)
 
 
 def _add_codec_options(parser: argparse.ArgumentParser, quality: bool = True) -> None:
@@ -39,6 +39,8 @@ def _add_codec_options(parser: argparse.ArgumentParser, quality: bool = True) ->
         parser.add_argument("--quality", "-q", type=int, help="quality level of the model (default: its middle one)")
     parser.add_argument("--backend", choices=BACKENDS, help="default: the device profile's, else onnxruntime")
     parser.add_argument("--precision", choices=PRECISIONS, help="default: the device profile's, else fp32")
+    parser.add_argument("--generator-precision", choices=PRECISIONS,
+                        help="the generator's alone (e.g. int8 after edgesdk quantize); default: --precision")
     parser.add_argument("--device", help="device profile (see: edgesdk devices) for default backend and precisions")
 
 
@@ -189,17 +191,36 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _export(args: argparse.Namespace) -> int:
+def _export_extra(command: str):
+    """edgesdk_export, or a DependencyError that says how to install it."""
     try:
-        from edgesdk_export.bundle_export import export_bundle
+        import edgesdk_export.bundle_export
+        import edgesdk_export.int8
     except ImportError as error:
         from edgesdk.errors import DependencyError
 
-        raise DependencyError(f'edgesdk export needs the export extra: pip install "edgesdk[export]" ({error})') \
+        raise DependencyError(f'edgesdk {command} needs the export extra: pip install "edgesdk[export]" ({error})') \
             from error
+    return edgesdk_export
+
+
+def _export(args: argparse.Namespace) -> int:
+    export = _export_extra("export")
     signing_key = args.sign_key.read_bytes() if args.sign_key else None
-    path = export_bundle(args.checkpoints, args.out, precisions=args.precisions, signing_key=signing_key,
-                         overwrite=args.overwrite)
+    path = export.bundle_export.export_bundle(args.checkpoints, args.out, precisions=args.precisions,
+                                              signing_key=signing_key, overwrite=args.overwrite)
+    if args.int8_calibration:
+        path = export.int8.add_int8_generators(path, path, args.int8_calibration, signing_key=signing_key,
+                                               overwrite=True)
+    print(f"wrote {path}")
+    return 0
+
+
+def _quantize(args: argparse.Namespace) -> int:
+    export = _export_extra("quantize")
+    signing_key = args.sign_key.read_bytes() if args.sign_key else None
+    path = export.int8.add_int8_generators(args.bundle, args.out, args.calibration, count=args.images,
+                                           signing_key=signing_key, overwrite=args.overwrite)
     print(f"wrote {path}")
     return 0
 
@@ -317,7 +338,19 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--precisions", nargs="+", default=["fp32", "fp16"], choices=["fp32", "fp16"])
     export.add_argument("--sign-key", type=Path, help="Ed25519 private key (PEM) to sign the manifest")
     export.add_argument("--overwrite", action="store_true")
+    export.add_argument("--int8-calibration", type=Path,
+                        help="folder of training photographs: also write INT8 generators calibrated on them")
     export.set_defaults(run=_export)
+
+    quantize = commands.add_parser("quantize", help="add INT8 generators (Q/DQ, calibrated) to a bundle")
+    quantize.add_argument("bundle", help="bundle folder or .edgesdk file")
+    quantize.add_argument("--calibration", required=True, type=Path,
+                          help="folder of photographs to calibrate on (training data, not the evaluation set)")
+    quantize.add_argument("--out", required=True, type=Path, help="bundle folder or .edgesdk file to write")
+    quantize.add_argument("--images", type=int, default=32, help="random 256x256 crops of this many images")
+    quantize.add_argument("--sign-key", type=Path, help="Ed25519 private key (PEM) to sign the manifest")
+    quantize.add_argument("--overwrite", action="store_true")
+    quantize.set_defaults(run=_quantize)
 
     devices = commands.add_parser("devices", help="list device profiles and mark the one detected on this host")
     devices.add_argument("--json", action="store_true", help="print the profiles as JSON")

@@ -1,6 +1,9 @@
 #include "edgesdk/intnet.h"
 
 #include <algorithm>
+#include <functional>
+#include <system_error>
+#include <thread>
 #include <cstring>
 #include <limits>
 
@@ -118,6 +121,13 @@ Status Network::parse(const uint8_t* data, size_t size, Network* out, std::strin
             if (!c.need(weights + padding_to_4(weights))) return fail(where + "weights truncated");
             op.weight.assign(reinterpret_cast<const int8_t*>(c.p), reinterpret_cast<const int8_t*>(c.p) + weights);
             c.p += weights;
+            op.weight_channels_last.resize(weights);
+            const size_t taps = size_t(op.kernel) * op.kernel;
+            for (size_t o = 0; o < op.out_channels; ++o)
+                for (size_t i = 0; i < op.in_channels; ++i)
+                    for (size_t d = 0; d < taps; ++d)
+                        op.weight_channels_last[(o * taps + d) * op.in_channels + i] =
+                            op.weight[(o * op.in_channels + i) * taps + d];
             if (!c.zeros(padding_to_4(weights))) return fail(where + "weight padding is not zero");
             if (!c.need(size_t(op.out_channels) * 9 + padding_to_4(op.out_channels))) return fail(where + "truncated");
             op.bias.resize(op.out_channels);
@@ -193,37 +203,27 @@ int32_t dot(const int16_t* a, const int16_t* b, int64_t n) {
 // output is k dot products of contiguous k·C runs. Conv inputs are int8 (checked at load), so
 // int16 holds them; products fit int32, and the accumulator bound checked at load keeps every
 // partial sum in int32, so the order of additions cannot change a result.
-// On x86-64 an AVX2 clone is picked at load time where the CPU has it (integers: same results).
+// On x86-64 an AVX2 clone is picked at load time where the CPU has it (integers: same results;
+// hand-written vpmaddwd intrinsics measured no faster than what GCC makes of this loop).
+// Rows [row_begin, row_end) of the output; rows are independent, so threads may share a call.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 __attribute__((target_clones("avx2", "default")))
 #endif
-void convolve(const Op& op, const std::vector<int32_t>& in, int64_t height, int64_t width,
-                            std::vector<int32_t>* out) {
+void convolve_rows(const Op& op, const int16_t* padded, const int16_t* weights, int64_t height, int64_t width,
+                   int64_t row_begin, int64_t row_end, int32_t* out) {
     const int64_t k = op.kernel, pad = k / 2, plane = height * width, channels = op.in_channels;
     const int64_t padded_width = width + 2 * pad, run = k * channels;
-    std::vector<int16_t> padded(size_t((height + 2 * pad) * padded_width * channels), 0);
-    for (int64_t c = 0; c < channels; ++c)
-        for (int64_t y = 0; y < height; ++y)
-            for (int64_t x = 0; x < width; ++x)
-                padded[size_t(((y + pad) * padded_width + x + pad) * channels + c)] =
-                    int16_t(in[size_t(c * plane + y * width + x)]);
-    std::vector<int16_t> weights(op.weight.size());  // [out][dy][dx][in]
-    for (int64_t o = 0; o < op.out_channels; ++o)
-        for (int64_t c = 0; c < channels; ++c)
-            for (int64_t d = 0; d < k * k; ++d)
-                weights[size_t((o * k * k + d) * channels + c)] = op.weight[size_t((o * channels + c) * k * k + d)];
-    out->assign(size_t(op.out_channels * plane), 0);
     constexpr int64_t kGroup = 4;  // output channels per pass: each activation load serves four
     const int64_t grouped = op.out_channels / kGroup * kGroup;
-    for (int64_t y = 0; y < height; ++y) {
+    for (int64_t y = row_begin; y < row_end; ++y) {
         for (int64_t x = 0; x < width; ++x) {
-            const int16_t* patch = padded.data() + (y * padded_width + x) * channels;
+            const int16_t* patch = padded + (y * padded_width + x) * channels;
             for (int64_t o = 0; o < op.out_channels; o += (o < grouped ? kGroup : 1)) {
                 const int64_t count = o < grouped ? kGroup : 1;
                 int32_t acc[kGroup] = {0, 0, 0, 0};
                 for (int64_t dy = 0; dy < k; ++dy) {
                     const int16_t* a = patch + dy * padded_width * channels;
-                    const int16_t* w = weights.data() + (o * k + dy) * run;
+                    const int16_t* w = weights + (o * k + dy) * run;
                     if (count == kGroup) {
                         const int64_t stride = k * run;  // one output channel's weights
                         int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -240,11 +240,52 @@ void convolve(const Op& op, const std::vector<int32_t>& in, int64_t height, int6
                     }
                 }
                 for (int64_t j = 0; j < count; ++j)
-                    (*out)[size_t((o + j) * plane + y * width + x)] =
-                        requantize(op, uint32_t(o + j), acc[j] + op.bias[size_t(o + j)]);
+                    out[(o + j) * plane + y * width + x] = requantize(op, uint32_t(o + j), acc[j] + op.bias[size_t(o + j)]);
             }
         }
     }
+}
+
+// Threads for a convolution of this many multiply-accumulates: one per 2^20 (about 0.1 ms of
+// work, several times what starting a thread costs), at most the hardware's, at most a row each.
+int64_t convolution_threads(int64_t macs, int64_t rows) {
+    constexpr int64_t kMacsPerThread = int64_t{1} << 20;
+    const int64_t hardware = std::max<int64_t>(1, std::thread::hardware_concurrency());
+    return std::max<int64_t>(1, std::min({hardware, rows, macs / kMacsPerThread}));
+}
+
+void convolve(const Op& op, const std::vector<int32_t>& in, int64_t height, int64_t width,
+              std::vector<int32_t>* out) {
+    const int64_t k = op.kernel, pad = k / 2, plane = height * width, channels = op.in_channels;
+    const int64_t padded_width = width + 2 * pad;
+    std::vector<int16_t> padded(size_t((height + 2 * pad) * padded_width * channels), 0);
+    for (int64_t c = 0; c < channels; ++c)
+        for (int64_t y = 0; y < height; ++y)
+            for (int64_t x = 0; x < width; ++x)
+                padded[size_t(((y + pad) * padded_width + x + pad) * channels + c)] =
+                    int16_t(in[size_t(c * plane + y * width + x)]);
+    const int16_t* weights = op.weight_channels_last.data();
+    out->assign(size_t(op.out_channels * plane), 0);
+    const int64_t threads = convolution_threads(plane * op.out_channels * k * k * channels, height);
+    if (threads == 1) {
+        convolve_rows(op, padded.data(), weights, height, width, 0, height, out->data());
+        return;
+    }
+    std::vector<std::thread> workers;
+    workers.reserve(size_t(threads - 1));
+    const int64_t rows_per_thread = (height + threads - 1) / threads;
+    for (int64_t t = 1; t < threads; ++t) {
+        const int64_t begin = t * rows_per_thread, end = std::min(height, begin + rows_per_thread);
+        if (begin >= end) continue;
+        try {
+            workers.emplace_back(convolve_rows, std::cref(op), padded.data(), weights, height, width, begin,
+                                 end, out->data());
+        } catch (const std::system_error&) {  // no thread to be had: same rows, this thread
+            convolve_rows(op, padded.data(), weights, height, width, begin, end, out->data());
+        }
+    }
+    convolve_rows(op, padded.data(), weights, height, width, 0, std::min(height, rows_per_thread), out->data());
+    for (std::thread& worker : workers) worker.join();
 }
 
 void depth_to_space(uint32_t block, const std::vector<int32_t>& in, int64_t channels, int64_t height,

@@ -71,12 +71,17 @@ def quality_files(model: ImageCodecModel, quality: int, precisions: Sequence[str
 
 
 def _model_id(model: ImageCodecModel, quality: int, files: dict[str, bytes]) -> str:
+    return model_id_of(model.config.to_dict(), quality, files)
+
+
+def model_id_of(config: dict, quality: int, files: dict[str, bytes]) -> str:
     """Frames carry this id; it covers what decoding depends on: the configuration, the integer
-    data and the fp32 weights (fp16 graphs are the same model at another precision)."""
-    digest = hashlib.sha256(json.dumps(model.config.to_dict(), sort_keys=True).encode())
+    data and the fp32 weights (fp16 and int8 graphs are the same model at other precisions).
+    ``files``: the quality level's files by bundle name."""
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
     digest.update(quality.to_bytes(1, "little"))
     for name in sorted(files):
-        if not name.endswith(".fp16.onnx"):
+        if not name.endswith(".onnx") or name.endswith(".fp32.onnx"):
             digest.update(hashlib.sha256(files[name]).digest())
     return digest.hexdigest()
 

@@ -42,3 +42,35 @@ def textured_image():
     yy, xx = np.mgrid[0:90, 0:130]
     base = np.stack([xx * 2, yy * 2, (xx + yy)], axis=-1) % 256
     return np.clip(base + rng.normal(0, 8, base.shape), 0, 255).astype(np.uint8)
+
+
+def _checkpoint(model, path, quality, lmbda):
+    import torch
+    from edgesdk_export.train import CHECKPOINT_FORMAT, CHECKPOINT_VERSION
+
+    torch.save({"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "step": 10 * quality,
+                "elapsed_s": 1.5, "config": model.config.to_dict(), "quality": quality, "lmbda": lmbda,
+                "model": model.state_dict()}, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def make_checkpoint():
+    """``make_checkpoint(model, path, quality, lmbda)`` writes a training checkpoint."""
+    return _checkpoint
+
+
+@pytest.fixture(scope="session")
+def checkpoints(small_model, tmp_path_factory):
+    """Two quality levels (1 and 4) of the small model, as training checkpoints."""
+    folder = tmp_path_factory.mktemp("ckpt")
+    return [_checkpoint(small_model, folder / f"q{q}.pt", q, lmbda) for q, lmbda in ((1, 0.0035), (4, 0.025))]
+
+
+@pytest.fixture(scope="session")
+def bundle_path(checkpoints, textured_image, tmp_path_factory):
+    """The two checkpoints exported to a bundle (fp32 and fp16 graphs)."""
+    from edgesdk_export.bundle_export import export_bundle
+
+    out = tmp_path_factory.mktemp("bundle") / "small.edgesdk"
+    return export_bundle(checkpoints, out, parity_image=textured_image, log=lambda line: None)

@@ -13,26 +13,6 @@ from edgesdk.image_codec import ImageCodec  # noqa: E402
 from edgesdk.model import CodecModel  # noqa: E402
 from edgesdk_export import onnx_export  # noqa: E402
 from edgesdk_export.bundle_export import export_bundle  # noqa: E402
-from edgesdk_export.train import CHECKPOINT_FORMAT, CHECKPOINT_VERSION  # noqa: E402
-
-
-def _checkpoint(model, path, quality, lmbda):
-    torch.save({"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "step": 10 * quality,
-                "elapsed_s": 1.5, "config": model.config.to_dict(), "quality": quality, "lmbda": lmbda,
-                "model": model.state_dict()}, path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def checkpoints(small_model, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("ckpt")
-    return [_checkpoint(small_model, folder / f"q{q}.pt", q, lmbda) for q, lmbda in ((1, 0.0035), (4, 0.025))]
-
-
-@pytest.fixture(scope="module")
-def bundle_path(checkpoints, textured_image, tmp_path_factory):
-    out = tmp_path_factory.mktemp("bundle") / "small.edgesdk"
-    return export_bundle(checkpoints, out, parity_image=textured_image, log=lambda line: None)
 
 
 def test_manifest_describes_graphs_integer_data_and_training(bundle_path, small_model):
@@ -87,11 +67,12 @@ def test_export_fails_with_numbers_when_parity_is_out_of_bounds(checkpoints, tex
     assert not (tmp_path / "x.edgesdk").exists()
 
 
-def test_export_refuses_mixed_configurations_and_duplicate_qualities(checkpoints, small_model, tmp_path):
+def test_export_refuses_mixed_configurations_and_duplicate_qualities(checkpoints, small_model, tmp_path,
+                                                                    make_checkpoint):
     from edgesdk_export.models import ImageCodecModel
 
     other = ImageCodecModel(small_model.config.replace(M=24))
-    mixed = _checkpoint(other, tmp_path / "other.pt", 2, 0.0067)
+    mixed = make_checkpoint(other, tmp_path / "other.pt", 2, 0.0067)
     with pytest.raises(edgesdk.InvalidArgumentError, match="another model configuration"):
         export_bundle([checkpoints[0], mixed], tmp_path / "a.edgesdk", log=lambda line: None)
     with pytest.raises(edgesdk.InvalidArgumentError, match="two checkpoints are quality 1"):

@@ -28,6 +28,7 @@ struct Op {
     bool relu = false;
     int32_t out_min = 0, out_max = 0;
     std::vector<int8_t> weight;       // [out][in][k][k]
+    std::vector<int16_t> weight_channels_last;  // [out][k][k][in]: the layout convolve reads (made at parse)
     std::vector<int32_t> bias;        // [out]
     std::vector<int32_t> multiplier;  // [out]
     std::vector<uint8_t> shift;       // [out]
