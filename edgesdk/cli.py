@@ -253,7 +253,8 @@ def _build_engine(args: argparse.Namespace) -> int:
     print(f"device profile {profile.name}, bundle {bundle.bundle_id[:16]}")
     for quality in qualities:
         for graph in GRAPHS:
-            prepared = prepare_engine(bundle, graph, quality, profile, precision=args.precision,
+            precision = args.generator_precision if graph == "generator" and args.generator_precision else args.precision
+            prepared = prepare_engine(bundle, graph, quality, profile, precision=precision,
                                       cache_dir=args.cache_dir, dla_core=args.dla_core, force=args.force)
             for note in prepared.notes:
                 print(f"note: {note}")
@@ -361,6 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
     build_engine.add_argument("--device", help="device profile name or JSON file (default: the detected one)")
     build_engine.add_argument("--precision", choices=["fp32", "fp16", "bf16", "int8", "fp8"],
                               help="default: the profile's per graph")
+    build_engine.add_argument("--generator-precision", choices=["fp32", "fp16", "bf16", "int8", "fp8"],
+                              help="the generator's alone (int8: the Q/DQ graph of edgesdk quantize); default: --precision")
     build_engine.add_argument("--quality", "-q", type=int, nargs="+", help="default: every quality in the bundle")
     build_engine.add_argument("--dla-core", type=int, help="build for this DLA core (with GPU fallback)")
     build_engine.add_argument("--cache-dir", type=Path, help="engine cache (default: $EDGESDK_CACHE_DIR or "
