@@ -155,6 +155,30 @@ TEST_CASE(intnet_matches_reference_on_random_networks) {
     }
 }
 
+// Large enough to split rows across threads (when the machine has more than one core), with
+// channel counts that leave remainders for the eight-channel vector path (20 = 16 + 4) and
+// runs that are not multiples of its 16-element step (k·C = 3·13 = 39).
+TEST_CASE(intnet_threaded_and_vector_paths_match_reference) {
+    edgesdk_test::Random rng(5);
+    const uint32_t shapes[][3] = {{16, 24, 3}, {13, 20, 3}, {32, 8, 5}};
+    for (const auto& shape : shapes) {
+        std::vector<Op> ops{random_conv(rng, shape[0], shape[1], true)};
+        ops[0].kernel = shape[2];
+        ops[0].weight.resize(size_t(shape[1]) * shape[0] * shape[2] * shape[2]);
+        for (int8_t& v : ops[0].weight) v = int8_t(rng.next());
+        const std::vector<uint8_t> bytes = blob(shape[0], -128, 127, ops);
+        Network net;
+        std::string detail;
+        CHECK_STATUS(Network::parse(bytes.data(), bytes.size(), &net, &detail), Status::kOk);
+        const int64_t h = 41, w = 37;
+        std::vector<int32_t> x(size_t(shape[0] * h * w));
+        for (int32_t& v : x) v = int32_t(rng.below(257)) - 128;
+        std::vector<int32_t> out;
+        CHECK_STATUS(net.run(x.data(), h, w, &out, &detail), Status::kOk);
+        CHECK(out == reference(ops, -128, 127, x, shape[0], h, w));
+    }
+}
+
 TEST_CASE(intnet_rejects_invalid_blobs) {
     edgesdk_test::Random rng(22);
     std::vector<Op> ops = {random_conv(rng, 2, 8, false)};
