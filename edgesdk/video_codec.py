@@ -431,32 +431,31 @@ class VideoEncoder:
         scaled = np.rint((self._target(item).astype(np.float64) - y_pred) / step)
         return y_pred, np.clip(scaled, -MAX_RESIDUAL, MAX_RESIDUAL).astype(np.int32)
 
-    def _code_inter(self, frame_type: FrameType, item: _Input, parameters: dict[int, int], prediction: np.ndarray,
-                    y_pred: np.ndarray, residual: np.ndarray, motion: Motion | None) -> tuple[bytes, np.ndarray]:
-        """The frame's bytes and its decoded picture. With ``copy_blocks``, latent cells where the
-        prediction's squared error is at most ``copy_tolerance`` times the generator's output's
-        are shown as the prediction and their residual is dropped."""
-        step = parameters[Parameter.RESIDUAL_STEP] / (1 << STEP_FRACTION_BITS)
+    def _decide_copies(self, item: _Input, prediction: np.ndarray, y_pred: np.ndarray, residual: np.ndarray,
+                     step_code: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """(residual, copied cells or None, decoded picture) of an inter frame. With
+        ``copy_blocks``, latent cells where the prediction's squared error is at most
+        ``copy_tolerance`` times the generator's output's are shown as the prediction and
+        their residual is dropped."""
+        step = step_code / (1 << STEP_FRACTION_BITS)
         height, width = item.image.shape[:2]
         decoded = _reconstruct(self.codec, y_pred, residual, step, height, width)
-        copy_blocks = None
-        if self.copy_blocks:
-            grid = residual.shape[1:]
-            prediction_error = _cell_errors(prediction, item.image, grid)
-            copy_blocks = prediction_error <= self.copy_tolerance * _cell_errors(decoded, item.image, grid)
-            if copy_blocks.any():
-                residual = np.where(copy_blocks[None], 0, residual).astype(np.int32)
-                decoded = _show_copied_blocks(_reconstruct(self.codec, y_pred, residual, step, height, width),
-                                              prediction, copy_blocks)
-            else:
-                copy_blocks = None
-        return self._inter_frame(frame_type, item, parameters, residual, motion, copy_blocks), decoded
+        if not self.copy_blocks:
+            return residual, None, decoded
+        grid = residual.shape[1:]
+        copied = _cell_errors(prediction, item.image, grid) <= self.copy_tolerance * _cell_errors(decoded, item.image, grid)
+        if not copied.any():
+            return residual, None, decoded
+        residual = np.where(copied[None], 0, residual).astype(np.int32)
+        decoded = _show_copied_blocks(_reconstruct(self.codec, y_pred, residual, step, height, width), prediction, copied)
+        return residual, copied, decoded
 
     def _code_p(self, item: _Input, reference: _Reference) -> tuple[_Coded, _Reference]:
         y_pred, residual = self._quantize(item, reference.image, self.p_step_code)
+        residual, copied, decoded = self._decide_copies(item, reference.image, y_pred, residual, self.p_step_code)
         parameters = {Parameter.REFERENCE_DISTANCE: item.gop_index - reference.gop_index,
                       Parameter.RESIDUAL_STEP: self.p_step_code}
-        data, decoded = self._code_inter(FrameType.P, item, parameters, reference.image, y_pred, residual, None)
+        data = self._inter_frame(FrameType.P, item, parameters, residual, None, copied)
         return _Coded(item, data, FrameType.P), _Reference(item.display, item.gop_index, decoded, item.image)
 
     def _code_b(self, item: _Input, past: _Reference, future: _Reference) -> tuple[_Coded, dict[str, int], str]:
@@ -487,8 +486,10 @@ class VideoEncoder:
                 best = (data, mode.name.lower(), prediction, y_pred, residual, motion)
         assert best is not None
         data, best_mode, prediction, y_pred, residual, motion = best
-        if self.copy_blocks:
-            data, _ = self._code_inter(FrameType.B, item, parameters, prediction, y_pred, residual, motion)
+        if self.copy_blocks:  # B frames are never references: their picture is only needed to choose cells
+            residual, copied, _ = self._decide_copies(item, prediction, y_pred, residual, self.b_step_code)
+            if copied is not None:
+                data = self._inter_frame(FrameType.B, item, parameters, residual, motion, copied)
         return _Coded(item, data, FrameType.B), sizes, best_mode
 
     def _code_group(self) -> None:

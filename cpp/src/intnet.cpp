@@ -1,7 +1,11 @@
 #include "edgesdk/intnet.h"
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
+#include <limits>
+#include <system_error>
+#include <thread>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define EDGESDK_INTNET_AVX2 1
@@ -9,10 +13,6 @@
 #else
 #define EDGESDK_INTNET_AVX2 0
 #endif
-#include <system_error>
-#include <thread>
-#include <cstring>
-#include <limits>
 
 #include "edgesdk/crc32c.h"
 
@@ -210,12 +210,9 @@ int32_t dot(const int16_t* a, const int16_t* b, int64_t n) {
 // output is k dot products of contiguous k·C runs. Conv inputs are int8 (checked at load), so
 // int16 holds them; products fit int32, and the accumulator bound checked at load keeps every
 // partial sum in int32, so the order of additions cannot change a result.
-// On x86-64 an AVX2 clone is picked at load time where the CPU has it (integers: same results).
 // Rows [row_begin, row_end) and output channels from first_channel on; rows are independent, so
-// threads may share a call.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("avx2", "default")))
-#endif
+// threads may share a call. x86-64 CPUs with AVX2 run convolve_rows_avx2, which leaves only the
+// channels past the last multiple of 8 to this loop.
 void convolve_rows(const Op& op, const int16_t* padded, const int16_t* weights, int64_t height, int64_t width,
                    int64_t row_begin, int64_t row_end, int32_t* out, int64_t first_channel) {
     const int64_t k = op.kernel, pad = k / 2, plane = height * width, channels = op.in_channels;

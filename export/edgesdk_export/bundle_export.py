@@ -66,12 +66,8 @@ def quality_files(model: ImageCodecModel, quality: int, precisions: Sequence[str
         },
         "parity": parity,
     }
-    entry["model_id"] = _model_id(model, quality, files)
+    entry["model_id"] = model_id_of(model.config.to_dict(), quality, files)
     return entry, files
-
-
-def _model_id(model: ImageCodecModel, quality: int, files: dict[str, bytes]) -> str:
-    return model_id_of(model.config.to_dict(), quality, files)
 
 
 def model_id_of(config: dict, quality: int, files: dict[str, bytes]) -> str:
