@@ -61,7 +61,15 @@ __all__ = [
     "UnsupportedFormatError",
     "UnsupportedVersionError",
     "__version__",
-    *(_LAZY := {"ImageCodec": "edgesdk.image_codec", "CodecModel": "edgesdk.model", "Bundle": "edgesdk.bundle"}),
+    *(_LAZY := {
+        "ImageCodec": "edgesdk.image_codec",
+        "CodecModel": "edgesdk.model",
+        "Bundle": "edgesdk.bundle",
+        "VideoEncoder": "edgesdk.video_codec",
+        "VideoDecoder": "edgesdk.video_codec",
+        "write_video": "edgesdk.video_codec",
+        "read_video": "edgesdk.video_codec",
+    }),
 ]
 
 
