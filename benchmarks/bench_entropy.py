@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import constriction
-from edgesdk.entropy import PRECISION, CdfTables, pmf_to_quantized_cdf, scale_table
+from edgesdk.bitstream.entropy import PRECISION, CdfTables, pmf_to_quantized_cdf, scale_table
 
 SEED = 20240607
 LAPLACE_SUPPORT = 64  # case (a) codes values -64..64

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgesdk.evaluation import load_images, psnr
-from edgesdk.image_codec import ImageCodec, _to_pixels
+from edgesdk.eval.metrics import load_images, psnr
+from edgesdk.codecs.image.codec import ImageCodec, to_pixels
 
 DEFAULT_FOLDER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "kodak"
 
@@ -53,7 +53,7 @@ def main() -> int:
                 start = time.perf_counter()
                 pixels = low.synthesize(y_hat[None])
                 seconds[precision].append(time.perf_counter() - start)
-                decoded = _to_pixels(pixels)
+                decoded = to_pixels(pixels)
                 quality_db[precision].append(psnr(image, decoded[: image.shape[0], : image.shape[1]]))
         mean = {p: float(np.mean(v)) for p, v in quality_db.items()}
         ms = {p: 1e3 * statistics.median(v) for p, v in seconds.items()}

@@ -8,7 +8,7 @@ Codes the first N frames of a clip (default: akiyo CIF) with edgesdk at several 
 at the same keyframe interval over a CRF sweep plus single-pass ABR at our bitrates, then
 prints a table, the BD-rate of edgesdk against each anchor over the overlapping PSNR
 range (RGB and Y), encode/decode frames per second, and writes an RD plot and the points
-as JSON. Conventions: edgesdk/video_evaluation.py and docs/video.md.
+as JSON. Conventions: edgesdk/eval/video_evaluation.py and docs/video.md.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import os
 import platform
 from pathlib import Path
 
-from edgesdk.evaluation import as_curve, rd_plot
-from edgesdk.video_evaluation import (
+from edgesdk.eval.metrics import as_curve, rd_plot
+from edgesdk.eval.video_evaluation import (
     ANCHORS,
     bd_rates,
     evaluate_anchor,
@@ -28,14 +28,14 @@ from edgesdk.video_evaluation import (
     load_frames,
     overlapping,
 )
-from edgesdk.video_report import DEFAULT_CRFS, pareto
+from edgesdk.eval.video_report import DEFAULT_CRFS, pareto
 
 DEFAULT_CLIP = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "video" / "akiyo_cif.mp4"
 
 
 def image_codecs(model: str, qualities: list[int] | None, backend: str, precision: str) -> dict[int, object]:
     """Codec per quality: a PyTorch checkpoint (``.pt``, export extra: its one quality) or a
-    bundle (``''``: the shipped default) through edgesdk.image_codec.ImageCodec."""
+    bundle (``''``: the shipped default) through edgesdk.codecs.image.codec.ImageCodec."""
     if model.endswith(".pt"):
         from edgesdk_export.codec import torch_codec
         from edgesdk_export.train import load_model
@@ -43,7 +43,7 @@ def image_codecs(model: str, qualities: list[int] | None, backend: str, precisio
         net, meta = load_model(model)
         print(f"model {model}: step {meta['step']}, quality {meta['quality']}, {meta['config']['name']}, PyTorch")
         return {meta["quality"]: torch_codec(net, meta["quality"])}
-    from edgesdk.image_codec import ImageCodec
+    from edgesdk.codecs.image.codec import ImageCodec
 
     codec = ImageCodec(model or None, backend=backend, precision=precision)
     print(f"model {model or 'shipped default'}: qualities {codec.model.qualities}, {backend} {precision}")

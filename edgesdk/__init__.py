@@ -62,13 +62,13 @@ __all__ = [
     "UnsupportedVersionError",
     "__version__",
     *(_LAZY := {
-        "ImageCodec": "edgesdk.image_codec",
-        "CodecModel": "edgesdk.model",
+        "ImageCodec": "edgesdk.codecs.image.codec",
+        "CodecModel": "edgesdk.codecs.model",
         "Bundle": "edgesdk.bundle",
-        "VideoEncoder": "edgesdk.video_codec",
-        "VideoDecoder": "edgesdk.video_codec",
-        "write_video": "edgesdk.video_codec",
-        "read_video": "edgesdk.video_codec",
+        "VideoEncoder": "edgesdk.codecs.video.codec",
+        "VideoDecoder": "edgesdk.codecs.video.codec",
+        "write_video": "edgesdk.codecs.video.codec",
+        "read_video": "edgesdk.codecs.video.codec",
     }),
 ]
 

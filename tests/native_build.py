@@ -11,7 +11,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 CPP = REPO / "cpp"
-GOLDEN = REPO / "edgesdk" / "golden"
+GOLDEN = REPO / "edgesdk" / "data" / "golden"
 
 
 def in_ci() -> bool:

@@ -240,7 +240,7 @@ def rans_seeds() -> dict[str, bytes]:
 
 def intnet_seeds() -> dict[str, bytes]:
     """fuzz_intnet inputs: [height][width] + an EINT blob (small valid networks)."""
-    from edgesdk.intnet import DepthToSpace, IntConv, IntNetworkSpec
+    from edgesdk.bitstream.intnet import DepthToSpace, IntConv, IntNetworkSpec
 
     rng = np.random.default_rng(5)
 

@@ -1,4 +1,4 @@
-// Reader for the .egv golden vector files (format: edgesdk/golden.py).
+// Reader for the .egv golden vector files (format: edgesdk/bitstream/golden.py).
 #pragma once
 
 #include <cstdint>

@@ -24,7 +24,7 @@ from functools import lru_cache
 import numpy as np
 
 from edgesdk.errors import InvalidArgumentError
-from edgesdk.media.frames import CHROMA_SUBSAMPLING, plane_shapes
+from edgesdk.media.formats import CHROMA_SUBSAMPLING, plane_shapes
 
 # (Kr, Kb) of each matrix.
 MATRICES: dict[str, tuple[float, float]] = {"bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722)}

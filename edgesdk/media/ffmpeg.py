@@ -12,6 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 import numpy as np
 
+from edgesdk.lazy import require
 from edgesdk.errors import (
     ConnectionFailedError,
     ConnectionTimeoutError,
@@ -22,6 +23,7 @@ from edgesdk.errors import (
     NotFoundError,
     UnsupportedFormatError,
 )
+from edgesdk.media.formats import VIDEO_EXTENSIONS  # noqa: F401 - re-exported
 from edgesdk.media.color import MATRICES, RANGES, yuv_to_rgb
 from edgesdk.media.frames import (
     Options,
@@ -34,7 +36,6 @@ from edgesdk.media.frames import (
     positive_int,
 )
 
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".avi", ".mov", ".webm")
 DEFAULT_NETWORK_TIMEOUT = 5.0  # seconds without data before a network source gives up
 DEFAULT_DEVICE_TIMEOUT = 10.0
 
@@ -51,13 +52,8 @@ _CRF_ENCODERS = ("libx264", "libx265")
 
 
 def import_av():
-    try:
-        import av
-    except ImportError:
-        raise DependencyError(
-            "video files, cameras and RTSP need PyAV: pip install 'edgesdk[video]' (or pip install 'av>=12')"
-        ) from None
-    return av
+    return require("av", "video files, cameras and RTSP need PyAV: pip install 'edgesdk[video]' "
+                         "(or pip install 'av>=12')")
 
 
 def _translate(error: Exception, what: str, *, timeout: float | None = None, elapsed: float = 0.0, network: bool = False) -> Error:

@@ -12,16 +12,15 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from edgesdk.errors import InvalidArgumentError, LimitExceededError
+from edgesdk.media.color import rgb_to_yuv, yuv_to_rgb
+from edgesdk.media.formats import CHROMA_SUBSAMPLING, plane_shapes  # noqa: F401 - re-exported
+from edgesdk.shapes import MAX_SIDE
 
 # Largest frame any source or sink accepts, checked before anything is allocated:
 # 2**26 pixels (8192 x 8192, or 8K UHD 7680 x 4320 with room to spare), each side at most
 # 16384. A 4:4:4 frame at the cap is 192 MiB of planes plus the same again in RGB.
 MAX_PIXELS = 1 << 26
-MAX_SIDE = 16384
 
-# Chroma formats: name -> (horizontal, vertical) subsampling of the two chroma planes.
-# "mono" has no chroma planes (they read as neutral grey, 128).
-CHROMA_SUBSAMPLING: dict[str, tuple[int, int]] = {"420": (2, 2), "422": (2, 1), "444": (1, 1), "mono": (1, 1)}
 
 
 def check_frame_size(width: int, height: int, what: str) -> None:
@@ -33,17 +32,6 @@ def check_frame_size(width: int, height: int, what: str) -> None:
             f"{what}: frame size {width}x{height} exceeds the limit "
             f"({MAX_SIDE} per side, {MAX_PIXELS} pixels; edgesdk.media.MAX_PIXELS)"
         )
-
-
-def plane_shapes(width: int, height: int, chroma: str) -> list[tuple[int, int]]:
-    """(rows, columns) of each plane: Y, then U and V unless mono. Chroma sizes round up."""
-    if chroma not in CHROMA_SUBSAMPLING:
-        raise InvalidArgumentError(f"unknown chroma format {chroma!r}; use one of {sorted(CHROMA_SUBSAMPLING)}")
-    if chroma == "mono":
-        return [(height, width)]
-    sx, sy = CHROMA_SUBSAMPLING[chroma]
-    chroma_shape = (-(-height // sy), -(-width // sx))
-    return [(height, width), chroma_shape, chroma_shape]
 
 
 @dataclass(frozen=True)
@@ -225,8 +213,6 @@ class YUVSource(Source):
             yield frame
 
     def read(self) -> VideoFrame | None:
-        from edgesdk.media.color import yuv_to_rgb
-
         frame = self.read_yuv()
         if frame is None:
             return None
@@ -299,8 +285,6 @@ class YUVSink(Sink):
         self.frames_written += 1
 
     def _write_rgb(self, pixels: np.ndarray) -> None:
-        from edgesdk.media.color import rgb_to_yuv
-
         self._write_planes(rgb_to_yuv(pixels, self.chroma, matrix=self.matrix, color_range=self.color_range))
 
     def _write_planes(self, planes: tuple[np.ndarray, ...]) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgesdk.lazy import require
 from edgesdk.errors import (
     CorruptedError,
     DependencyError,
@@ -16,9 +17,9 @@ from edgesdk.errors import (
     NotFoundError,
     UnsupportedFormatError,
 )
+from edgesdk.media.formats import IMAGE_EXTENSIONS
 from edgesdk.media.frames import Options, Sink, Source, VideoFrame, check_frame_size, frame_timestamp
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pnm")
 # Extensions the folder sink writes, with Pillow's format name.
 _WRITE_FORMATS = {
     ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP",
@@ -29,11 +30,7 @@ _PATTERN = re.compile(r"%0?([1-9]?)d")
 
 
 def _pillow():
-    try:
-        from PIL import Image
-    except ImportError:
-        raise DependencyError("image files need Pillow: pip install pillow") from None
-    return Image
+    return require("PIL.Image", "image files need Pillow: pip install pillow")
 
 
 def natural_key(name: str) -> list:

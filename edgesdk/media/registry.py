@@ -21,9 +21,10 @@ from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from edgesdk.errors import InvalidArgumentError, NotFoundError, UnsupportedFormatError
-from edgesdk.media.ffmpeg import VIDEO_EXTENSIONS, FFmpegSink, open_rtsp, open_v4l2, open_video_file
+from edgesdk.media.ffmpeg import FFmpegSink, open_rtsp, open_v4l2, open_video_file
 from edgesdk.media.frames import Sink, Source, parse_fps
-from edgesdk.media.images import IMAGE_EXTENSIONS, ImageFolderSink, ImageSource, split_folder_pattern
+from edgesdk.media.formats import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from edgesdk.media.images import ImageFolderSink, ImageSource, split_folder_pattern
 from edgesdk.media.yuvfile import RawYUVSink, RawYUVSource, Y4MSink, Y4MSource
 
 FOLDER = "/"  # registry key of the handler for folders (image sequences)

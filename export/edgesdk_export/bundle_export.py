@@ -18,7 +18,7 @@ import torch
 
 from edgesdk import __version__
 from edgesdk.errors import InvalidArgumentError
-from edgesdk.model import MODEL_FAMILY, default_sample_image
+from edgesdk.codecs.model import MODEL_FAMILY, default_sample_image
 from edgesdk_export import onnx_export
 from edgesdk_export.codec import entropy_model
 from edgesdk_export.models import ImageCodecModel, macs_per_pixel, pad_to_multiple

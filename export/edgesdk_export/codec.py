@@ -8,10 +8,10 @@ import copy
 import numpy as np
 import torch
 
-from edgesdk.entropy import CdfTables
-from edgesdk.image_codec import HyperpriorImageCodec
-from edgesdk.intnet import IntNetwork
-from edgesdk.latent_codec import HyperpriorEntropyModel
+from edgesdk.bitstream.entropy import CdfTables
+from edgesdk.codecs.image.codec import HyperpriorImageCodec
+from edgesdk.bitstream.intnet import IntNetwork
+from edgesdk.codecs.image.entropy_model import HyperpriorEntropyModel
 from edgesdk_export.models import ImageCodecModel
 
 

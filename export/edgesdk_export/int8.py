@@ -86,7 +86,7 @@ def quantize_generator(fp32_graph: bytes, latents: Sequence[np.ndarray]) -> byte
 
 def measure_int8(fp32_graph: bytes, int8_graph: bytes, latent: np.ndarray) -> Parity:
     """ONNX Runtime: the INT8 generator's output against the fp32 generator's on ``latent``."""
-    from edgesdk.backends import OnnxRuntimeRunner
+    from edgesdk.runtime.onnxruntime import OnnxRuntimeRunner
 
     reference, quantized = (OnnxRuntimeRunner(graph).run({"y_hat": latent})["image"] for graph in (fp32_graph, int8_graph))
     return compare([reference], [quantized])
@@ -101,8 +101,8 @@ def add_int8_generators(bundle: str | Path, destination: str | Path, calibration
     precision of the same generator. Fails with the numbers when an INT8 generator's output is
     below ``min_psnr_db`` against its fp32 graph on the parity image (the demo's photograph)."""
     from edgesdk.bundle import write_bundle
-    from edgesdk.image_codec import ImageCodec
-    from edgesdk.model import default_sample_image
+    from edgesdk.codecs.image.codec import ImageCodec
+    from edgesdk.codecs.model import default_sample_image
 
     codec = ImageCodec(bundle, precision="fp32", backend="onnxruntime")
     model = codec.model

@@ -1,6 +1,6 @@
 """Integer networks (format EINT 1, docs/integer-network.md) on the PyTorch side.
 
-* ``IntNetworkSpec`` and friends live in ``edgesdk.intnet`` (numpy only) and are re-exported here.
+* ``IntNetworkSpec`` and friends live in ``edgesdk.bitstream.intnet`` (numpy only) and are re-exported here.
 * ``simulate`` — the exact integer semantics in torch, bit-identical to ``cpp/src/intnet.cpp``.
 * ``QuantizedHyperSynthesis`` — a hyper-synthesis h_s trained with that integer arithmetic in
   the loop, converted to an ``IntNetworkSpec`` by ``to_integer``.
@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from edgesdk.intnet import (  # noqa: F401 - the spec classes are re-exported for the training side
+from edgesdk.bitstream.intnet import (  # noqa: F401 - the spec classes are re-exported for the training side
     INT8_MAX,
     INT8_MIN,
     INT32_MAX,

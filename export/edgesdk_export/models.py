@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from edgesdk.entropy import scale_table as _runtime_scale_table
+from edgesdk.bitstream.entropy import scale_table as _runtime_scale_table
 from edgesdk_export.intnet import QuantizedHyperSynthesis
 
 MULTIPLE = 64  # g_a downsamples by 16, h_a by 4 more
@@ -319,7 +319,7 @@ class FactorizedPrior(nn.Module):
     def integer_tables(self) -> tuple[np.ndarray, np.ndarray]:
         """Per channel: pmf over the integers [-bound, bound] ([C, 2·bound + 1] float64) and the
         mass outside ([C] float64, at least ``tail_mass_floor``). The table offset is -bound:
-        ``edgesdk.entropy.pmf_to_quantized_cdf(pmfs[c], tails[c])`` gives channel c's CDF."""
+        ``edgesdk.bitstream.entropy.pmf_to_quantized_cdf(pmfs[c], tails[c])`` gives channel c's CDF."""
         edges = torch.arange(-self.bound, self.bound + 2, dtype=torch.float64, device=self.biases[0].device) - 0.5
         logits = self._logits(edges.expand(self.channels, 1, -1))[:, 0, :]
         pmfs = self._bin_probability(logits[:, :-1], logits[:, 1:])

@@ -1,0 +1,156 @@
+"""Bundle manifests (docs/bundle.md): names, limits, serialisation, the file table and the
+references of each quality level. The one place that walks the manifest's ``qualities``."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from edgesdk.errors import BundleIntegrityError, BundleLimitError, BundleVersionError, CorruptedError, InvalidArgumentError
+
+
+
+SCHEMA = "edgesdk.bundle"
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+BUNDLE_SUFFIX = ".edgesdk"
+MAX_MANIFEST_BYTES = 4 << 20
+MAX_FILE_BYTES = 512 << 20
+MAX_TOTAL_BYTES = 2 << 30
+MAX_FILES = 4096
+MAX_NAME_LENGTH = 255
+SIGNATURE_BYTES = 64
+
+GRAPHS = ("compressor", "generator")  # the graphs of each quality level
+
+_NAME_PART = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9._+-]*")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+# --------------------------------------------------------------------------- names, manifest
+
+def check_name(name: str) -> str:
+    """``name`` if a bundle may hold a file of that name: '/'-separated parts of letters, digits,
+    ``. _ + -`` (not starting with a dot), at most 255 characters, not ``manifest.*``."""
+    if not (isinstance(name, str) and 0 < len(name) <= MAX_NAME_LENGTH
+            and all(_NAME_PART.fullmatch(part) for part in name.split("/")) and not name.startswith("manifest.")):
+        raise BundleIntegrityError(f"bundle file name {name!r} is not allowed: use '/'-separated parts of letters, "
+                                   f"digits and . _ + - (no leading dot, no '..', no absolute path, not manifest.*), "
+                                   f"at most {MAX_NAME_LENGTH} characters")
+    return name
+
+
+def serialize_manifest(manifest: Mapping[str, Any]) -> bytes:
+    try:
+        text = json.dumps(manifest, sort_keys=True, indent=1, separators=(",", ": "), ensure_ascii=False,
+                          allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as error:
+        raise InvalidArgumentError(f"the manifest must hold plain JSON values (str keys; str, int, finite float, "
+                                   f"bool, None, list, dict): {error}") from error
+    return (text + "\n").encode()
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    result = dict(pairs)
+    if len(result) != len(pairs):  # two readers could otherwise see different values
+        counts = Counter(key for key, _ in pairs)
+        raise ValueError(f"duplicate keys {sorted(key for key, count in counts.items() if count > 1)[:5]}")
+    return result
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_manifest(data: bytes) -> dict:
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise BundleLimitError(f"manifest.json is more than {MAX_MANIFEST_BYTES} bytes, the limit")
+    try:
+        manifest = json.loads(data.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise BundleIntegrityError(f"manifest.json is not valid UTF-8 JSON ({str(error)[:200]}); "
+                                   f"the bundle is damaged") from error
+    if not isinstance(manifest, dict) or manifest.get("schema") != SCHEMA:
+        raise BundleIntegrityError(f"manifest.json is not an edgesdk bundle manifest (schema must be {SCHEMA!r})")
+    version = manifest.get("schema_version")
+    if type(version) is not int or version < 1:
+        raise BundleIntegrityError(f"manifest.json has an invalid schema_version {version!r}")
+    if version > SCHEMA_VERSION:
+        raise BundleVersionError(f"bundle schema version {version} is newer than this edgesdk reads "
+                                 f"({SCHEMA_VERSION}); upgrade edgesdk")
+    _check_file_entries(manifest.get("files"))
+    _check_references(manifest)
+    return manifest
+
+
+def _check_file_entries(files: Any) -> None:
+    if not isinstance(files, dict):
+        raise BundleIntegrityError("manifest.json needs a 'files' object")
+    if len(files) > MAX_FILES:
+        raise BundleLimitError(f"manifest.json lists {len(files)} files; the limit is {MAX_FILES}")
+    total = 0
+    for name, entry in files.items():
+        check_name(name)
+        if not (isinstance(entry, dict) and type(entry.get("size")) is int and entry["size"] >= 0
+                and isinstance(entry.get("sha256"), str) and _SHA256_HEX.fullmatch(entry["sha256"])):
+            raise BundleIntegrityError(f"manifest entry for {name!r} needs a size (integer >= 0) and a sha256 "
+                                       f"(64 lowercase hex digits)")
+        if entry["size"] > MAX_FILE_BYTES:
+            raise BundleLimitError(f"{name}: declared size {entry['size']} exceeds the {MAX_FILE_BYTES}-byte limit")
+        total += entry["size"]
+    if total > MAX_TOTAL_BYTES:
+        raise BundleLimitError(f"bundle declares {total} bytes in all; the limit is {MAX_TOTAL_BYTES}")
+    # Names that cannot coexist on disk: 'A' and 'a' on case-insensitive systems, 'a' and 'a/b' anywhere.
+    folded = Counter(name.casefold() for name in files)
+    folders = {name.rsplit("/", depth)[0] for name in folded for depth in range(1, name.count("/") + 1)}
+    clashes = sorted({name for name, count in folded.items() if count > 1} | (folders & set(folded)))
+    if clashes:
+        raise BundleIntegrityError(f"manifest.json lists names that clash on disk (by case, or a file that is "
+                                   f"also a folder): {clashes[:5]}")
+
+
+def _check_references(manifest: dict) -> None:
+    """Graph and integer-data file names in ``qualities`` (bundle-spec layout) must be listed files."""
+    qualities = manifest.get("qualities")
+    for quality, level in (qualities.items() if isinstance(qualities, dict) else ()):
+        if not isinstance(level, dict):
+            continue
+        references = []
+        graphs = level.get("graphs")
+        for graph, precisions in (graphs.items() if isinstance(graphs, dict) else ()):
+            for precision, variant in (precisions.items() if isinstance(precisions, dict) else ()):
+                if isinstance(variant, dict) and isinstance(variant.get("file"), str):
+                    references.append((f"graphs.{graph}.{precision}.file", variant["file"]))
+        data = level.get("integer_data")
+        references += [(f"integer_data.{key}", value) for key, value in
+                       (data.items() if isinstance(data, dict) else ()) if isinstance(value, str)]
+        for where, name in references:
+            if name not in manifest["files"]:
+                raise BundleIntegrityError(f"manifest.json: qualities.{quality}.{where} names {name!r}, "
+                                           f"which the manifest's files do not list")
+
+
+def quality_entries(manifest: dict) -> dict[int, dict]:
+    """The manifest's quality levels by number, checked for what the codecs and the runtime read
+    from them (model_id, graph files, integer data); CorruptedError when one is missing."""
+    try:
+        qualities = {int(q): entry for q, entry in manifest["qualities"].items()}
+        for entry in qualities.values():
+            bytes.fromhex(entry["model_id"])
+            for graph in GRAPHS:
+                for variant in entry["graphs"][graph].values():
+                    str(variant["file"])
+            data = entry["integer_data"]
+            for key in ("hyper_tables", "hyper_synthesis", "latent_tables"):
+                str(data[key])
+            int(data["latent_channels"])
+            if data["mean_fraction_bits"] is not None:
+                int(data["mean_fraction_bits"])
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise CorruptedError(f"bundle manifest lacks or garbles a codec field ({error!r})") from error
+    if not qualities:
+        raise CorruptedError("bundle manifest lists no quality levels")
+    return qualities

@@ -1,0 +1,245 @@
+"""Bundle storage: reading a bundle directory or ``.edgesdk`` archive (ZIP, entries
+uncompressed) into verified bytes, under the manifest's limits."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import struct
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgesdk.errors import BundleError, BundleIntegrityError, BundleLimitError, SignatureError
+
+from edgesdk.bundle.manifest import (
+    BUNDLE_SUFFIX,
+    MANIFEST,
+    MAX_FILES,
+    MAX_MANIFEST_BYTES,
+    MAX_TOTAL_BYTES,
+    SIGNATURE,
+    SIGNATURE_BYTES,
+    parse_manifest,
+)
+
+_CHUNK = 1 << 20
+ZIP_TIME = (2020, 1, 1, 0, 0, 0)
+# Central directory record: 46 bytes + name (<= 255) + extra fields; 1 KiB per entry is ample.
+_MAX_CENTRAL_DIRECTORY_BYTES = (MAX_FILES + 2) * 1024
+_MAX_DIRECTORY_ENTRIES = 4 * MAX_FILES
+_EOCD = struct.Struct("<4s4H2LH")  # ZIP end of central directory record
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
+# What zipfile raises on damaged archives (it has no common base class for them).
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, struct.error, ValueError, NotImplementedError,
+               UnicodeDecodeError, RuntimeError, OverflowError)
+
+
+# --------------------------------------------------------------------------- storage
+
+def read_at_most(read, limit: int) -> bytes:
+    """Up to ``limit + 1`` bytes, so a caller sees a file that is larger than it should be."""
+    chunks, remaining = [], limit + 1
+    while remaining > 0:
+        chunk = read(min(_CHUNK, remaining))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+class _Directory:
+    """A bundle folder: regular files and folders only; symbolic links anywhere are refused."""
+
+    format = "directory"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def __enter__(self) -> _Directory:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        pass
+
+    def names(self) -> set[str]:
+        found: set[str] = set()
+        pending, visited = [("", self.root)], 0
+        while pending:
+            prefix, folder = pending.pop()
+            try:
+                with os.scandir(folder) as entries:
+                    for entry in entries:
+                        visited += 1
+                        if visited > _MAX_DIRECTORY_ENTRIES:
+                            raise BundleLimitError(f"{self.root} holds more than {_MAX_DIRECTORY_ENTRIES} entries")
+                        name = prefix + entry.name
+                        if entry.is_dir(follow_symlinks=False):
+                            pending.append((name + "/", entry.path))
+                        elif entry.is_file(follow_symlinks=False):
+                            found.add(name)
+                        else:
+                            raise BundleIntegrityError(f"{self.root}: {name} is not a regular file (symbolic links, "
+                                                       f"devices and pipes are refused); copy the real file in")
+            except OSError as error:
+                raise BundleError(f"cannot list {folder}: {error.strerror or error}") from error
+        return found
+
+    def read(self, name: str, limit: int) -> bytes | None:
+        path = os.path.join(self.root, *name.split("/"))
+        # No link at the last step, no blocking on a pipe swapped in after names() looked.
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+        try:
+            descriptor = os.open(path, flags)
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise BundleIntegrityError(f"{self.root}: cannot open {name} ({error.strerror or error}); "
+                                       f"bundle files must be regular files") from error
+        try:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                raise BundleIntegrityError(f"{self.root}: {name} is not a regular file")
+            return read_at_most(lambda size: os.read(descriptor, size), limit)
+        except OSError as error:
+            raise BundleError(f"cannot read {path}: {error.strerror or error}") from error
+        finally:
+            os.close(descriptor)
+
+
+class _Archive:
+    """A ``.edgesdk`` ZIP: no comment, stored entries, each name once; sizes capped before parsing."""
+
+    format = "archive"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.entries: dict[str, zipfile.ZipInfo] = {}
+
+    def __enter__(self) -> _Archive:
+        try:
+            self.handle = open(self.path, "rb")
+        except OSError as error:
+            raise BundleError(f"cannot read {self.path}: {error.strerror or error}") from error
+        try:
+            self._check_tail()
+            self.zip = zipfile.ZipFile(self.handle)
+            self._index()
+        except _ZIP_ERRORS as error:
+            self.handle.close()
+            raise BundleIntegrityError(f"{self.path} is not a complete .edgesdk archive ({error}); "
+                                       f"it may be truncated or damaged") from error
+        except BaseException:
+            self.handle.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.zip.close()
+        self.handle.close()
+
+    def _check_tail(self) -> None:
+        """Bounds the central directory before zipfile reads it (it holds every record in memory)."""
+        size = os.fstat(self.handle.fileno()).st_size
+        if size > MAX_TOTAL_BYTES + MAX_MANIFEST_BYTES + _MAX_CENTRAL_DIRECTORY_BYTES * 2:
+            raise BundleLimitError(f"{self.path} is {size} bytes, more than a bundle may be")
+        tail = self._read_at(max(0, size - _EOCD.size - _ZIP64_LOCATOR.size - _ZIP64_EOCD.size), size)
+        if len(tail) < _EOCD.size or tail[-_EOCD.size:-_EOCD.size + 4] != b"PK\x05\x06":
+            raise zipfile.BadZipFile("no end record at the end of the file (truncated, or an archive comment)")
+        fields = _EOCD.unpack(tail[-_EOCD.size:])
+        entries, directory_bytes = fields[4], fields[5]
+        locator = tail[-_EOCD.size - _ZIP64_LOCATOR.size:-_EOCD.size]
+        if locator[:4] == b"PK\x06\x07":  # zipfile then reads the ZIP64 record just before the locator
+            record = tail[:_ZIP64_EOCD.size]
+            if len(record) != _ZIP64_EOCD.size or record[:4] != b"PK\x06\x06":
+                raise zipfile.BadZipFile("damaged ZIP64 end record")
+            zip64 = _ZIP64_EOCD.unpack(record)
+            entries, directory_bytes = zip64[7], zip64[8]
+        if entries > MAX_FILES + 2 or directory_bytes > _MAX_CENTRAL_DIRECTORY_BYTES:
+            raise BundleLimitError(f"{self.path} declares {entries} entries in {directory_bytes} bytes; "
+                                   f"a bundle holds at most {MAX_FILES} files")
+
+    def _read_at(self, start: int, end: int) -> bytes:
+        self.handle.seek(start)
+        return self.handle.read(end - start)
+
+    def _index(self) -> None:
+        for info in self.zip.infolist():
+            name = info.filename
+            if name in self.entries or info.orig_filename != name:
+                raise BundleIntegrityError(f"{self.path}: entry {name!r} appears twice (or hides a NUL in its name)")
+            if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+                raise BundleIntegrityError(f"{self.path}: entry {name!r} is compressed or encrypted; bundle entries "
+                                           f"are stored as they are (write it with edgesdk.bundle.write_bundle)")
+            self.entries[name] = info
+
+    def names(self) -> set[str]:
+        return set(self.entries)
+
+    def read(self, name: str, limit: int) -> bytes | None:
+        info = self.entries.get(name)
+        if info is None:
+            return None
+        try:
+            with self.zip.open(info) as handle:
+                return read_at_most(handle.read, limit)
+        except _ZIP_ERRORS as error:
+            raise BundleIntegrityError(f"{self.path}: cannot read {name} ({error}); the file may be truncated or "
+                                       f"damaged") from error
+
+
+@dataclass(frozen=True)
+class Contents:
+    """What one pass over a bundle found, all of it checked against the manifest."""
+
+    format: str
+    manifest_bytes: bytes
+    manifest: dict
+    files: dict[str, bytes]
+    signature: bytes | None
+
+
+def verified_file(path: Path, name: str, entry: dict, data: bytes | None) -> bytes:
+    if data is None:
+        raise BundleIntegrityError(f"{path}: {name} is missing; re-copy or re-export the bundle")
+    if len(data) != entry["size"]:
+        found = f"more than {entry['size']}" if len(data) > entry["size"] else str(len(data))
+        raise BundleIntegrityError(f"{path}: {name} is {found} bytes, the manifest says {entry['size']}; "
+                                   f"the file was truncated or replaced")
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != entry["sha256"]:
+        raise BundleIntegrityError(f"{path}: {name} has sha256 {digest[:12]}…, the manifest says "
+                                   f"{entry['sha256'][:12]}…; the bundle was changed or damaged (re-copy or "
+                                   f"re-export it)")
+    return data
+
+
+def load_contents(path: Path) -> Contents:
+    """Reads and verifies everything except the signature's trust (that is policy, see open)."""
+    if path.is_dir():
+        storage: _Directory | _Archive = _Directory(path)
+    elif path.is_file():
+        storage = _Archive(path)
+    else:
+        raise BundleError(f"{path}: no such bundle (a folder or a {BUNDLE_SUFFIX} file)")
+    with storage:
+        manifest_bytes = storage.read(MANIFEST, MAX_MANIFEST_BYTES)
+        if manifest_bytes is None:
+            raise BundleIntegrityError(f"{path} has no {MANIFEST}: it is not a bundle, or it is damaged")
+        manifest = parse_manifest(manifest_bytes)
+        listed = manifest["files"]
+        unlisted = storage.names() - set(listed) - {MANIFEST, SIGNATURE}
+        if unlisted:
+            raise BundleIntegrityError(f"{path} holds files its manifest does not list: {sorted(unlisted)[:5]}; "
+                                       f"a bundle holds exactly its listed files")
+        files = {name: verified_file(path, name, entry, storage.read(name, entry["size"]))
+                 for name, entry in sorted(listed.items())}
+        signature = storage.read(SIGNATURE, SIGNATURE_BYTES)
+    if signature is not None and len(signature) != SIGNATURE_BYTES:
+        raise SignatureError(f"{path}: {SIGNATURE} is not a {SIGNATURE_BYTES}-byte Ed25519 signature; "
+                             f"re-sign it: edgesdk sign {path} --key KEY")
+    return Contents(storage.format, manifest_bytes, manifest, files, signature)
+
+

@@ -1,0 +1,85 @@
+"""``edgesdk info``: what a latent image (.eli) or latent video (.elv) holds, as a dict."""
+
+from __future__ import annotations
+
+from edgesdk.bitstream.container import Frame, FrameType, Parameter, SectionKind
+from edgesdk.cli.transcode import kind_of, local_path
+
+MAX_INFO_FILE = 1 << 30  # a latent image is a few MB at most; refuse to slurp anything huge
+
+
+def frame_info(data: bytes) -> dict:
+    """Header fields, parameters and section sizes of one frame (parsed and CRC-checked)."""
+    frame = Frame.parse(data)
+    pixels = frame.width * frame.height
+    return {
+        "format_version": f"{frame.version[0]}.{frame.version[1]}",
+        "frame_type": FrameType(frame.frame_type).name,
+        "width": frame.width,
+        "height": frame.height,
+        "quality": frame.quality,
+        "model_id": frame.model_id.hex(),
+        "bytes": len(data),
+        "bpp": round(8 * len(data) / pixels, 4) if pixels else None,
+        "parameters": {_name(Parameter, key): value for key, value in sorted(frame.parameters.items())},
+        "sections": [{"kind": _name(SectionKind, s.kind), "bytes": len(s.data)} for s in frame.sections],
+    }
+
+
+def _name(enum_type, value: int) -> str:
+    try:
+        return enum_type(value).name.lower()
+    except ValueError:
+        return f"unknown_{value}"
+
+
+def video_info(path) -> dict:
+    """Frame counts by type, sizes, quality and rate of a latent video, from headers alone."""
+    from edgesdk.bitstream.packets import DEFAULT_MAX_PAYLOAD, PacketReader
+
+    reader = PacketReader(DEFAULT_MAX_PAYLOAD, "raise")
+    counts: dict[str, int] = {}
+    frame_bytes: dict[str, int] = {}
+    first = None
+    total = 0
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 16):
+            total += len(chunk)
+            for packet in reader.feed(chunk):
+                if not packet.payload:
+                    continue
+                info = frame_info(packet.payload)
+                first = first or info
+                counts[info["frame_type"]] = counts.get(info["frame_type"], 0) + 1
+                frame_bytes[info["frame_type"]] = frame_bytes.get(info["frame_type"], 0) + info["bytes"]
+    frames = sum(counts.values())
+    if first is None:
+        return {"frames": 0, "bytes": total}
+    params = first["parameters"]
+    rate = (params.get("frame_rate_numerator"), params.get("frame_rate_denominator"))
+    pixels = first["width"] * first["height"] * frames
+    fps = rate[0] / rate[1] if all(rate) else None
+    return {
+        "width": first["width"], "height": first["height"], "quality": first["quality"],
+        "model_id": first["model_id"], "frames": frames, "bytes": total, "bpp": round(8 * total / pixels, 4),
+        "fps": fps, "kbps": round(8 * total / (frames / fps) / 1000, 1) if fps else None,
+        "frames_by_type": counts,
+        "mean_bytes_by_type": {t: round(frame_bytes[t] / counts[t]) for t in counts},
+    }
+
+
+def describe(target: str) -> dict:
+    kind = kind_of(target, must_exist=True)
+    path = local_path(target)
+    if kind == "latent-video":
+        return {"file": str(path), "kind": kind, **video_info(path)}
+    if kind != "latent-image":
+        from edgesdk.errors import InvalidArgumentError
+
+        raise InvalidArgumentError(f"{target}: edgesdk info reads latent images (.eli) and videos (.elv), "
+                                   f"not a {kind}")
+    if path.stat().st_size > MAX_INFO_FILE:
+        from edgesdk.errors import LimitExceededError
+
+        raise LimitExceededError(f"{target}: {path.stat().st_size} bytes is too large for one latent image")
+    return {"file": str(path), "kind": kind, **frame_info(path.read_bytes())}

@@ -1,0 +1,301 @@
+"""Image coding with a hyperprior model: float transforms from any backend around the
+integer entropy path (edgesdk.codecs.image.entropy_model), in a self-describing frame (docs/bitstream.md).
+
+The transforms are plain callables, so the compressor and the generator can run on
+different backends, precisions or machines:
+
+* ``analyze(x)``: x float32 [1, 3, H, W] in [0, 1] (H, W multiples of 64) → (y [1, M, H/16, W/16],
+  z [1, N, H/64, W/64]), floats;
+* ``synthesize(y_hat)``: y_hat float32 [1, M, h, w] → image float [1, 3, 16h, 16w] (about [0, 1]).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+
+from edgesdk.runtime.backends import GraphRunner, open_runner, plan_graph
+from edgesdk.bitstream.container import Frame, FrameType, Parameter, Section, SectionKind
+from edgesdk.errors import CorruptedError, InvalidArgumentError
+from edgesdk.shapes import PAD_MULTIPLE, padded_size
+from edgesdk.codecs.image.entropy_model import HyperpriorEntropyModel
+from edgesdk.codecs.model import CodecModel, default_model, load_image
+
+LATENT_DOWNSAMPLING = 16
+
+Analyze = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+Synthesize = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class HyperpriorImageCodec:
+    """Encodes HxWx3 uint8 images to frames and back with one model at one quality."""
+
+    entropy_model: HyperpriorEntropyModel
+    analyze: Analyze | None = None  # needed to encode
+    synthesize: Synthesize | None = None  # needed to decode
+    quality: int = 0
+    model_id: bytes = bytes(32)
+
+    tile_size: int | None = 1024  # pixels; images above (tile_size + 128)² pixels run tile by tile
+
+    def encode(self, image: np.ndarray) -> bytes:
+        if self.analyze is None:
+            raise InvalidArgumentError("this codec has no compressor (analyze) and cannot encode")
+        pixels = check_image(image)
+        height, width = pixels.shape[:2]
+        padded = pad_to_grid(pixels)
+        y, z = tiled_analyze(self.analyze, padded, self.tile())
+        hyper_data, latent_data = self.entropy_model.encode(y, z)
+        frame = Frame(
+            width=width,
+            height=height,
+            frame_type=FrameType.KEY,
+            quality=self.quality,
+            model_id=self.model_id,
+            parameters={
+                Parameter.LATENT_CHANNELS: self.entropy_model.latent_channels,
+                Parameter.HYPER_CHANNELS: self.entropy_model.hyper_channels,
+                Parameter.DOWNSAMPLING: LATENT_DOWNSAMPLING,
+                Parameter.PADDED_WIDTH: padded.shape[1],
+                Parameter.PADDED_HEIGHT: padded.shape[0],
+            },
+            sections=(Section(SectionKind.HYPER_LATENT, hyper_data), Section(SectionKind.LATENT, latent_data)),
+        )
+        return frame.to_bytes()
+
+    def decode(self, data: bytes | bytearray | memoryview) -> np.ndarray:
+        if self.synthesize is None:
+            raise InvalidArgumentError("this codec has no generator (synthesize) and cannot decode")
+        frame, y_hat = self.decode_latent(data)
+        return tiled_synthesize(self.synthesize, y_hat, self.tile())[: frame.height, : frame.width]
+
+    def tile(self) -> int | None:
+        """The tile side the transforms run at (None: whole images); checks ``tile_size``."""
+        if self.tile_size is not None and (self.tile_size < PAD_MULTIPLE or self.tile_size % PAD_MULTIPLE):
+            raise InvalidArgumentError(f"tile_size must be a positive multiple of {PAD_MULTIPLE}, not {self.tile_size}")
+        return self.tile_size
+
+    def decode_latent(self, data: bytes | bytearray | memoryview) -> tuple[Frame, np.ndarray]:
+        """Parses a frame down to ŷ [M, h, w] without running the generator."""
+        frame = Frame.parse(data)
+        if frame.model_id != self.model_id:
+            raise CorruptedError(
+                f"frame was made by model {frame.model_id.hex()[:16]}…, this codec is {self.model_id.hex()[:16]}…"
+            )
+        hyper, latent = frame.section(SectionKind.HYPER_LATENT), frame.section(SectionKind.LATENT)
+        params = frame.parameters
+        padded_h = params.get(Parameter.PADDED_HEIGHT, -1)
+        padded_w = params.get(Parameter.PADDED_WIDTH, -1)
+        consistent = (
+            hyper is not None
+            and latent is not None
+            and params.get(Parameter.LATENT_CHANNELS) == self.entropy_model.latent_channels
+            and params.get(Parameter.HYPER_CHANNELS) == self.entropy_model.hyper_channels
+            and padded_h == padded_size(frame.height)
+            and padded_w == padded_size(frame.width)
+        )
+        if not consistent:
+            raise CorruptedError("frame parameters do not match this model (channels, padding or sections)")
+        latent_shape = (padded_h // LATENT_DOWNSAMPLING, padded_w // LATENT_DOWNSAMPLING)
+        return frame, self.entropy_model.decode(hyper.data, latent.data, latent_shape)
+
+
+def check_image(image: np.ndarray) -> np.ndarray:
+    pixels = np.asarray(image)
+    if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.dtype != np.uint8:
+        raise InvalidArgumentError(f"expected an HxWx3 uint8 image, got {pixels.dtype} {pixels.shape}")
+    if pixels.shape[0] < 1 or pixels.shape[1] < 1:
+        raise InvalidArgumentError("image is empty")
+    return pixels
+
+
+# Context each tile reads beyond its core, in pixels: more than the receptive fields of the
+# compressor (g_a, then h_a at 1/16) and of the generator, so tiles stitch to float noise.
+TILE_HALO = 128
+
+
+def _runs_whole(height: int, width: int, tile: int | None) -> bool:
+    """Whether the transforms take the image in one piece: by area, so that a 720p frame or a
+    wide strip is not split while no single run exceeds what one tile with its halo costs."""
+    return tile is None or height * width <= (tile + TILE_HALO) ** 2
+
+
+def _spans(size: int, core: int, halo: int) -> list[tuple[int, int, int, int]]:
+    """(core start, core end, input start, input end) along one axis, all multiples of 64."""
+    spans = []
+    for start in range(0, size, core):
+        end = min(size, start + core)
+        spans.append((start, end, max(0, start - halo), min(size, end + halo)))
+    return spans
+
+
+def tiled_analyze(analyze: Analyze, padded: np.ndarray, tile: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """(y [M, H/16, W/16], z [N, H/64, W/64]) of an edge-padded uint8 image, at most one
+    tile (plus halo) converted to float at a time."""
+    height, width = padded.shape[:2]
+    if _runs_whole(height, width, tile):
+        y, z = analyze(to_tensor(padded))
+        return np.asarray(y)[0], np.asarray(z)[0]
+    y_full = z_full = None
+    for r0, r1, in_r0, in_r1 in _spans(height, tile, TILE_HALO):
+        for c0, c1, in_c0, in_c1 in _spans(width, tile, TILE_HALO):
+            y, z = (np.asarray(t)[0] for t in analyze(to_tensor(padded[in_r0:in_r1, in_c0:in_c1])))
+            if y_full is None:
+                y_full = np.empty((y.shape[0], height // 16, width // 16), np.float32)
+                z_full = np.empty((z.shape[0], height // 64, width // 64), np.float32)
+            for full, part, scale in ((y_full, y, 16), (z_full, z, 64)):
+                full[:, r0 // scale : r1 // scale, c0 // scale : c1 // scale] = part[
+                    :, (r0 - in_r0) // scale : (r1 - in_r0) // scale, (c0 - in_c0) // scale : (c1 - in_c0) // scale]
+    return y_full, z_full
+
+
+def tiled_synthesize(synthesize: Synthesize, y_hat: np.ndarray, tile: int | None) -> np.ndarray:
+    """The uint8 HxWx3 image of ŷ [M, h, w], tile by tile when it is large."""
+    height, width = y_hat.shape[1] * LATENT_DOWNSAMPLING, y_hat.shape[2] * LATENT_DOWNSAMPLING
+    if _runs_whole(height, width, tile):
+        return to_pixels(synthesize(y_hat[None]))
+    image = np.empty((height, width, 3), np.uint8)
+    s = LATENT_DOWNSAMPLING
+    for r0, r1, in_r0, in_r1 in _spans(height, tile, TILE_HALO):
+        for c0, c1, in_c0, in_c1 in _spans(width, tile, TILE_HALO):
+            part = to_pixels(synthesize(y_hat[None, :, in_r0 // s : in_r1 // s, in_c0 // s : in_c1 // s]))
+            image[r0:r1, c0:c1] = part[r0 - in_r0 : r1 - in_r0, c0 - in_c0 : c1 - in_c0]
+    return image
+
+
+def to_tensor(pixels: np.ndarray) -> np.ndarray:
+    return pixels.transpose(2, 0, 1)[None].astype(np.float32) / np.float32(255.0)
+
+
+def to_pixels(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x)[0]
+    return np.clip(np.rint(x.transpose(1, 2, 0) * 255.0), 0, 255).astype(np.uint8)
+
+
+def pad_to_grid(pixels: np.ndarray) -> np.ndarray:
+    """Edge-replicates to multiples of 64 (cheaper to code than zeros)."""
+    height, width = pixels.shape[:2]
+    return np.pad(pixels, ((0, padded_size(height) - height), (0, padded_size(width) - width), (0, 0)), mode="edge")
+
+
+ImageInput = Union[np.ndarray, str, Path, Any]  # numpy HxWx3 / HxW uint8, a PIL image or a file path
+
+
+class ImageCodec:
+    """Encodes images to frames and decodes them, with a codec model (the shipped default when
+    ``model`` is None) on a backend: ``onnxruntime``, ``tensorrt`` or ``pytorch``.
+
+    The compressor and the generator may use different backends and precisions
+    (``compressor_backend``, ``generator_precision``, …); frames decode with any of them.
+    Naming a ``device`` profile (devices/) picks its default backend and precisions for
+    whatever is not named explicitly; with neither, ONNX Runtime at fp32.
+    Decoding follows the quality recorded in each frame. Graphs load on first use.
+    """
+
+    def __init__(self, model: str | Path | CodecModel | None = None, quality: int | None = None,
+                 backend: str | None = None, precision: str | None = None, *,
+                 compressor_backend: str | None = None, generator_backend: str | None = None,
+                 compressor_precision: str | None = None, generator_precision: str | None = None,
+                 device: str | None = None, threads: int | None = None, tile_size: int | None = 1024,
+                 trusted_keys=None, require_signature: bool | None = None) -> None:
+        if isinstance(model, CodecModel):
+            self.model = model
+        elif model is None and trusted_keys is None and require_signature is None:
+            self.model = default_model()
+        else:
+            self.model = CodecModel.open(model, trusted_keys=trusted_keys, require_signature=require_signature)
+        self.quality = self.model.default_quality if quality is None else quality
+        self.model.check_quality(self.quality)
+        self._settings = {
+            "compressor": plan_graph("compressor", compressor_backend or backend, compressor_precision or precision,
+                                     device),
+            "generator": plan_graph("generator", generator_backend or backend, generator_precision or precision,
+                                    device),
+        }
+        self.device = device
+        self.threads = threads
+        self.tile_size = tile_size
+        self._runners: dict[tuple[int, str], GraphRunner] = {}
+        self._codecs: dict[int, HyperpriorImageCodec] = {}
+
+    def codec(self, quality: int | None = None) -> HyperpriorImageCodec:
+        """The low-level codec of one quality level (its transforms call this object's runners)."""
+        quality = self.quality if quality is None else quality
+        if quality not in self._codecs:
+            from edgesdk.codecs import codec_family
+
+            self._codecs[quality] = codec_family(self.model.family)(self, quality)
+        return self._codecs[quality]
+
+    def runner(self, quality: int, graph: str) -> GraphRunner:
+        """The runner of one graph of one quality level, opened on first use."""
+        key = (quality, graph)
+        if key not in self._runners:
+            backend, precision = self._settings[graph]
+            self._runners[key] = open_runner(self.model, quality, graph, backend, precision,
+                                             device=self.device, threads=self.threads)
+        return self._runners[key]
+
+    def analyze(self, quality: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(y, z) of an image tensor, from the compressor of ``quality``."""
+        outputs = self.runner(quality, "compressor").run({"image": x})
+        return outputs["y"], outputs["z"]
+
+    def encode(self, image: ImageInput, quality: int | None = None) -> bytes:
+        """One frame (bytes) for an image of any size."""
+        return self.codec(quality).encode(as_pixels(image))
+
+    def decode(self, data: bytes | bytearray | memoryview) -> np.ndarray:
+        """The HxWx3 uint8 image of a frame made by this model (at any of its qualities)."""
+        quality = Frame.parse(data).quality
+        if quality not in self.model.qualities:
+            raise CorruptedError(f"frame says quality {quality}; this model has {self.model.qualities}")
+        return self.codec(quality).decode(data)
+
+    def encode_batch(self, images: Iterable[ImageInput], quality: int | None = None) -> list[bytes]:
+        return [self.encode(image, quality) for image in images]
+
+    def decode_batch(self, frames: Iterable[bytes | bytearray | memoryview]) -> list[np.ndarray]:
+        return [self.decode(frame) for frame in frames]
+
+    def close(self) -> None:
+        for runner in self._runners.values():
+            runner.close()
+        self._runners.clear()
+        self._codecs.clear()
+
+    def __enter__(self) -> ImageCodec:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def build_hyperprior_codec(image_codec: ImageCodec, quality: int) -> HyperpriorImageCodec:
+    """The ``hyperprior-image`` family's codec of one quality level, its transforms on
+    ``image_codec``'s runners (registered in edgesdk.codecs.image)."""
+    return HyperpriorImageCodec(
+        image_codec.model.entropy_model(quality),
+        analyze=lambda x: image_codec.analyze(quality, x),
+        synthesize=lambda y_hat: image_codec.runner(quality, "generator").run({"y_hat": y_hat})["image"],
+        quality=quality,
+        model_id=image_codec.model.model_id(quality),
+        tile_size=image_codec.tile_size,
+    )
+
+
+def as_pixels(image: ImageInput) -> np.ndarray:
+    """HxWx3 uint8 from a numpy array (HxWx3 or grey HxW), a PIL image or an image file path."""
+    if isinstance(image, (str, Path)):
+        return load_image(image)
+    if not isinstance(image, np.ndarray) and hasattr(image, "convert") and hasattr(image, "size"):
+        return np.asarray(image.convert("RGB"))
+    pixels = np.asarray(image)
+    if pixels.ndim == 2 and pixels.dtype == np.uint8:
+        return np.repeat(pixels[:, :, None], 3, axis=2)
+    return check_image(pixels)

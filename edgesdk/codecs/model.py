@@ -1,0 +1,133 @@
+"""A codec model as the runtime sees it: a verified bundle (docs/bundle.md) read as quality
+levels, each with its integer entropy data, model id and ONNX graphs.
+
+The default model ships inside the package (``edgesdk/data/models``); its training is
+recorded in docs/models.md.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgesdk.bitstream.entropy import CdfTables
+from edgesdk.bundle.manifest import quality_entries
+from edgesdk.codecs.image import MODEL_FAMILY  # noqa: F401 - re-exported (edgesdk_export)
+from edgesdk.errors import InvalidArgumentError
+from edgesdk.bitstream.intnet import IntNetwork
+from edgesdk.codecs.image.entropy_model import HyperpriorEntropyModel
+
+_DATA = Path(__file__).resolve().parents[1] / "data"
+DEFAULT_MODEL = _DATA / "models" / "lite.edgesdk"
+SAMPLE_IMAGE = _DATA / "samples" / "kodim23.png"
+
+
+def default_sample_image() -> np.ndarray:
+    """The demo's sample photograph as an HxWx3 uint8 array."""
+    return load_image(SAMPLE_IMAGE)
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """An image file as HxWx3 uint8 RGB (:func:`edgesdk.media.images.read_image`)."""
+    from edgesdk.media.images import read_image
+
+    return read_image(path)
+
+
+class CodecModel:
+    """Quality levels of one bundle. Opening verifies every file's hash (and the signature,
+    when required); everything read later comes from the verified bundle."""
+
+    def __init__(self, bundle: Any) -> None:
+        manifest = bundle.manifest
+        from edgesdk.codecs import codec_family
+
+        self.family = manifest.get("model", {}).get("family")
+        codec_family(self.family)  # UnsupportedVersionError unless registered
+        self.bundle = bundle
+        self.manifest = manifest
+        self._qualities = quality_entries(manifest)
+        self._entropy_models: dict[int, HyperpriorEntropyModel] = {}
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, *, trusted_keys=None, require_signature: bool | None = None
+             ) -> CodecModel:
+        """The bundle at ``path`` (a directory or ``.edgesdk`` file); the shipped default if None."""
+        from edgesdk.bundle import Bundle
+
+        return cls(Bundle.open(DEFAULT_MODEL if path is None else path, trusted_keys=trusted_keys,
+                               require_signature=require_signature))
+
+    @property
+    def qualities(self) -> list[int]:
+        return sorted(self._qualities)
+
+    @property
+    def default_quality(self) -> int:
+        """The middle quality level: a balanced rate for a first try."""
+        return self.qualities[(len(self.qualities) - 1) // 2]
+
+    @property
+    def bundle_id(self) -> str:
+        return self.bundle.bundle_id
+
+    @property
+    def config(self) -> dict:
+        return self.manifest["model"]["config"]
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest["model"].get("preset", "model"))
+
+    def check_quality(self, quality: int) -> dict:
+        if quality not in self._qualities:
+            raise InvalidArgumentError(f"quality {quality} is not in this model; it has {self.qualities}")
+        return self._qualities[quality]
+
+    def model_id(self, quality: int) -> bytes:
+        return bytes.fromhex(self.check_quality(quality)["model_id"])
+
+    def precisions(self, quality: int, graph: str) -> list[str]:
+        return sorted(self.check_quality(quality)["graphs"][graph])
+
+    def graph(self, quality: int, graph: str, precision: str = "fp32") -> bytes:
+        """The ONNX bytes of a graph ("compressor" or "generator") at a precision."""
+        graphs = self.check_quality(quality)["graphs"]
+        if graph not in graphs:
+            raise InvalidArgumentError(f"no graph {graph!r}; graphs are {sorted(graphs)}")
+        if precision not in graphs[graph]:
+            raise InvalidArgumentError(f"{graph} has no {precision} variant; it has {sorted(graphs[graph])}")
+        return self.bundle.read(graphs[graph][precision]["file"])
+
+    def entropy_model(self, quality: int) -> HyperpriorEntropyModel:
+        """The integer entropy path of a quality level (built once, then shared)."""
+        if quality not in self._entropy_models:
+            data = self.check_quality(quality)["integer_data"]
+            self._entropy_models[quality] = HyperpriorEntropyModel(
+                CdfTables.from_bytes(self.bundle.read(data["hyper_tables"])),
+                IntNetwork(self.bundle.read(data["hyper_synthesis"])),
+                CdfTables.from_bytes(self.bundle.read(data["latent_tables"])),
+                latent_channels=int(data["latent_channels"]),
+                mean_fraction_bits=data["mean_fraction_bits"],
+            )
+        return self._entropy_models[quality]
+
+    def describe(self) -> dict:
+        """A JSON-ready summary: name, bundle id, qualities with λ and training, MACs/pixel."""
+        return {
+            "name": self.name,
+            "bundle_id": self.bundle_id,
+            "macs_per_pixel": self.manifest["model"].get("macs_per_pixel"),
+            "qualities": {q: {"lambda": e.get("lambda"), "training": e.get("training"),
+                              "precisions": self.precisions(q, "compressor")}
+                          for q, e in sorted(self._qualities.items())},
+        }
+
+
+@functools.lru_cache(maxsize=1)
+def default_model() -> CodecModel:
+    """The shipped default model, opened once per process."""
+    return CodecModel.open()

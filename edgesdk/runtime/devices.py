@@ -1,0 +1,450 @@
+"""Device profiles: what a target device can run, as data (one JSON file per device).
+
+A profile says which precisions, TensorRT/JetPack versions, DLA cores, memory budget, shape
+range, backend and ONNX Runtime providers to use on a device (docs/devices.md). Profiles ship
+in ``devices/`` of the repository and inside the installed package
+(``edgesdk/device_profiles``); ``$EDGESDK_DEVICE_DIR`` adds a folder of your own, searched first.
+Adding a device means adding a JSON file named after its ``name``.
+
+This module reads files only: it imports neither TensorRT nor CUDA, so ``detect_profile`` is
+safe to call anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from edgesdk.errors import DeviceProfileError
+from edgesdk.runtime.graphs import GRAPHS, PRECISIONS
+from edgesdk.shapes import MAX_SIDE, PAD_MULTIPLE as SHAPE_MULTIPLE
+
+SCHEMA_VERSION = 1
+BACKENDS = ("tensorrt", "onnxruntime-cuda", "onnxruntime-cpu")
+ARCHITECTURES = ("aarch64", "x86_64")
+GPU_KINDS = ("integrated", "discrete", "none")
+MAX_PROFILE_BYTES = 64 * 1024
+DEVICE_DIR_VARIABLE = "EDGESDK_DEVICE_DIR"
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+_VERSION = re.compile(r"\d+\.\d+(\.\d+)?")
+_COMPUTE_CAPABILITY = re.compile(r"\d{1,2}\.\d")
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]  # edgesdk/
+
+
+def builtin_profile_dirs() -> list[Path]:
+    """Folders holding the shipped profiles: the installed package's, then a source checkout's."""
+    return [_PACKAGE_DIR / "device_profiles", _PACKAGE_DIR.parent / "devices"]
+
+
+# --- The profile ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShapeProfile:
+    """Image sizes an engine accepts, as (height, width) pairs; every side a multiple of 64."""
+
+    min: tuple[int, int]
+    opt: tuple[int, int]
+    max: tuple[int, int]
+
+    def __post_init__(self) -> None:
+        for label in ("min", "opt", "max"):
+            _check_size(getattr(self, label), label)
+        for axis, side in enumerate(("height", "width")):
+            if not self.min[axis] <= self.opt[axis] <= self.max[axis]:
+                raise DeviceProfileError(
+                    f"{side}: need min <= opt <= max, got {self.min[axis]}, {self.opt[axis]}, {self.max[axis]}")
+
+    @classmethod
+    def from_json(cls, value: Any, where: str = "shape range") -> ShapeProfile:
+        """From ``{"min": [h, w], "opt": [h, w], "max": [h, w]}`` (the bundle's ``shape_range`` too)."""
+        _expect_object(value, where, required=("min", "opt", "max"))
+        sizes = {}
+        for label in ("min", "opt", "max"):
+            pair = value[label]
+            if not (isinstance(pair, (list, tuple)) and len(pair) == 2):
+                raise DeviceProfileError(f"{where}.{label}: expected [height, width], got {pair!r}")
+            for index, side in enumerate(pair):
+                _expect_int(side, f"{where}.{label}[{index}]")
+            sizes[label] = (pair[0], pair[1])
+        try:
+            return cls(**sizes)
+        except DeviceProfileError as error:
+            raise DeviceProfileError(f"{where}: {error}") from None
+
+    def to_json(self) -> dict[str, list[int]]:
+        return {"min": list(self.min), "opt": list(self.opt), "max": list(self.max)}
+
+    def contains(self, other: ShapeProfile) -> bool:
+        """Whether every size ``other`` allows is allowed here too."""
+        return all(self.min[a] <= other.min[a] and other.max[a] <= self.max[a] for a in (0, 1))
+
+    def clamp_to(self, limits: ShapeProfile) -> ShapeProfile:
+        """This range cut down to ``limits`` (opt moved inside); error if they do not overlap."""
+        low = tuple(max(self.min[a], limits.min[a]) for a in (0, 1))
+        high = tuple(min(self.max[a], limits.max[a]) for a in (0, 1))
+        if any(low[a] > high[a] for a in (0, 1)):
+            raise DeviceProfileError(f"shape ranges {self.to_json()} and {limits.to_json()} do not overlap")
+        opt = tuple(min(max(self.opt[a], low[a]), high[a]) for a in (0, 1))
+        return ShapeProfile(low, opt, high)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class GraphPrecisions:
+    """Default precision of each graph of a bundle."""
+
+    compressor: str
+    generator: str
+
+    def for_graph(self, graph: str) -> str:
+        if graph not in GRAPHS:
+            raise DeviceProfileError(f"unknown graph {graph!r}; graphs are {', '.join(GRAPHS)}")
+        return getattr(self, graph)
+
+
+@dataclass(frozen=True)
+class DetectRules:
+    """How ``detect_profile`` recognises the device (all optional)."""
+
+    device_tree_model: tuple[str, ...] = ()  # substrings of /proc/device-tree/model (Jetson)
+    nvidia_driver: bool = False  # an NVIDIA driver exposes a GPU and no device-tree model matched
+    fallback: bool = False  # chosen when nothing else matches
+
+
+@dataclass(frozen=True)
+class DeviceProfile:
+    """One target device (docs/devices.md describes every field)."""
+
+    name: str
+    description: str
+    architecture: str
+    gpu: str
+    jetpack: str | None
+    tensorrt: tuple[int, int] | None  # expected (major, minor); engines key on the installed one
+    cuda_compute_capability: str | None
+    precisions: tuple[str, ...]
+    dla_cores: int
+    memory_budget_mib: int
+    shape_profile: ShapeProfile
+    default_backend: str
+    default_precision: GraphPrecisions
+    onnxruntime_providers: tuple[str, ...]
+    detect: DetectRules = DetectRules()
+    schema_version: int = SCHEMA_VERSION
+    source: Path | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        _validate_profile(self)
+
+    @classmethod
+    def from_json(cls, data: Any, source: Path | None = None) -> DeviceProfile:
+        """Validate a parsed profile; errors name the file and the field."""
+        where = str(source) if source is not None else "device profile"
+        try:
+            profile = _profile_from_json(data, source)
+        except DeviceProfileError as error:
+            raise DeviceProfileError(f"{where}: {error}") from None
+        if source is not None and source.stem != profile.name:
+            raise DeviceProfileError(f"{where}: name {profile.name!r} must match the file name ({source.stem}.json)")
+        return profile
+
+    def to_json(self) -> dict[str, Any]:
+        """The profile as its JSON file holds it."""
+        return {
+            "schema_version": self.schema_version,
+            "name": self.name,
+            "description": self.description,
+            "architecture": self.architecture,
+            "gpu": self.gpu,
+            "jetpack": self.jetpack,
+            "tensorrt": None if self.tensorrt is None else {"major": self.tensorrt[0], "minor": self.tensorrt[1]},
+            "cuda_compute_capability": self.cuda_compute_capability,
+            "precisions": list(self.precisions),
+            "dla_cores": self.dla_cores,
+            "memory_budget_mib": self.memory_budget_mib,
+            "shape_profile": self.shape_profile.to_json(),
+            "default_backend": self.default_backend,
+            "default_precision": {graph: self.default_precision.for_graph(graph) for graph in GRAPHS},
+            "onnxruntime_providers": list(self.onnxruntime_providers),
+            "detect": {
+                "device_tree_model": list(self.detect.device_tree_model),
+                "nvidia_driver": self.detect.nvidia_driver,
+                "fallback": self.detect.fallback,
+            },
+        }
+
+
+_FIELDS = {
+    "schema_version", "name", "description", "architecture", "gpu", "jetpack", "tensorrt",
+    "cuda_compute_capability", "precisions", "dla_cores", "memory_budget_mib", "shape_profile",
+    "default_backend", "default_precision", "onnxruntime_providers", "detect",
+}
+_OPTIONAL_FIELDS = {"detect"}
+
+
+def _profile_from_json(data: Any, source: Path | None) -> DeviceProfile:
+    _expect_object(data, "profile", required=tuple(sorted(_FIELDS - _OPTIONAL_FIELDS)), allowed=_FIELDS)
+    version = data["schema_version"]
+    _expect_int(version, "schema_version")
+    if version != SCHEMA_VERSION:
+        raise DeviceProfileError(f"schema_version {version} is not supported; this edgesdk reads {SCHEMA_VERSION}")
+    tensorrt = data["tensorrt"]
+    if tensorrt is not None:
+        _expect_object(tensorrt, "tensorrt", required=("major", "minor"))
+        _expect_int(tensorrt["major"], "tensorrt.major")
+        _expect_int(tensorrt["minor"], "tensorrt.minor")
+        tensorrt = (tensorrt["major"], tensorrt["minor"])
+    default_precision = data["default_precision"]
+    _expect_object(default_precision, "default_precision", required=GRAPHS)
+    for graph in GRAPHS:
+        _expect_str(default_precision[graph], f"default_precision.{graph}")
+    detect = data.get("detect", {})
+    _expect_object(detect, "detect", required=(), allowed={"device_tree_model", "nvidia_driver", "fallback"})
+    for flag in ("nvidia_driver", "fallback"):
+        if not isinstance(detect.get(flag, False), bool):
+            raise DeviceProfileError(f"detect.{flag}: expected true or false, got {detect[flag]!r}")
+    return DeviceProfile(
+        schema_version=version,
+        name=_expect_str(data["name"], "name"),
+        description=_expect_str(data["description"], "description"),
+        architecture=_expect_str(data["architecture"], "architecture"),
+        gpu=_expect_str(data["gpu"], "gpu"),
+        jetpack=_expect_optional_str(data["jetpack"], "jetpack"),
+        tensorrt=tensorrt,
+        cuda_compute_capability=_expect_optional_str(data["cuda_compute_capability"], "cuda_compute_capability"),
+        precisions=_expect_str_list(data["precisions"], "precisions"),
+        dla_cores=_expect_int(data["dla_cores"], "dla_cores"),
+        memory_budget_mib=_expect_int(data["memory_budget_mib"], "memory_budget_mib"),
+        shape_profile=ShapeProfile.from_json(data["shape_profile"], "shape_profile"),
+        default_backend=_expect_str(data["default_backend"], "default_backend"),
+        default_precision=GraphPrecisions(default_precision["compressor"], default_precision["generator"]),
+        onnxruntime_providers=_expect_str_list(data["onnxruntime_providers"], "onnxruntime_providers"),
+        detect=DetectRules(
+            device_tree_model=_expect_str_list(detect.get("device_tree_model", []), "detect.device_tree_model",
+                                               allow_empty=True),
+            nvidia_driver=detect.get("nvidia_driver", False),
+            fallback=detect.get("fallback", False),
+        ),
+        source=source,
+    )
+
+
+def _validate_profile(p: DeviceProfile) -> None:
+    """Rules across fields; each message names the field to fix."""
+    if not _NAME.fullmatch(p.name):
+        raise DeviceProfileError(f"name {p.name!r}: use 1-64 lowercase letters, digits and '-'")
+    if not p.description.strip():
+        raise DeviceProfileError("description: must not be empty")
+    _expect_choice(p.architecture, ARCHITECTURES, "architecture")
+    _expect_choice(p.gpu, GPU_KINDS, "gpu")
+    has_gpu = p.gpu != "none"
+    jetson = p.gpu == "integrated"
+    if jetson != (p.jetpack is not None):
+        raise DeviceProfileError("jetpack: required for Jetson (gpu 'integrated') and null otherwise")
+    if p.jetpack is not None and not _VERSION.fullmatch(p.jetpack):
+        raise DeviceProfileError(f"jetpack: {p.jetpack!r} is not a version like '6.2'")
+    if has_gpu != (p.tensorrt is not None):
+        raise DeviceProfileError("tensorrt: required when the device has a GPU and null otherwise")
+    if p.tensorrt is not None and not (8 <= p.tensorrt[0] <= 99 and 0 <= p.tensorrt[1] <= 99):
+        raise DeviceProfileError(f"tensorrt: {p.tensorrt} is not a TensorRT version this edgesdk knows")
+    if p.cuda_compute_capability is not None:
+        if not has_gpu:
+            raise DeviceProfileError("cuda_compute_capability: must be null without a GPU")
+        if not _COMPUTE_CAPABILITY.fullmatch(p.cuda_compute_capability):
+            raise DeviceProfileError(f"cuda_compute_capability: {p.cuda_compute_capability!r} is not like '8.7'")
+    elif jetson:
+        raise DeviceProfileError("cuda_compute_capability: required for Jetson (its GPU is fixed)")
+    if not p.precisions:
+        raise DeviceProfileError("precisions: must not be empty")
+    for precision in p.precisions:
+        _expect_choice(precision, PRECISIONS, "precisions")
+    if len(set(p.precisions)) != len(p.precisions):
+        raise DeviceProfileError("precisions: listed twice")
+    if "fp32" not in p.precisions:
+        raise DeviceProfileError("precisions: must include fp32 (the reference every device runs)")
+    if not 0 <= p.dla_cores <= 8:
+        raise DeviceProfileError(f"dla_cores: {p.dla_cores} is outside 0..8")
+    if p.dla_cores and not jetson:
+        raise DeviceProfileError("dla_cores: only Jetson devices have DLA cores")
+    if not 64 <= p.memory_budget_mib <= 1 << 20:
+        raise DeviceProfileError(f"memory_budget_mib: {p.memory_budget_mib} is outside 64..{1 << 20}")
+    _expect_choice(p.default_backend, BACKENDS, "default_backend")
+    if p.default_backend != "onnxruntime-cpu" and not has_gpu:
+        raise DeviceProfileError(f"default_backend: {p.default_backend} needs a GPU; use onnxruntime-cpu")
+    for graph in GRAPHS:
+        precision = p.default_precision.for_graph(graph)
+        if precision not in p.precisions:
+            raise DeviceProfileError(f"default_precision.{graph}: {precision!r} is not in precisions {list(p.precisions)}")
+    providers = p.onnxruntime_providers
+    if not providers or any(not name.endswith("ExecutionProvider") for name in providers):
+        raise DeviceProfileError("onnxruntime_providers: list ONNX Runtime provider names like 'CPUExecutionProvider'")
+    if len(set(providers)) != len(providers):
+        raise DeviceProfileError("onnxruntime_providers: listed twice")
+    if providers[-1] != "CPUExecutionProvider":
+        raise DeviceProfileError("onnxruntime_providers: must end with CPUExecutionProvider (always available)")
+    if any(not text.strip() for text in p.detect.device_tree_model):
+        raise DeviceProfileError("detect.device_tree_model: empty substring")
+
+
+# --- Loading ----------------------------------------------------------------------------------
+
+
+def profile_dirs(directory: str | Path | None = None) -> list[Path]:
+    """Folders searched for profiles, first wins: ``directory`` (or ``$EDGESDK_DEVICE_DIR``), then
+    the shipped ones."""
+    extra = directory if directory is not None else os.environ.get(DEVICE_DIR_VARIABLE) or None
+    return ([Path(extra)] if extra is not None else []) + builtin_profile_dirs()
+
+
+def list_profiles(directory: str | Path | None = None) -> list[str]:
+    """Names of every profile found, sorted."""
+    names = set()
+    for folder in profile_dirs(directory):
+        if folder.is_dir():
+            names.update(path.stem for path in folder.glob("*.json") if _NAME.fullmatch(path.stem))
+    return sorted(names)
+
+
+def load_profile(name_or_path: str | Path, directory: str | Path | None = None) -> DeviceProfile:
+    """A profile by name (searched in ``profile_dirs``) or by the path of its JSON file."""
+    text = str(name_or_path)
+    if isinstance(name_or_path, Path) or text.endswith(".json") or os.sep in text or "/" in text:
+        return _load_file(Path(name_or_path))
+    if not _NAME.fullmatch(text):
+        raise DeviceProfileError(f"{text!r} is not a profile name (lowercase letters, digits and '-')")
+    for folder in profile_dirs(directory):
+        path = folder / f"{text}.json"
+        if path.is_file():
+            return _load_file(path)
+    known = ", ".join(list_profiles(directory)) or "none"
+    raise DeviceProfileError(f"no device profile named {text!r}; known profiles: {known}")
+
+
+def _load_file(path: Path) -> DeviceProfile:
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_PROFILE_BYTES + 1)
+    except OSError as error:
+        raise DeviceProfileError(f"{path}: cannot read the profile ({error.strerror})") from None
+    if len(raw) > MAX_PROFILE_BYTES:
+        raise DeviceProfileError(f"{path}: larger than {MAX_PROFILE_BYTES} bytes; not a device profile")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise DeviceProfileError(f"{path}: not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        raise DeviceProfileError(f"{path}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
+    return DeviceProfile.from_json(data, source=path)
+
+
+# --- Detection --------------------------------------------------------------------------------
+
+
+def detect_profile(root: str | Path = "/", directory: str | Path | None = None) -> str:
+    """Best guess of this host's profile name.
+
+    In order: a profile whose ``detect.device_tree_model`` substring occurs in the device-tree
+    model (Jetson; the longest match wins), a ``detect.nvidia_driver`` profile when an NVIDIA
+    driver exposes a GPU, else the ``detect.fallback`` profile. ``root`` is the filesystem root
+    to look under (tests pass a fake one).
+    """
+    root = Path(root)
+    profiles = [load_profile(name, directory) for name in list_profiles(directory)]
+    model = _device_tree_model(root).lower()
+    if model:
+        matches = sorted((-len(text), profile.name) for profile in profiles
+                         for text in profile.detect.device_tree_model if text.lower() in model)
+        if matches:
+            return matches[0][1]
+    if _has_nvidia_driver_gpu(root):
+        drivers = [profile.name for profile in profiles if profile.detect.nvidia_driver]
+        if drivers:
+            return drivers[0]
+    fallbacks = [profile.name for profile in profiles if profile.detect.fallback]
+    if not fallbacks:
+        raise DeviceProfileError("no device profile matches this host and none is marked detect.fallback")
+    return fallbacks[0]
+
+
+def _read_small_text(path: Path) -> str:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(4096).decode("utf-8", "replace").replace("\x00", "").strip()
+    except OSError:
+        return ""
+
+
+def _device_tree_model(root: Path) -> str:
+    for relative in ("proc/device-tree/model", "sys/firmware/devicetree/base/model"):
+        model = _read_small_text(root / relative)
+        if model:
+            return model
+    return ""
+
+
+def _has_nvidia_driver_gpu(root: Path) -> bool:
+    gpus = root / "proc/driver/nvidia/gpus"
+    try:
+        if gpus.is_dir() and any(gpus.iterdir()):
+            return True
+    except OSError:
+        pass
+    return (root / "dev/nvidia0").exists()
+
+
+# --- Field checks -----------------------------------------------------------------------------
+
+
+def _check_size(size: Any, label: str) -> None:
+    if not (isinstance(size, tuple) and len(size) == 2):
+        raise DeviceProfileError(f"{label}: expected (height, width), got {size!r}")
+    for side in size:
+        if isinstance(side, bool) or not isinstance(side, int):
+            raise DeviceProfileError(f"{label}: sides must be integers, got {side!r}")
+        if not 0 < side <= MAX_SIDE or side % SHAPE_MULTIPLE:
+            raise DeviceProfileError(f"{label}: {side} is not a multiple of {SHAPE_MULTIPLE} in 64..{MAX_SIDE}")
+
+
+def _expect_object(value: Any, where: str, required: Iterable[str], allowed: Iterable[str] | None = None) -> None:
+    if not isinstance(value, Mapping):
+        raise DeviceProfileError(f"{where}: expected an object, got {type(value).__name__}")
+    required = tuple(required)
+    allowed = set(allowed) if allowed is not None else set(required)
+    unknown = sorted(set(value) - allowed)
+    if unknown:
+        raise DeviceProfileError(f"{where}: unknown field {unknown[0]!r} (known: {', '.join(sorted(allowed))})")
+    missing = [key for key in required if key not in value]
+    if missing:
+        raise DeviceProfileError(f"{where}: missing field {missing[0]!r}")
+
+
+def _expect_int(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DeviceProfileError(f"{where}: expected an integer, got {value!r}")
+    return value
+
+
+def _expect_str(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise DeviceProfileError(f"{where}: expected a string, got {value!r}")
+    return value
+
+
+def _expect_optional_str(value: Any, where: str) -> str | None:
+    return None if value is None else _expect_str(value, where)
+
+
+def _expect_str_list(value: Any, where: str, allow_empty: bool = False) -> tuple[str, ...]:
+    if not isinstance(value, list) or (not value and not allow_empty):
+        raise DeviceProfileError(f"{where}: expected a non-empty list of strings, got {value!r}")
+    return tuple(_expect_str(item, f"{where}[{index}]") for index, item in enumerate(value))
+
+
+def _expect_choice(value: str, choices: tuple[str, ...], where: str) -> None:
+    if value not in choices:
+        raise DeviceProfileError(f"{where}: {value!r} is not one of {', '.join(choices)}")

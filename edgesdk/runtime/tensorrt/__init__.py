@@ -1,0 +1,1 @@
+"""TensorRT engines: planning, the engine cache, building and the runner (engine.py)."""
