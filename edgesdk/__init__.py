@@ -80,3 +80,8 @@ def __getattr__(name: str):
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'edgesdk' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The module's names, with the lazily imported classes (so they show in ``dir(edgesdk)``)."""
+    return sorted({*globals(), *_LAZY})

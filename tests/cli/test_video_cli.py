@@ -71,3 +71,35 @@ def test_a_truncated_stream_keeps_the_frames_before_the_damage(latent_video, tmp
     assert "frame(s) before it were written" in capsys.readouterr().err
     with open_source(str(tmp_path / "cut.y4m")) as source:
         assert 1 <= len(list(source)) < 5
+
+
+def test_every_extension_the_media_layer_opens_is_a_video_or_an_image_to_the_cli():
+    from edgesdk.cli.transcode import kind_of
+    from edgesdk.media.formats import IMAGE_EXTENSIONS, RAW_VIDEO_EXTENSIONS, VIDEO_EXTENSIONS
+
+    assert ".webm" in VIDEO_EXTENSIONS
+    for suffix in (*VIDEO_EXTENSIONS, *RAW_VIDEO_EXTENSIONS):
+        assert kind_of(f"clip{suffix}", must_exist=False) == "video"
+    for suffix in IMAGE_EXTENSIONS:
+        assert kind_of(f"photo{suffix}", must_exist=False) == "image"
+
+
+def test_encode_a_webm_clip(tmp_path, capsys):
+    pytest.importorskip("av")
+    import numpy as np
+
+    from edgesdk.media import open_sink
+
+    clip = tmp_path / "clip.webm"
+    rng = np.random.default_rng(0)
+    try:
+        with open_sink(str(clip), 96, 64, fps=25, codec="libvpx-vp9") as sink:
+            for _ in range(3):
+                sink.write(rng.integers(0, 256, (64, 96, 3), dtype=np.uint8))
+    except Exception as error:  # this PyAV build lacks a WebM encoder
+        pytest.skip(f"cannot write WebM here: {error}")
+    latent = tmp_path / "clip.elv"
+    assert main(["encode", str(clip), str(latent), "--quality", "1"]) == 0
+    capsys.readouterr()
+    assert main(["info", str(latent), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["frames"] == 3

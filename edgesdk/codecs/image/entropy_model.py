@@ -5,7 +5,7 @@ is coded with one integer CDF table per channel, the integer hyper-synthesis com
 latent element's table index (and fixed-point mean) from ẑ, and the latent symbols are
 coded with those tables. Floats enter only on the encoder (rounding y − mean, decided once
 and sent) and leave only on the decoder (symbol + mean, handed to the generator), so any
-backend or precision may produce y and consume ŷ (DESIGN.md, section 3).
+backend or precision may produce y and consume ŷ (docs/architecture.md: everything below the runners is integer).
 """
 
 from __future__ import annotations

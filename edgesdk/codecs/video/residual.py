@@ -4,7 +4,7 @@ Video inter frames (docs/video.md) code integers that no hyperprior describes: t
 latent residual ``r`` and motion-vector differences. Both use one fixed set of zero-mean
 Gaussian CDF tables (:func:`inter_tables`); the **encoder** picks which table codes which
 group of values and sends the choice as small integers, so the decoder's parse depends on
-nothing but integers read from the stream (DESIGN.md, section 3).
+nothing but integers read from the stream (docs/architecture.md: everything below the runners is integer).
 
 The residual's table of element (c, i, j) is ``clip(a[c] + b[tile(i, j)], 0, T - 1)``: one
 index per latent channel plus, optionally, one offset per spatial tile (where the picture
