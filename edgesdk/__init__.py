@@ -65,10 +65,10 @@ __all__ = [
         "ImageCodec": "edgesdk.codecs.image.codec",
         "CodecModel": "edgesdk.codecs.model",
         "Bundle": "edgesdk.bundle",
-        "VideoEncoder": "edgesdk.codecs.video.codec",
-        "VideoDecoder": "edgesdk.codecs.video.codec",
-        "write_video": "edgesdk.codecs.video.codec",
-        "read_video": "edgesdk.codecs.video.codec",
+        "VideoEncoder": "edgesdk.codecs.video",
+        "VideoDecoder": "edgesdk.codecs.video",
+        "write_video": "edgesdk.codecs.video",
+        "read_video": "edgesdk.codecs.video",
     }),
 ]
 

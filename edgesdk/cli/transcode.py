@@ -114,7 +114,7 @@ def encode(source: str, destination: str, codec, video: VideoOptions = VideoOpti
 
 def _encode_video(source: str, destination: Path, codec, options: VideoOptions) -> Written:
     from edgesdk.media import open_source
-    from edgesdk.codecs.video.codec import write_video
+    from edgesdk.codecs.video import write_video
 
     frames = 0
     with open_source(source) as frames_in:
@@ -156,7 +156,7 @@ def _stream_quality(path: Path) -> int:
 
 def _decode_video(source: Path, destination: str, codec) -> Written:
     from edgesdk.media import open_sink
-    from edgesdk.codecs.video.codec import read_video
+    from edgesdk.codecs.video import read_video
 
     low = codec.codec(_stream_quality(source))
     sink, frames, size = None, 0, (0, 0)

@@ -1,3 +1,4 @@
+# Over 400 lines: metrics, BD-rate, anchors and plots still share one file; to split into eval/{metrics,bdrate,anchors,plots}.py (issue 11).
 """Image codec evaluation: metrics, Bjøntegaard deltas, Pillow anchors, RD plots.
 
 Independent of any particular codec. Module level imports numpy only; Pillow and

@@ -101,11 +101,11 @@ def _stream_through(stage, items: Sequence) -> tuple[list, float]:
 
 def evaluate_latent_video(frames: Sequence[np.ndarray], image_codec, steps: Sequence[float], fps: float = 25.0,
                           **encoder_options) -> list[dict]:
-    """One point per residual step: encode with :class:`~edgesdk.codecs.video.codec.VideoEncoder`
+    """One point per residual step: encode with :class:`~edgesdk.codecs.video.VideoEncoder`
     (``encoder_options`` such as keyframe_interval, b_frames), decode with a
-    :class:`~edgesdk.codecs.video.codec.VideoDecoder`, measure. Adds encode/decode frames per second
+    :class:`~edgesdk.codecs.video.VideoDecoder`, measure. Adds encode/decode frames per second
     and the share of groups coded with B frames."""
-    from edgesdk.codecs.video.codec import STRUCTURE_B, VideoDecoder, VideoEncoder
+    from edgesdk.codecs.video import STRUCTURE_B, VideoDecoder, VideoEncoder
 
     points = []
     for step in steps:

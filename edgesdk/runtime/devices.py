@@ -1,3 +1,4 @@
+# Over 400 lines: the profile schema and its validation read best as one file; split when TensorRT planning moves out (issue 11).
 """Device profiles: what a target device can run, as data (one JSON file per device).
 
 A profile says which precisions, TensorRT/JetPack versions, DLA cores, memory budget, shape

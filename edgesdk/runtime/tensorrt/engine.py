@@ -1,3 +1,4 @@
+# Over 400 lines: plan, cache, build and runner of TensorRT engines; to split into tensorrt/{plan,cache,build,runner}.py (issue 11).
 """TensorRT engines built on the target from a bundle, cached outside it, and a runner for them.
 
 * ``plan_build`` — the pure decision of how TensorRT 10 or 11 builds a precision (which bundle

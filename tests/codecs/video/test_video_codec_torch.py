@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 import edgesdk  # noqa: E402
 from edgesdk.bitstream.container import Frame, FrameType, Parameter, SectionKind  # noqa: E402
 from edgesdk.bitstream.packets import Packet  # noqa: E402
-from edgesdk.codecs.video.codec import (  # noqa: E402
+from edgesdk.codecs.video import (  # noqa: E402
     STRUCTURE_B,
     STRUCTURE_P,
     Limits,

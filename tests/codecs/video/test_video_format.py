@@ -24,7 +24,7 @@ from edgesdk.codecs.video.motion import (
     estimate_motion,
     interpolate,
 )
-from edgesdk.codecs.video.codec import Limits, parse_video_frame
+from edgesdk.codecs.video import Limits, parse_video_frame
 
 
 def laplacian_residual(rng, shape=(16, 8, 12), active=6):
@@ -266,7 +266,8 @@ def test_limits_are_configurable_and_checked():
 
 
 def test_video_modules_import_without_optional_libraries():
-    modules = ["residual", "motion", "video_codec", "video_evaluation"]
+    modules = ["codecs.video.residual", "codecs.video.motion", "codecs.video.encoder", "codecs.video.decoder",
+               "codecs.video.elv", "eval.video_evaluation"]
     code = (
         f"import sys, edgesdk; [__import__('edgesdk.' + m) for m in {modules!r}];"
         "loaded = {'torch', 'tensorrt', 'onnxruntime', 'onnx', 'PIL', 'matplotlib', 'av'} & set(sys.modules);"

@@ -1,0 +1,316 @@
+"""The latent video encoder: GOPs of keyframes, P and B frames with latent-space residuals
+and copied blocks (docs/video.md)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgesdk.bitstream.container import Frame, FrameType, Parameter, Section, SectionKind
+from edgesdk.errors import InvalidArgumentError
+from edgesdk.codecs.image.codec import HyperpriorImageCodec, check_image
+from edgesdk.codecs.video.motion import (
+    DEFAULT_BLOCK_SIZE,
+    DEFAULT_FRACTION_BITS,
+    DEFAULT_SEARCH_RANGE,
+    DEFAULT_VECTOR_COST,
+    Interpolation,
+    Motion,
+    encode_copy_blocks,
+    encode_motion,
+    estimate_motion,
+    interpolate,
+    luma,
+)
+from edgesdk.bitstream.packets import Packet, PacketFlags
+from edgesdk.codecs.video.residual import TILE_SIZES, encode_residual
+from edgesdk.codecs.video.syntax import DECISION_HISTORY, DEFAULT_COPY_TOLERANCE, DEFAULT_MAX_GOP_LENGTH, DEFAULT_MAX_REFERENCE_DISTANCE, DISPLAY_MODULUS, MAX_RESIDUAL, STEP_FRACTION_BITS, STRUCTURE_B, STRUCTURE_P, cell_errors, image_codec_of, latent_of, reconstruct, show_copied_blocks, step_code
+
+
+# ------------------------------------------------------------------------------ encoder
+
+
+@dataclass
+class _Input:
+    display: int
+    gop_index: int
+    image: np.ndarray
+    latent: np.ndarray | None = None  # y of the original, computed once
+
+
+@dataclass
+class _Reference:
+    display: int
+    gop_index: int
+    image: np.ndarray  # decoded (what the decoder will hold)
+    original: np.ndarray | None = None  # encoder only: the source picture, for motion estimation
+
+
+@dataclass
+class _Coded:
+    item: _Input
+    data: bytes
+    frame_type: FrameType
+
+
+@dataclass(frozen=True)
+class GroupDecision:
+    """How the encoder coded one group (the frames after a reference up to the next anchor)."""
+
+    display_indexes: tuple[int, ...]
+    structure_bytes: dict[str, int]  # structure tried → total bytes of the group
+    structure: str  # the one kept: the fewest bytes
+    interpolation_bytes: tuple[dict[str, int], ...] = ()  # per B frame (structure "b"): mode → bytes
+    interpolations: tuple[str, ...] = ()  # per B frame: the mode kept
+
+
+class VideoEncoder:
+    """Encodes HxWx3 uint8 frames into packets of latent video frames.
+
+    ``keyframe_interval`` frames form a closed GOP: a keyframe, then anchors every
+    ``b_frames + 1`` frames (and on the GOP's last frame) with up to ``b_frames`` B frames
+    between anchors. For each group the encoder codes the anchor as P from the previous
+    anchor plus B frames (each trying ``interpolations``) and, when ``try_p_only``, every
+    frame as P from the one before, and keeps whichever is smaller at the same steps
+    (:attr:`decisions`). With ``copy_blocks``, each inter frame marks the latent cells
+    (16x16 pixels) whose prediction is within ``copy_tolerance`` of the generator's squared
+    error; the decoder shows the prediction there and their residual is not sent. At most
+    ``b_frames + 1`` input frames are held.
+    """
+
+    def __init__(
+        self,
+        image_codec: HyperpriorImageCodec,
+        keyframe_interval: int = 32,
+        b_frames: int = 2,
+        p_step: float = 1.0,
+        b_step: float | None = None,
+        *,
+        interpolations: Iterable[Interpolation] = tuple(Interpolation),
+        try_p_only: bool = True,
+        copy_blocks: bool = True,
+        copy_tolerance: float = DEFAULT_COPY_TOLERANCE,
+        block_size: int = DEFAULT_BLOCK_SIZE,
+        search_range: int = DEFAULT_SEARCH_RANGE,
+        motion_fraction_bits: int = DEFAULT_FRACTION_BITS,
+        motion_cost: float = DEFAULT_VECTOR_COST,
+        residual_tile_sizes: tuple[int, ...] = TILE_SIZES,
+        stream_id: int = 0,
+        frame_rate: tuple[int, int] | None = None,
+    ) -> None:
+        self.codec = image_codec_of(image_codec)
+        if self.codec.analyze is None or self.codec.synthesize is None:
+            raise InvalidArgumentError("the video encoder needs both transforms (it decodes its own references)")
+        if keyframe_interval < 1 or keyframe_interval > DEFAULT_MAX_GOP_LENGTH:
+            raise InvalidArgumentError(f"keyframe_interval must be in 1..{DEFAULT_MAX_GOP_LENGTH}")
+        if not 0 <= b_frames < DEFAULT_MAX_REFERENCE_DISTANCE:
+            raise InvalidArgumentError(f"b_frames must be in 0..{DEFAULT_MAX_REFERENCE_DISTANCE - 1}")
+        self.interpolations = tuple(Interpolation(i) for i in interpolations)
+        if not self.interpolations:
+            raise InvalidArgumentError("give at least one interpolation")
+        if block_size not in (8, 16, 32, 64) or not 0 <= motion_fraction_bits <= 2 or not 0 <= search_range <= 64:
+            raise InvalidArgumentError("block_size must be 8, 16, 32 or 64; motion_fraction_bits 0..2; search_range 0..64")
+        if frame_rate is not None and (len(frame_rate) != 2 or min(frame_rate) < 1):
+            raise InvalidArgumentError("frame_rate must be (numerator, denominator), both positive")
+        self.keyframe_interval = keyframe_interval
+        self.b_frames = b_frames
+        self.p_step_code = step_code(p_step)
+        self.b_step_code = step_code(p_step if b_step is None else b_step)
+        self.try_p_only = try_p_only
+        if not copy_tolerance > 0:
+            raise InvalidArgumentError("copy_tolerance must be positive")
+        self.copy_blocks = copy_blocks
+        self.copy_tolerance = copy_tolerance
+        self.block_size = block_size
+        self.search_range = search_range
+        self.motion_fraction_bits = motion_fraction_bits
+        self.motion_cost = motion_cost
+        self.residual_tile_sizes = residual_tile_sizes
+        self.frame_rate = frame_rate
+        if not 0 <= stream_id < 2**32:
+            raise InvalidArgumentError("stream_id must fit in 32 bits")
+        self.stream_id = stream_id
+        self.decisions: deque[GroupDecision] = deque(maxlen=DECISION_HISTORY)
+        self._sequence = 0
+        self._out: list[Packet] = []
+        self._display = 0
+        self._gop_index = 0
+        self._size: tuple[int, int] | None = None
+        self._reference: _Reference | None = None
+        self._pending: list[_Input] = []
+
+    @property
+    def buffered(self) -> int:
+        """Input frames held until their group's anchor arrives (at most ``b_frames``)."""
+        return len(self._pending)
+
+    def push(self, frame: np.ndarray) -> None:
+        """Adds the next frame in display order; its packets appear in :meth:`pull` once coded."""
+        pixels = check_image(frame)
+        if self._size is not None and pixels.shape[:2] != self._size:
+            self._finish_group()  # a new size starts a new GOP
+            self._gop_index = 0
+        item = _Input(self._display, self._gop_index, pixels)
+        self._display = (self._display + 1) % DISPLAY_MODULUS
+        self._gop_index = (self._gop_index + 1) % self.keyframe_interval
+        if item.gop_index == 0:
+            self._code_keyframe(item)
+            return
+        self._pending.append(item)
+        if item.gop_index % (self.b_frames + 1) == 0 or item.gop_index == self.keyframe_interval - 1:
+            self._code_group()
+
+    def pull(self) -> list[Packet]:
+        """Packets coded since the last call, in decode order (``Packet.to_bytes()`` to send)."""
+        out, self._out = self._out, []
+        return out
+
+    def flush(self) -> None:
+        """Codes the held frames (the last becomes an anchor) and ends the stream with the
+        end-of-stream packet; a later :meth:`push` starts a new GOP."""
+        self._finish_group()
+        self._emit(b"", PacketFlags.END_OF_STREAM)
+        self._gop_index = 0
+        self._size = None
+        self._reference = None
+
+    # -- coding
+
+    def _finish_group(self) -> None:
+        if self._pending:
+            self._code_group()
+
+    def _emit(self, data: bytes, flags: PacketFlags = PacketFlags(0)) -> None:
+        self._out.append(Packet(self.stream_id, self._sequence, data, flags))
+        self._sequence += 1
+
+    def _code_keyframe(self, item: _Input) -> None:
+        image_frame = Frame.parse(self.codec.encode(item.image))
+        parameters = {**image_frame.parameters, Parameter.DISPLAY_INDEX: item.display, Parameter.GOP_INDEX: 0}
+        if self.frame_rate is not None:
+            parameters[Parameter.FRAME_RATE_NUMERATOR], parameters[Parameter.FRAME_RATE_DENOMINATOR] = self.frame_rate
+        data = Frame(
+            width=image_frame.width, height=image_frame.height, frame_type=FrameType.KEY,
+            quality=image_frame.quality, model_id=image_frame.model_id, parameters=parameters,
+            sections=image_frame.sections,
+        ).to_bytes()
+        self._emit(data, PacketFlags.KEYFRAME)
+        self._size = item.image.shape[:2]
+        self._reference = _Reference(item.display, 0, self.codec.decode(data), item.image)
+
+    def _target(self, item: _Input) -> np.ndarray:
+        if item.latent is None:
+            item.latent = latent_of(self.codec, item.image)
+        return item.latent
+
+    def _inter_frame(self, frame_type: FrameType, item: _Input, parameters: dict[int, int],
+                     residual: np.ndarray, motion: Motion | None, copy_blocks: np.ndarray | None = None) -> bytes:
+        model, stream = encode_residual(residual, self.residual_tile_sizes)
+        sections = [Section(SectionKind.MOTION, encode_motion(motion))] if motion is not None else []
+        sections += [Section(SectionKind.RESIDUAL_MODEL, model), Section(SectionKind.LATENT, stream)]
+        if copy_blocks is not None:
+            sections.append(Section(SectionKind.COPY_BLOCKS, encode_copy_blocks(copy_blocks)))
+        height, width = item.image.shape[:2]
+        parameters = {Parameter.DISPLAY_INDEX: item.display, Parameter.GOP_INDEX: item.gop_index, **parameters}
+        return Frame(width=width, height=height, frame_type=frame_type, quality=self.codec.quality,
+                     model_id=self.codec.model_id, parameters=parameters, sections=sections).to_bytes()
+
+    def _quantize(self, item: _Input, prediction: np.ndarray, step_code: int) -> tuple[np.ndarray, np.ndarray]:
+        """(y_pred, r) for a prediction of ``item``."""
+        y_pred = latent_of(self.codec, prediction)
+        step = step_code / (1 << STEP_FRACTION_BITS)
+        scaled = np.rint((self._target(item).astype(np.float64) - y_pred) / step)
+        return y_pred, np.clip(scaled, -MAX_RESIDUAL, MAX_RESIDUAL).astype(np.int32)
+
+    def _decide_copies(self, item: _Input, prediction: np.ndarray, y_pred: np.ndarray, residual: np.ndarray,
+                     step_code: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """(residual, copied cells or None, decoded picture) of an inter frame. With
+        ``copy_blocks``, latent cells where the prediction's squared error is at most
+        ``copy_tolerance`` times the generator's output's are shown as the prediction and
+        their residual is dropped."""
+        step = step_code / (1 << STEP_FRACTION_BITS)
+        height, width = item.image.shape[:2]
+        decoded = reconstruct(self.codec, y_pred, residual, step, height, width)
+        if not self.copy_blocks:
+            return residual, None, decoded
+        grid = residual.shape[1:]
+        copied = cell_errors(prediction, item.image, grid) <= self.copy_tolerance * cell_errors(decoded, item.image, grid)
+        if not copied.any():
+            return residual, None, decoded
+        residual = np.where(copied[None], 0, residual).astype(np.int32)
+        decoded = show_copied_blocks(reconstruct(self.codec, y_pred, residual, step, height, width), prediction, copied)
+        return residual, copied, decoded
+
+    def _code_p(self, item: _Input, reference: _Reference) -> tuple[_Coded, _Reference]:
+        y_pred, residual = self._quantize(item, reference.image, self.p_step_code)
+        residual, copied, decoded = self._decide_copies(item, reference.image, y_pred, residual, self.p_step_code)
+        parameters = {Parameter.REFERENCE_DISTANCE: item.gop_index - reference.gop_index,
+                      Parameter.RESIDUAL_STEP: self.p_step_code}
+        data = self._inter_frame(FrameType.P, item, parameters, residual, None, copied)
+        return _Coded(item, data, FrameType.P), _Reference(item.display, item.gop_index, decoded, item.image)
+
+    def _code_b(self, item: _Input, past: _Reference, future: _Reference) -> tuple[_Coded, dict[str, int], str]:
+        """The B frame coded with each interpolation; returns the smallest and every size.
+        Interpolations are compared without copied blocks, which then apply to the one kept."""
+        modes = self.interpolations
+        target = luma(item.image)
+        search = dict(block_size=self.block_size, search_range=self.search_range,
+                      fraction_bits=self.motion_fraction_bits, vector_cost=self.motion_cost)
+        # Motion between source pictures: the decoded references' coding noise would attract
+        # vectors that follow the noise rather than the scene.
+        forward = estimate_motion(target, luma(past.original), **search) if any(m.fields[0] for m in modes) else None
+        backward = estimate_motion(target, luma(future.original), **search) if any(m.fields[1] for m in modes) else None
+        past_distance, future_distance = item.gop_index - past.gop_index, future.gop_index - item.gop_index
+        parameters = {Parameter.REFERENCE_DISTANCE: past_distance, Parameter.FORWARD_REFERENCE_DISTANCE: future_distance,
+                      Parameter.RESIDUAL_STEP: self.b_step_code}
+        sizes: dict[str, int] = {}
+        best = None
+        for mode in modes:
+            uses_past, uses_future = mode.fields
+            motion = Motion(mode, self.block_size.bit_length() - 1, self.motion_fraction_bits,
+                            forward if uses_past else None, backward if uses_future else None)
+            prediction = interpolate(motion, past.image, future.image, past_distance, future_distance)
+            y_pred, residual = self._quantize(item, prediction, self.b_step_code)
+            data = self._inter_frame(FrameType.B, item, parameters, residual, motion)
+            sizes[mode.name.lower()] = len(data)
+            if best is None or len(data) < len(best[0]):
+                best = (data, mode.name.lower(), prediction, y_pred, residual, motion)
+        assert best is not None
+        data, best_mode, prediction, y_pred, residual, motion = best
+        if self.copy_blocks:  # B frames are never references: their picture is only needed to choose cells
+            residual, copied, _ = self._decide_copies(item, prediction, y_pred, residual, self.b_step_code)
+            if copied is not None:
+                data = self._inter_frame(FrameType.B, item, parameters, residual, motion, copied)
+        return _Coded(item, data, FrameType.B), sizes, best_mode
+
+    def _code_group(self) -> None:
+        group, self._pending = self._pending, []
+        reference = self._reference
+        assert reference is not None
+        options: dict[str, tuple[list[_Coded], _Reference]] = {}
+        b_sizes: tuple[dict[str, int], ...] = ()
+        b_modes: tuple[str, ...] = ()
+        if len(group) > 1:
+            anchor_coded, anchor = self._code_p(group[-1], reference)
+            coded_b = [self._code_b(item, reference, anchor) for item in group[:-1]]
+            options[STRUCTURE_B] = ([anchor_coded] + [c for c, _, _ in coded_b], anchor)
+            b_sizes = tuple(sizes for _, sizes, _ in coded_b)
+            b_modes = tuple(mode for _, _, mode in coded_b)
+        if len(group) == 1 or self.try_p_only:
+            chain, previous = [], reference
+            for item in group:
+                coded, previous = self._code_p(item, previous)
+                chain.append(coded)
+            options[STRUCTURE_P] = (chain, previous)
+        totals = {name: sum(len(c.data) for c in frames) for name, (frames, _) in options.items()}
+        chosen = min(totals, key=totals.get)
+        frames, self._reference = options[chosen]
+        for coded in frames:
+            self._emit(coded.data)
+        self.decisions.append(GroupDecision(
+            tuple(item.display for item in group), totals, chosen,
+            b_sizes if chosen == STRUCTURE_B else (), b_modes if chosen == STRUCTURE_B else (),
+        ))

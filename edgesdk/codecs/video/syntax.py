@@ -1,0 +1,200 @@
+"""The latent video frame syntax (docs/video.md): constants, limits against hostile
+headers, parsing a frame's header and sections, and the latent helpers the encoder and
+decoder share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgesdk.bitstream.container import Frame, FrameType, Parameter, SectionKind
+from edgesdk.shapes import padded_size
+from edgesdk.errors import CorruptedError, InvalidArgumentError, LimitExceededError, MissingReferenceError
+from edgesdk.codecs.image.codec import (
+    LATENT_DOWNSAMPLING,
+    HyperpriorImageCodec,
+    pad_to_grid,
+    tiled_analyze,
+    tiled_synthesize,
+)
+from edgesdk.codecs.video.motion import Motion, decode_copy_blocks, decode_motion
+from edgesdk.codecs.video.residual import decode_residual
+
+
+ELV_EXTENSION = ".elv"
+DISPLAY_MODULUS = 1 << 31  # display indexes wrap here (2.2 years at 30 fps)
+STEP_FRACTION_BITS = 4  # residual steps travel in 1/16
+MAX_STEP = 64.0
+MAX_RESIDUAL = 1 << 24  # |r| above this is never useful; clipping keeps int32 safe
+# A latent cell is shown as the prediction when its squared error is at most this many times
+# the generator's: a little distortion for the residual bits it saves (chosen on akiyo, docs/video.md).
+DEFAULT_COPY_TOLERANCE = 2.0
+
+# Decoder limits against hostile streams (each a VideoDecoder argument).
+DEFAULT_MAX_PIXELS = 3840 * 2160
+DEFAULT_MAX_REFERENCE_DISTANCE = 16
+DEFAULT_MAX_GOP_LENGTH = 1024
+
+DECISION_HISTORY = 1024  # groups whose GroupDecision an encoder keeps (a live encoder runs for days)
+EVENT_HISTORY = 256  # damage messages a decoder keeps
+
+STRUCTURE_B = "b"  # anchor P from the previous anchor, then B frames between them
+STRUCTURE_P = "p"  # every frame a P frame from the one before
+
+
+def image_codec_of(codec: object) -> HyperpriorImageCodec:
+    """The low-level codec of a ``HyperpriorImageCodec`` or of an object with ``.codec()``."""
+    if isinstance(codec, HyperpriorImageCodec):
+        return codec
+    if callable(getattr(codec, "codec", None)):
+        return codec.codec()
+    raise InvalidArgumentError(f"expected a HyperpriorImageCodec, got {type(codec).__name__}")
+
+
+def latent_of(codec: HyperpriorImageCodec, image: np.ndarray) -> np.ndarray:
+    """y [M, h, w] of an HxWx3 uint8 image, padded and tiled as keyframes are."""
+    if codec.analyze is None:
+        raise InvalidArgumentError("inter frames need the compressor (analyze), on the decoder too")
+    y, _ = tiled_analyze(codec.analyze, pad_to_grid(image), codec.tile())
+    expected = latent_shape(codec, *image.shape[:2])
+    if y.shape != expected:
+        raise InvalidArgumentError(f"the compressor gave a latent of shape {y.shape}, expected {expected}")
+    return y
+
+
+def latent_shape(codec: HyperpriorImageCodec, height: int, width: int) -> tuple[int, int, int]:
+    padded_h, padded_w = padded_size(height), padded_size(width)
+    return codec.entropy_model.latent_channels, padded_h // LATENT_DOWNSAMPLING, padded_w // LATENT_DOWNSAMPLING
+
+
+def reconstruct(codec: HyperpriorImageCodec, y_pred: np.ndarray, residual: np.ndarray, step: float,
+                 height: int, width: int) -> np.ndarray:
+    """The decoded picture ``g_s(y_pred + step · r)``, HxWx3 uint8."""
+    if codec.synthesize is None:
+        raise InvalidArgumentError("this codec has no generator (synthesize) and cannot decode")
+    y_hat = y_pred.astype(np.float32) + np.float32(step) * residual.astype(np.float32)
+    return tiled_synthesize(codec.synthesize, y_hat, codec.tile())[:height, :width]
+
+
+def show_copied_blocks(image: np.ndarray, prediction: np.ndarray, copy_blocks: np.ndarray | None) -> np.ndarray:
+    """``image`` with the pixels of every copied latent cell taken from ``prediction``."""
+    if copy_blocks is None:
+        return image
+    height, width = image.shape[:2]
+    pixels = copy_blocks.repeat(LATENT_DOWNSAMPLING, 0).repeat(LATENT_DOWNSAMPLING, 1)[:height, :width]
+    return np.where(pixels[..., None], prediction, image)
+
+
+def cell_errors(image: np.ndarray, reference: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """Sum of squared differences per latent cell (cells past the picture's edge count 0)."""
+    squared = np.square(image.astype(np.int32) - reference.astype(np.int32)).sum(axis=2, dtype=np.int64)
+    padded = np.zeros((grid[0] * LATENT_DOWNSAMPLING, grid[1] * LATENT_DOWNSAMPLING), dtype=np.int64)
+    padded[: squared.shape[0], : squared.shape[1]] = squared
+    return padded.reshape(grid[0], LATENT_DOWNSAMPLING, grid[1], LATENT_DOWNSAMPLING).sum(axis=(1, 3))
+
+
+def step_code(step: float) -> int:
+    code = int(round(step * (1 << STEP_FRACTION_BITS)))
+    if not 1 <= code <= MAX_STEP * (1 << STEP_FRACTION_BITS):
+        raise InvalidArgumentError(f"residual step must be in 1/16 … {MAX_STEP:g}, got {step}")
+    return code
+
+
+# ------------------------------------------------------------------------------- syntax
+
+
+@dataclass(frozen=True)
+class FrameSyntax:
+    """What a video frame says, parsed with integers only (no transform involved)."""
+
+    frame_type: FrameType
+    width: int
+    height: int
+    display_index: int
+    gop_index: int
+    past_distance: int = 0  # P: to its reference; B: to the past reference
+    future_distance: int = 0  # B only
+    step: float = 0.0  # P, B: residual quantization step (a multiple of 1/16)
+    residual: np.ndarray | None = None  # P, B: int32 [M, h, w]
+    motion: Motion | None = None  # B only
+    copy_blocks: np.ndarray | None = None  # P, B: bool [h, w], latent cells shown as the prediction
+    frame_rate: tuple[int, int] | None = None  # keyframes that carry one
+
+
+def bounded_parameter(frame: Frame, key: Parameter, low: int, high: int) -> int:
+    value = frame.parameters.get(key)
+    if value is None:
+        raise CorruptedError(f"{frame.frame_type.name} frame lacks parameter {key.name}: not a video frame")
+    if not low <= value <= high:
+        raise LimitExceededError(f"{key.name} = {value} is outside {low}..{high}")
+    return value
+
+
+def required_section(frame: Frame, kind: SectionKind) -> memoryview | bytes:
+    section = frame.section(kind)
+    if section is None:
+        raise CorruptedError(f"{frame.frame_type.name} frame lacks its {kind.name} section")
+    return section.data
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a decoder accepts; anything beyond raises :class:`LimitExceededError` before use."""
+
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_reference_distance: int = DEFAULT_MAX_REFERENCE_DISTANCE
+    max_gop_length: int = DEFAULT_MAX_GOP_LENGTH
+
+    def __post_init__(self) -> None:
+        if self.max_pixels < 1 or self.max_reference_distance < 1 or self.max_gop_length < 1:
+            raise InvalidArgumentError("decoder limits must be positive")
+
+
+def parse_video_frame(data: bytes | bytearray | memoryview, latent_channels: int,
+                      limits: Limits = Limits()) -> tuple[Frame, FrameSyntax]:
+    """Parses a video frame down to its integers (residual symbols, motion vectors).
+
+    Checks sizes against ``limits`` before anything proportional to them is allocated.
+    Keyframes' latents are left to the image codec.
+    """
+    frame = Frame.parse(data)
+    if frame.width * frame.height > limits.max_pixels:
+        raise LimitExceededError(
+            f"frame is {frame.width}x{frame.height}, above the decoder's limit of {limits.max_pixels} pixels"
+        )
+    display = bounded_parameter(frame, Parameter.DISPLAY_INDEX, 0, DISPLAY_MODULUS - 1)
+    gop_index = bounded_parameter(frame, Parameter.GOP_INDEX, 0, limits.max_gop_length - 1)
+    common = dict(frame_type=frame.frame_type, width=frame.width, height=frame.height,
+                  display_index=display, gop_index=gop_index)
+    if frame.frame_type == FrameType.KEY:
+        if gop_index != 0:
+            raise CorruptedError(f"keyframe with GOP index {gop_index}")
+        rate = None
+        if Parameter.FRAME_RATE_NUMERATOR in frame.parameters:
+            rate = (bounded_parameter(frame, Parameter.FRAME_RATE_NUMERATOR, 1, 2**31 - 1),
+                    bounded_parameter(frame, Parameter.FRAME_RATE_DENOMINATOR, 1, 2**31 - 1))
+        return frame, FrameSyntax(**common, frame_rate=rate)
+    past = bounded_parameter(frame, Parameter.REFERENCE_DISTANCE, 1, limits.max_reference_distance)
+    future = 0
+    if frame.frame_type == FrameType.B:
+        future = bounded_parameter(frame, Parameter.FORWARD_REFERENCE_DISTANCE, 1, limits.max_reference_distance)
+        if past + future > limits.max_reference_distance:
+            raise LimitExceededError(f"B frame references span {past + future} frames, limit "
+                                     f"{limits.max_reference_distance}")
+    if past > gop_index:
+        raise MissingReferenceError(f"frame {gop_index} of its GOP refers {past} frames back, before its keyframe")
+    step = bounded_parameter(frame, Parameter.RESIDUAL_STEP, 1, int(MAX_STEP) << STEP_FRACTION_BITS) / (1 << STEP_FRACTION_BITS)
+    shape = (latent_channels, *latent_grid(frame.height, frame.width))
+    motion = None
+    if frame.frame_type == FrameType.B:
+        motion = decode_motion(required_section(frame, SectionKind.MOTION), frame.height, frame.width)
+    residual = decode_residual(required_section(frame, SectionKind.RESIDUAL_MODEL), required_section(frame, SectionKind.LATENT), shape)
+    copy_section = frame.section(SectionKind.COPY_BLOCKS)
+    copy_blocks = decode_copy_blocks(copy_section.data, shape[1:]) if copy_section is not None else None
+    return frame, FrameSyntax(**common, past_distance=past, future_distance=future, step=step,
+                              residual=residual, motion=motion, copy_blocks=copy_blocks)
+
+
+def latent_grid(height: int, width: int) -> tuple[int, int]:
+    return padded_size(height) // LATENT_DOWNSAMPLING, padded_size(width) // LATENT_DOWNSAMPLING
