@@ -242,7 +242,7 @@ def _devices(args: argparse.Namespace) -> int:
 def _build_engine(args: argparse.Namespace) -> int:
     from edgesdk.bundle import Bundle
     from edgesdk.runtime.devices import GRAPHS, detect_profile, load_profile
-    from edgesdk.runtime.tensorrt.engine import prepare_engine
+    from edgesdk.runtime.tensorrt import prepare_engine
 
     profile = load_profile(args.device or detect_profile())
     bundle = Bundle.open(args.bundle)

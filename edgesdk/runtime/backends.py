@@ -152,7 +152,7 @@ def _onnxruntime(model, quality, graph, precision, device, threads) -> GraphRunn
 
 def _tensorrt(model, quality, graph, precision, device, threads) -> GraphRunner:
     from edgesdk.runtime.devices import detect_profile, load_profile
-    from edgesdk.runtime.tensorrt.engine import TensorRTRunner, build_engine
+    from edgesdk.runtime.tensorrt import TensorRTRunner, build_engine
 
     profile = load_profile(device or detect_profile())
     return TensorRTRunner(build_engine(model.bundle, graph, quality, profile, precision=precision))

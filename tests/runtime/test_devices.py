@@ -234,7 +234,7 @@ def test_devices_command(capsys):
 
 
 def test_devices_and_engine_modules_import_without_tensorrt_cuda_or_frameworks():
-    code = ("import sys, edgesdk.runtime.devices, edgesdk.runtime.tensorrt.engine, edgesdk.cli;"
+    code = ("import sys, edgesdk.runtime.devices, edgesdk.runtime.tensorrt, edgesdk.cli;"
             "edgesdk.runtime.devices.detect_profile();"
             "loaded = {'torch', 'tensorrt', 'cuda', 'onnxruntime', 'onnx'} & set(sys.modules);"
             "assert not loaded, loaded")

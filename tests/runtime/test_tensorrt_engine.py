@@ -5,10 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from edgesdk.runtime.tensorrt import engine as te
+from edgesdk.runtime import tensorrt as te
+from edgesdk.runtime.tensorrt import build as te_build
+from edgesdk.runtime.tensorrt import cache as te_cache
 from edgesdk.runtime.devices import ShapeProfile
 from edgesdk.errors import DependencyError, InvalidArgumentError
-from edgesdk.runtime.tensorrt.engine import BuildPlan, EngineKey, plan_build
+from edgesdk.runtime.tensorrt import BuildPlan, EngineKey, plan_build
 
 HAVE_TENSORRT = importlib.util.find_spec("tensorrt") is not None
 
@@ -172,7 +174,7 @@ def _damage_flip(path: Path) -> None:
     lambda path: path.write_bytes(path.read_bytes()[:1000]),
     lambda path: te.sidecar_path(path).unlink(),
     lambda path: te.sidecar_path(path).write_text("{not json"),
-    lambda path: te.sidecar_path(path).write_bytes(b" " * (te._MAX_SIDECAR_BYTES + 2)),
+    lambda path: te.sidecar_path(path).write_bytes(b" " * (te_cache.MAX_SIDECAR_BYTES + 2)),
     lambda path: path.unlink(),
 ], ids=["flipped-byte", "truncated", "no-sidecar", "garbled-sidecar", "huge-sidecar", "no-engine"])
 def test_damaged_cache_entries_are_not_loaded(tmp_path, damage):
@@ -338,7 +340,7 @@ def gpu_profile():
     if importlib.util.find_spec("cuda") is None:
         pytest.skip("cuda-python is not installed")
     try:
-        name, capability = te._gpu(te._import_cudart())
+        name, capability = te_build.gpu_identity(te_build.import_cudart())
     except DependencyError as error:
         pytest.skip(str(error))
     from edgesdk.runtime.devices import load_profile
