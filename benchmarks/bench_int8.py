@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgesdk.eval.metrics import load_images, psnr
+from edgesdk.eval.anchors import load_images
+from edgesdk.eval.metrics import psnr
 from edgesdk.codecs.image.codec import ImageCodec, to_pixels
 
 DEFAULT_FOLDER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "kodak"

@@ -19,7 +19,7 @@ import os
 import platform
 from pathlib import Path
 
-from edgesdk.eval.metrics import as_curve, rd_plot
+from edgesdk.eval.curves import as_curve, rd_plot
 from edgesdk.eval.video_evaluation import (
     ANCHORS,
     bd_rates,

@@ -8,7 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from edgesdk.eval import metrics
+from edgesdk.eval.anchors import evaluate_codec, load_images, pillow_codec_points
+from edgesdk.eval.bdrate import bd_psnr, bd_rate
+from edgesdk.eval.curves import as_curve, rd_plot, reference_curves
 from edgesdk.errors import DependencyError, Error, InvalidArgumentError
 
 # Pillow quality settings wide enough to bracket a learned codec's 0.1-1.5 bpp on Kodak.
@@ -26,24 +28,24 @@ def evaluate_model(codec: Any, images: list, qualities: list[int] | None = None,
     qualities = qualities or codec.model.qualities
     points = []
     for quality in qualities:
-        point = metrics.evaluate_codec(images, lambda image, q=quality: codec.encode(image, q), codec.decode,
+        point = evaluate_codec(images, lambda image, q=quality: codec.encode(image, q), codec.decode,
                                           label=f"edgesdk q{quality}")
         point["quality"] = quality
         log(f"edgesdk {codec.model.name} q{quality}: {point['bpp']:.3f} bpp, {point['psnr']:.2f} dB, "
             f"MS-SSIM {point['ms_ssim']:.4f}, encode {point['encode_s'] * 1e3:.0f} ms, "
             f"decode {point['decode_s'] * 1e3:.0f} ms per image")
         points.append(point)
-    ours = metrics.as_curve(points, label=f"edgesdk {codec.model.name}")
+    ours = as_curve(points, label=f"edgesdk {codec.model.name}")
     curves = {ours["label"]: ours}
     for anchor in anchors:
         try:
-            anchor_points = metrics.pillow_codec_points(images, anchor, ANCHOR_QUALITIES[anchor])
+            anchor_points = pillow_codec_points(images, anchor, ANCHOR_QUALITIES[anchor])
         except DependencyError as error:
             log(f"{anchor}: skipped ({error})")
             continue
-        curves[f"{anchor} (Pillow)"] = metrics.as_curve(anchor_points, label=f"{anchor} (Pillow)")
+        curves[f"{anchor} (Pillow)"] = as_curve(anchor_points, label=f"{anchor} (Pillow)")
         log(f"{anchor}: measured {len(anchor_points)} qualities")
-    for name, curve in metrics.reference_curves().items():
+    for name, curve in reference_curves().items():
         curves[f"{name} (CompressAI, published)"] = curve
     comparisons = {}
     for label, curve in curves.items():
@@ -51,8 +53,8 @@ def evaluate_model(codec: Any, images: list, qualities: list[int] | None = None,
             continue
         try:
             comparisons[label] = {
-                "bd_rate_percent": metrics.bd_rate(curve["bpp"], curve["psnr"], ours["bpp"], ours["psnr"]),
-                "bd_psnr_db": metrics.bd_psnr(curve["bpp"], curve["psnr"], ours["bpp"], ours["psnr"]),
+                "bd_rate_percent": bd_rate(curve["bpp"], curve["psnr"], ours["bpp"], ours["psnr"]),
+                "bd_psnr_db": bd_psnr(curve["bpp"], curve["psnr"], ours["bpp"], ours["psnr"]),
             }
         except Error as error:  # e.g. curves that do not overlap in PSNR
             comparisons[label] = {"bd_rate_percent": None, "bd_psnr_db": None, "note": str(error)}
@@ -84,7 +86,7 @@ def write_report(report: dict, out_dir: str | Path) -> dict[str, Path]:
     paths["json"].write_text(json.dumps(report, indent=2, default=float) + "\n")
     paths["table"].write_text(format_table(report) + "\n")
     try:
-        paths["plot"] = metrics.rd_plot(report["curves"], out / "rd.png",
+        paths["plot"] = rd_plot(report["curves"], out / "rd.png",
                                            title=f"Kodak ({report['images']} images), RGB PSNR")
     except ImportError as error:
         raise DependencyError("the RD plot needs matplotlib: pip install matplotlib") from error
@@ -100,4 +102,4 @@ def image_folder(folder: str | Path | None) -> list:
     path = Path(folder)
     if not path.is_dir():
         raise InvalidArgumentError(f"{path}: no such image folder (pass one: edgesdk eval FOLDER)")
-    return metrics.load_images(path)
+    return load_images(path)

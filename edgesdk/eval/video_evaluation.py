@@ -13,7 +13,7 @@ Conventions (docs/video.md, "Evaluation"):
   keyframe interval and no scene-cut keyframes, and decode back to RGB for PSNR.
 
 A point is a dict with ``label, codec, bytes, kbps, bpp, psnr, psnr_y, frames`` (plus
-``step`` or ``crf``/``kbps_target`` and timings), so ``edgesdk.eval.metrics.as_curve`` and
+``step`` or ``crf``/``kbps_target`` and timings), so ``edgesdk.eval.curves.as_curve`` and
 ``rd_plot`` take lists of them.
 """
 
@@ -29,8 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from edgesdk.lazy import require
-from edgesdk.errors import DependencyError, InvalidArgumentError
-from edgesdk.eval.metrics import bd_rate, psnr
+from edgesdk.errors import InvalidArgumentError
+from edgesdk.eval.bdrate import bd_rate
+from edgesdk.eval.metrics import psnr
 
 ANCHORS = {
     # name: (encoder, decoder, default options, quality option and its range)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from edgesdk.eval import metrics
+from edgesdk.eval.curves import as_curve, rd_plot
 from edgesdk.eval.video_evaluation import ANCHORS, bd_rates, evaluate_anchor, evaluate_latent_video, load_frames, \
     overlapping
 
@@ -38,11 +38,11 @@ def evaluate_clip(clip: str | Path, codec, frame_count: int = 30, fps: float = 2
                 f"encode {point['encode_fps']:.2f} fps, decode {point['decode_fps']:.2f} fps")
     ours = pareto(ours_all)
     low, high = min(p["psnr"] for p in ours), max(p["psnr"] for p in ours)
-    curves = {"edgesdk": metrics.as_curve(ours, label="edgesdk")}
+    curves = {"edgesdk": as_curve(ours, label="edgesdk")}
     bd = {}
     for name in anchors:
         points = evaluate_anchor(name, frames, keyframe_interval, fps, crfs=DEFAULT_CRFS[name])
-        curves[name] = metrics.as_curve(points, label=f"{name} (CRF)")
+        curves[name] = as_curve(points, label=f"{name} (CRF)")
         bd[name] = bd_rates(overlapping(points, low, high), ours)
         log(f"{name}: {len(points)} CRF points, BD-rate of ours "
             f"{'n/a (no overlap)' if bd[name] is None else f'{bd[name]:+.1f}%'}")
@@ -55,7 +55,7 @@ def write_video_report(report: dict, out_dir: str | Path) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "video_report.json"}
     paths["json"].write_text(json.dumps(report, indent=1, default=float) + "\n")
-    paths["plot"] = metrics.rd_plot(
+    paths["plot"] = rd_plot(
         {label: curve for label, curve in report["curves"].items()}, out / "rd_video.png",
         title=f"{Path(report['clip']).stem}, {report['frames']} frames, keyframe every {report['keyframe_interval']}")
     return paths

@@ -1,4 +1,4 @@
-"""edgesdk.eval.metrics: metrics, Bjøntegaard deltas, Pillow anchors, plots, reference data."""
+"""edgesdk.eval: metrics, Bjøntegaard deltas, Pillow anchors, plots, reference data."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import shared_data
-from edgesdk.eval import metrics as ev
+import edgesdk.eval as ev
 
 KODAK = shared_data.DATA / "kodak"
 

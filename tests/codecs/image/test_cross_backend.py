@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import shared_data
-from edgesdk.eval.metrics import load_images, psnr
+from edgesdk.eval.anchors import load_images
+from edgesdk.eval.metrics import psnr
 from edgesdk.codecs.image.codec import ImageCodec, pad_to_grid, tiled_analyze
 from edgesdk.codecs.model import default_model
 
