@@ -1,4 +1,3 @@
-# Over 400 lines: the profile schema and its validation read best as one file; split when TensorRT planning moves out (issue 11).
 """Device profiles: what a target device can run, as data (one JSON file per device).
 
 A profile says which precisions, TensorRT/JetPack versions, DLA cores, memory budget, shape
@@ -18,11 +17,11 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from edgesdk.errors import DeviceProfileError
+from edgesdk.runtime.profile_fields import check_size, expect_choice, expect_int, expect_object, expect_optional_str, expect_str, expect_str_list
 from edgesdk.runtime.graphs import GRAPHS, PRECISIONS
-from edgesdk.shapes import MAX_SIDE, PAD_MULTIPLE as SHAPE_MULTIPLE
 
 SCHEMA_VERSION = 1
 BACKENDS = ("tensorrt", "onnxruntime-cuda", "onnxruntime-cpu")
@@ -55,7 +54,7 @@ class ShapeProfile:
 
     def __post_init__(self) -> None:
         for label in ("min", "opt", "max"):
-            _check_size(getattr(self, label), label)
+            check_size(getattr(self, label), label)
         for axis, side in enumerate(("height", "width")):
             if not self.min[axis] <= self.opt[axis] <= self.max[axis]:
                 raise DeviceProfileError(
@@ -64,14 +63,14 @@ class ShapeProfile:
     @classmethod
     def from_json(cls, value: Any, where: str = "shape range") -> ShapeProfile:
         """From ``{"min": [h, w], "opt": [h, w], "max": [h, w]}`` (the bundle's ``shape_range`` too)."""
-        _expect_object(value, where, required=("min", "opt", "max"))
+        expect_object(value, where, required=("min", "opt", "max"))
         sizes = {}
         for label in ("min", "opt", "max"):
             pair = value[label]
             if not (isinstance(pair, (list, tuple)) and len(pair) == 2):
                 raise DeviceProfileError(f"{where}.{label}: expected [height, width], got {pair!r}")
             for index, side in enumerate(pair):
-                _expect_int(side, f"{where}.{label}[{index}]")
+                expect_int(side, f"{where}.{label}[{index}]")
             sizes[label] = (pair[0], pair[1])
         try:
             return cls(**sizes)
@@ -189,44 +188,44 @@ _OPTIONAL_FIELDS = {"detect"}
 
 
 def _profile_from_json(data: Any, source: Path | None) -> DeviceProfile:
-    _expect_object(data, "profile", required=tuple(sorted(_FIELDS - _OPTIONAL_FIELDS)), allowed=_FIELDS)
+    expect_object(data, "profile", required=tuple(sorted(_FIELDS - _OPTIONAL_FIELDS)), allowed=_FIELDS)
     version = data["schema_version"]
-    _expect_int(version, "schema_version")
+    expect_int(version, "schema_version")
     if version != SCHEMA_VERSION:
         raise DeviceProfileError(f"schema_version {version} is not supported; this edgesdk reads {SCHEMA_VERSION}")
     tensorrt = data["tensorrt"]
     if tensorrt is not None:
-        _expect_object(tensorrt, "tensorrt", required=("major", "minor"))
-        _expect_int(tensorrt["major"], "tensorrt.major")
-        _expect_int(tensorrt["minor"], "tensorrt.minor")
+        expect_object(tensorrt, "tensorrt", required=("major", "minor"))
+        expect_int(tensorrt["major"], "tensorrt.major")
+        expect_int(tensorrt["minor"], "tensorrt.minor")
         tensorrt = (tensorrt["major"], tensorrt["minor"])
     default_precision = data["default_precision"]
-    _expect_object(default_precision, "default_precision", required=GRAPHS)
+    expect_object(default_precision, "default_precision", required=GRAPHS)
     for graph in GRAPHS:
-        _expect_str(default_precision[graph], f"default_precision.{graph}")
+        expect_str(default_precision[graph], f"default_precision.{graph}")
     detect = data.get("detect", {})
-    _expect_object(detect, "detect", required=(), allowed={"device_tree_model", "nvidia_driver", "fallback"})
+    expect_object(detect, "detect", required=(), allowed={"device_tree_model", "nvidia_driver", "fallback"})
     for flag in ("nvidia_driver", "fallback"):
         if not isinstance(detect.get(flag, False), bool):
             raise DeviceProfileError(f"detect.{flag}: expected true or false, got {detect[flag]!r}")
     return DeviceProfile(
         schema_version=version,
-        name=_expect_str(data["name"], "name"),
-        description=_expect_str(data["description"], "description"),
-        architecture=_expect_str(data["architecture"], "architecture"),
-        gpu=_expect_str(data["gpu"], "gpu"),
-        jetpack=_expect_optional_str(data["jetpack"], "jetpack"),
+        name=expect_str(data["name"], "name"),
+        description=expect_str(data["description"], "description"),
+        architecture=expect_str(data["architecture"], "architecture"),
+        gpu=expect_str(data["gpu"], "gpu"),
+        jetpack=expect_optional_str(data["jetpack"], "jetpack"),
         tensorrt=tensorrt,
-        cuda_compute_capability=_expect_optional_str(data["cuda_compute_capability"], "cuda_compute_capability"),
-        precisions=_expect_str_list(data["precisions"], "precisions"),
-        dla_cores=_expect_int(data["dla_cores"], "dla_cores"),
-        memory_budget_mib=_expect_int(data["memory_budget_mib"], "memory_budget_mib"),
+        cuda_compute_capability=expect_optional_str(data["cuda_compute_capability"], "cuda_compute_capability"),
+        precisions=expect_str_list(data["precisions"], "precisions"),
+        dla_cores=expect_int(data["dla_cores"], "dla_cores"),
+        memory_budget_mib=expect_int(data["memory_budget_mib"], "memory_budget_mib"),
         shape_profile=ShapeProfile.from_json(data["shape_profile"], "shape_profile"),
-        default_backend=_expect_str(data["default_backend"], "default_backend"),
+        default_backend=expect_str(data["default_backend"], "default_backend"),
         default_precision=GraphPrecisions(default_precision["compressor"], default_precision["generator"]),
-        onnxruntime_providers=_expect_str_list(data["onnxruntime_providers"], "onnxruntime_providers"),
+        onnxruntime_providers=expect_str_list(data["onnxruntime_providers"], "onnxruntime_providers"),
         detect=DetectRules(
-            device_tree_model=_expect_str_list(detect.get("device_tree_model", []), "detect.device_tree_model",
+            device_tree_model=expect_str_list(detect.get("device_tree_model", []), "detect.device_tree_model",
                                                allow_empty=True),
             nvidia_driver=detect.get("nvidia_driver", False),
             fallback=detect.get("fallback", False),
@@ -241,8 +240,8 @@ def _validate_profile(p: DeviceProfile) -> None:
         raise DeviceProfileError(f"name {p.name!r}: use 1-64 lowercase letters, digits and '-'")
     if not p.description.strip():
         raise DeviceProfileError("description: must not be empty")
-    _expect_choice(p.architecture, ARCHITECTURES, "architecture")
-    _expect_choice(p.gpu, GPU_KINDS, "gpu")
+    expect_choice(p.architecture, ARCHITECTURES, "architecture")
+    expect_choice(p.gpu, GPU_KINDS, "gpu")
     has_gpu = p.gpu != "none"
     jetson = p.gpu == "integrated"
     if jetson != (p.jetpack is not None):
@@ -263,7 +262,7 @@ def _validate_profile(p: DeviceProfile) -> None:
     if not p.precisions:
         raise DeviceProfileError("precisions: must not be empty")
     for precision in p.precisions:
-        _expect_choice(precision, PRECISIONS, "precisions")
+        expect_choice(precision, PRECISIONS, "precisions")
     if len(set(p.precisions)) != len(p.precisions):
         raise DeviceProfileError("precisions: listed twice")
     if "fp32" not in p.precisions:
@@ -274,7 +273,7 @@ def _validate_profile(p: DeviceProfile) -> None:
         raise DeviceProfileError("dla_cores: only Jetson devices have DLA cores")
     if not 64 <= p.memory_budget_mib <= 1 << 20:
         raise DeviceProfileError(f"memory_budget_mib: {p.memory_budget_mib} is outside 64..{1 << 20}")
-    _expect_choice(p.default_backend, BACKENDS, "default_backend")
+    expect_choice(p.default_backend, BACKENDS, "default_backend")
     if p.default_backend != "onnxruntime-cpu" and not has_gpu:
         raise DeviceProfileError(f"default_backend: {p.default_backend} needs a GPU; use onnxruntime-cpu")
     for graph in GRAPHS:
@@ -396,56 +395,3 @@ def _has_nvidia_driver_gpu(root: Path) -> bool:
     except OSError:
         pass
     return (root / "dev/nvidia0").exists()
-
-
-# --- Field checks -----------------------------------------------------------------------------
-
-
-def _check_size(size: Any, label: str) -> None:
-    if not (isinstance(size, tuple) and len(size) == 2):
-        raise DeviceProfileError(f"{label}: expected (height, width), got {size!r}")
-    for side in size:
-        if isinstance(side, bool) or not isinstance(side, int):
-            raise DeviceProfileError(f"{label}: sides must be integers, got {side!r}")
-        if not 0 < side <= MAX_SIDE or side % SHAPE_MULTIPLE:
-            raise DeviceProfileError(f"{label}: {side} is not a multiple of {SHAPE_MULTIPLE} in 64..{MAX_SIDE}")
-
-
-def _expect_object(value: Any, where: str, required: Iterable[str], allowed: Iterable[str] | None = None) -> None:
-    if not isinstance(value, Mapping):
-        raise DeviceProfileError(f"{where}: expected an object, got {type(value).__name__}")
-    required = tuple(required)
-    allowed = set(allowed) if allowed is not None else set(required)
-    unknown = sorted(set(value) - allowed)
-    if unknown:
-        raise DeviceProfileError(f"{where}: unknown field {unknown[0]!r} (known: {', '.join(sorted(allowed))})")
-    missing = [key for key in required if key not in value]
-    if missing:
-        raise DeviceProfileError(f"{where}: missing field {missing[0]!r}")
-
-
-def _expect_int(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise DeviceProfileError(f"{where}: expected an integer, got {value!r}")
-    return value
-
-
-def _expect_str(value: Any, where: str) -> str:
-    if not isinstance(value, str):
-        raise DeviceProfileError(f"{where}: expected a string, got {value!r}")
-    return value
-
-
-def _expect_optional_str(value: Any, where: str) -> str | None:
-    return None if value is None else _expect_str(value, where)
-
-
-def _expect_str_list(value: Any, where: str, allow_empty: bool = False) -> tuple[str, ...]:
-    if not isinstance(value, list) or (not value and not allow_empty):
-        raise DeviceProfileError(f"{where}: expected a non-empty list of strings, got {value!r}")
-    return tuple(_expect_str(item, f"{where}[{index}]") for index, item in enumerate(value))
-
-
-def _expect_choice(value: str, choices: tuple[str, ...], where: str) -> None:
-    if value not in choices:
-        raise DeviceProfileError(f"{where}: {value!r} is not one of {', '.join(choices)}")
