@@ -2,10 +2,9 @@ import subprocess
 import sys
 
 from edgesdk import cli
-
-
-
 from edgesdk.bitstream import golden
+
+
 def test_runtime_imports_pull_in_no_ml_framework_or_optional_library():
     # Every module of the package, found by walking it, so a new module cannot be forgotten here.
     code = (

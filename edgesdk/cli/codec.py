@@ -1,0 +1,108 @@
+"""Commands on images and video: encode, decode, info, demo, selfcheck."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+
+from edgesdk import __version__
+from edgesdk.cli.common import add_codec_options, open_codec
+
+
+def _selfcheck(args: argparse.Namespace) -> int:
+    from edgesdk.bitstream import golden
+
+    start = time.perf_counter()
+    for line in golden.verify():
+        print(line)
+    elapsed = (time.perf_counter() - start) * 1000
+    print(f"edgesdk {__version__} on {platform.machine()} ({platform.system()}): "
+          f"all golden vectors bit-exact in {elapsed:.0f} ms")
+    return 0
+
+
+def _encode(args: argparse.Namespace) -> int:
+    from edgesdk.cli import transcode
+
+    start = time.perf_counter()
+    video = transcode.VideoOptions(args.keyframe_interval, args.b_frames, args.max_frames, args.step)
+    with open_codec(args) as codec:
+        written = transcode.encode(args.source, args.destination, codec, video)
+    _report(written, "encoded", start)
+    return 0
+
+
+def _report(written, verb: str, start: float) -> None:
+    for item in written:
+        frames = f", {item.frames} frames" if item.frames > 1 else ""
+        rate = f", {item.bpp:.3f} bpp" if verb == "encoded" else ""
+        print(f"{item.path}: {item.bytes} bytes{rate} ({item.width}x{item.height}{frames})")
+    frames = sum(item.frames for item in written)
+    elapsed = time.perf_counter() - start
+    print(f"{verb} {frames} frame(s) in {elapsed:.2f} s ({frames / elapsed:.1f} fps)")
+
+
+def _decode(args: argparse.Namespace) -> int:
+    from edgesdk.cli import transcode
+
+    start = time.perf_counter()
+    with open_codec(args) as codec:
+        written = transcode.decode(args.source, args.destination, codec)
+    _report(written, "decoded", start)
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    import json
+
+    from edgesdk.cli.info import describe
+
+    info = describe(args.source)
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        for key, value in info.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from edgesdk.cli.demo import run_demo
+
+    run_demo(args.out, backend=args.backend, image=args.image)
+    return 0
+
+
+def add_commands(commands) -> None:
+    """Adds this group's subcommands to the ``edgesdk`` parser's ``commands``."""
+    selfcheck = commands.add_parser("selfcheck", help="verify the entropy coder and container against golden vectors")
+    selfcheck.set_defaults(run=_selfcheck)
+
+    encode = commands.add_parser("encode", help="encode an image, image folder or video to latents")
+    encode.add_argument("source", help="image, folder, video file or URI (rtsp://, v4l2://)")
+    encode.add_argument("destination", help=".eli (one image), a folder, or .elv (video)")
+    add_codec_options(encode)
+    encode.add_argument("--keyframe-interval", type=int, default=32, help="video: frames per GOP")
+    encode.add_argument("--b-frames", type=int, default=2, help="video: B frames between anchors")
+    encode.add_argument("--max-frames", type=int, help="video: stop after this many (live sources run until Ctrl-C)")
+    encode.add_argument("--step", type=float, default=1.0,
+                        help="video: residual step of inter frames, 1/16 to 64 (larger: fewer bits, lower quality)")
+    encode.set_defaults(run=_encode)
+
+    decode = commands.add_parser("decode", help="decode latents to images or video")
+    decode.add_argument("source", help=".eli, a folder of .eli, or .elv")
+    decode.add_argument("destination", help="image file, folder, or video file")
+    add_codec_options(decode, quality=False)
+    decode.set_defaults(run=_decode)
+
+    info = commands.add_parser("info", help="inspect a latent image or video")
+    info.add_argument("source")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.set_defaults(run=_info)
+
+    demo = commands.add_parser("demo", help="encode and decode the sample photograph with the shipped model")
+    demo.add_argument("--out", default="edgesdk-demo", help="folder for the side-by-side PNG (default: %(default)s)")
+    demo.add_argument("--image", help="another image to use")
+    demo.add_argument("--backend", choices=("onnxruntime", "pytorch", "tensorrt"), default="onnxruntime")
+    demo.set_defaults(run=_demo)
