@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 
 from edgesdk.errors import DependencyError, InvalidArgumentError, NotFoundError
+from edgesdk.lazy import require
 from edgesdk.eval.metrics import ms_ssim, psnr
 
 
@@ -147,12 +148,8 @@ def pillow_codec_points(
     if codec not in _PILLOW_FORMATS:
         raise InvalidArgumentError(f"unknown codec {codec!r}: use one of {sorted(_PILLOW_FORMATS)}")
     if codec == "avif" and not pillow_codecs()["avif"]:
-        try:  # the plugin registers AVIF on import
-            import pillow_avif  # noqa: F401
-        except ImportError:
-            raise DependencyError(
-                "this Pillow has no AVIF support: install Pillow >= 11.3 with libavif or pillow-avif-plugin"
-            ) from None
+        # the plugin registers AVIF on import
+        require("pillow_avif", "this Pillow has no AVIF support: install Pillow >= 11.3 with libavif or pillow-avif-plugin")
     elif not pillow_codecs()[codec]:
         raise DependencyError(f"this Pillow cannot encode {codec}")
     items = _as_image_list(images)

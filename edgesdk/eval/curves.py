@@ -10,6 +10,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from edgesdk.errors import InvalidArgumentError
+from edgesdk.lazy import require
 
 
 REFERENCE_DIR = Path(__file__).resolve().parents[1] / "data" / "reference"
@@ -72,8 +73,9 @@ def rd_plot(
     dicts. ``metric``: ``"psnr"``, ``"ms_ssim"`` or ``"ms_ssim_db"`` (-10 log10(1 - MS-SSIM)).
     """
     # The Agg canvas directly: no pyplot, so the caller's backend choice is untouched.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    hint = "the RD plot needs matplotlib: pip install matplotlib"
+    FigureCanvasAgg = require("matplotlib.backends.backend_agg", hint).FigureCanvasAgg
+    Figure = require("matplotlib.figure", hint).Figure
 
     if metric not in ("psnr", "ms_ssim", "ms_ssim_db"):
         raise InvalidArgumentError(f"unknown metric {metric!r}")

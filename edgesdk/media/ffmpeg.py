@@ -227,7 +227,7 @@ def open_video_file(path: Path, options: dict) -> FFmpegSource:
     return FFmpegSource(str(path), what=str(path), **colors)
 
 
-def _has_v4l2(av) -> bool:
+def has_v4l2(av) -> bool:
     names = {name for entry in av.formats_available for name in entry.split(",")}
     return "video4linux2" in names or "v4l2" in names
 
@@ -243,7 +243,7 @@ def open_v4l2(device: Path, options: dict) -> FFmpegSource:
     colors = _color_options(opts)
     opts.finish()
     av = import_av()
-    if not _has_v4l2(av):
+    if not has_v4l2(av):
         raise DependencyError(
             "this PyAV's FFmpeg has no video4linux2 input (libavdevice without v4l2); install a PyAV built "
             "against a system FFmpeg with it: apt install libavdevice-dev, then pip install --no-binary av av"

@@ -135,9 +135,10 @@ def _profile_providers(device: str | None) -> list[str] | None:
     """The profile's ONNX Runtime providers that this onnxruntime has (CPU always last)."""
     if device is None:
         return None
-    import onnxruntime as ort
-
     from edgesdk.runtime.devices import load_profile
+    from edgesdk.runtime.onnxruntime import import_onnxruntime
+
+    ort = import_onnxruntime()
 
     available = ort.get_available_providers()
     wanted = [p for p in load_profile(device).onnxruntime_providers if p in available]

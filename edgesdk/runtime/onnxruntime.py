@@ -11,12 +11,17 @@ from edgesdk.lazy import require
 PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 
 
+def import_onnxruntime():
+    """The onnxruntime module, or a DependencyError saying how to install it."""
+    return require("onnxruntime", "the onnxruntime backend needs ONNX Runtime: pip install onnxruntime "
+                                  "(onnxruntime-gpu for CUDA)")
+
+
 class OnnxRuntimeRunner:
     """An ONNX Runtime session on the best available execution provider (or the given ones)."""
 
     def __init__(self, model: bytes, providers: list[str] | None = None, threads: int | None = None) -> None:
-        ort = require("onnxruntime", "the onnxruntime backend needs ONNX Runtime: pip install onnxruntime "
-                      "(onnxruntime-gpu for CUDA)")
+        ort = import_onnxruntime()
         available = ort.get_available_providers()
         if providers is None:
             providers = [p for p in PROVIDERS if p in available]

@@ -10,7 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from edgesdk.errors import DependencyError, InvalidArgumentError, SignatureError
+from edgesdk.lazy import require
+from edgesdk.errors import InvalidArgumentError, SignatureError
 
 
 
@@ -22,14 +23,13 @@ TRUSTED_KEYS_ENV = "EDGESDK_TRUSTED_KEYS"
 # --------------------------------------------------------------------------- keys, signatures
 
 def crypto():
-    try:
-        from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import ed25519
-    except ImportError as error:
-        raise DependencyError("bundle signatures need the cryptography package: pip install 'cryptography>=42'") \
-            from error
-    return ed25519, serialization, InvalidSignature, UnsupportedAlgorithm
+    """cryptography's ed25519 and serialization modules and its InvalidSignature and
+    UnsupportedAlgorithm exceptions, imported on first use."""
+    hint = "bundle signatures need the cryptography package: pip install 'cryptography>=42'"
+    exceptions = require("cryptography.exceptions", hint)
+    serialization = require("cryptography.hazmat.primitives.serialization", hint)
+    ed25519 = require("cryptography.hazmat.primitives.asymmetric.ed25519", hint)
+    return ed25519, serialization, exceptions.InvalidSignature, exceptions.UnsupportedAlgorithm
 
 
 def generate_signing_key(comment: str = "") -> tuple[bytes, str]:

@@ -619,9 +619,9 @@ def test_rtsp_silent_server_times_out():
 
 @needs_av
 def test_v4l2_missing_device_and_missing_ffmpeg_support(monkeypatch):
-    from edgesdk.media.ffmpeg import _has_v4l2
+    from edgesdk.media.ffmpeg import has_v4l2
 
-    if _has_v4l2(av):
+    if has_v4l2(av):
         with pytest.raises(edgesdk.NotFoundError, match="no such device"):
             open_source("v4l2:///dev/video-edgesdk-missing")
     # A PyAV whose FFmpeg lacks libavdevice's v4l2 input (some wheels): say what is needed.
