@@ -2,7 +2,7 @@
 # Debian packages the full test suite needs beyond a C++ compiler and Python:
 # aarch64 cross compiler + qemu-user (bit-exactness on Jetson-class CPUs) and clang with
 # libFuzzer (fuzz smoke runs), and GStreamer's RTSP server for the system python3
-# (tests/rtsp_server.py, used by tests/test_media.py). Without them those tests skip
+# (tests/rtsp_server.py, used by tests/media/test_media.py). Without them those tests skip
 # locally; CI requires them.
 set -euo pipefail
 packages=(g++ g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user clang libclang-rt-14-dev

@@ -14,7 +14,7 @@ Rounding is specified, so every platform gives the same bytes:
 
 Limited ("studio", "tv", "mpeg") range puts Y in [16, 235] and Cb/Cr in [16, 240]; full
 ("pc", "jpeg") range uses [0, 255]. Round trip RGB -> 4:4:4 -> RGB differs by at most a
-few code values (see tests/test_media.py for the bound measured over the RGB cube).
+few code values (see tests/media/test_media.py for the bound measured over the RGB cube).
 """
 
 from __future__ import annotations
