@@ -52,3 +52,28 @@ def test_selfcheck_command(capsys):
 def test_console_script_runs():
     result = subprocess.run(["edgesdk", "selfcheck"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_public_classes_and_functions_have_docstrings_and_modules_stay_small():
+    import ast
+    from pathlib import Path
+
+    import edgesdk
+
+    root = Path(edgesdk.__file__).parent
+    missing, large = [], []
+    for path in sorted(root.rglob("*.py")):
+        text = path.read_text()
+        tree = ast.parse(text)
+        if not ast.get_docstring(tree):
+            missing.append(f"{path.relative_to(root)}: module")
+        for node in tree.body:
+            members = node.body if isinstance(node, ast.ClassDef) and not node.name.startswith("_") else []
+            for item in [node, *members]:
+                if (isinstance(item, (ast.FunctionDef, ast.ClassDef)) and not item.name.startswith("_")
+                        and not ast.get_docstring(item)):
+                    missing.append(f"{path.relative_to(root)}:{item.lineno} {item.name}")
+        if len(text.splitlines()) > 400 and not text.startswith("# Over 400 lines"):
+            large.append(str(path.relative_to(root)))
+    assert not missing, missing
+    assert not large, f"over 400 lines without a reason at the top: {large}"

@@ -22,6 +22,7 @@ UNSPECIFIED_MODEL = bytes(32)
 
 
 class FrameType(enum.IntEnum):
+    """How a frame is coded: on its own (KEY) or as a latent residual (P, B)."""
     KEY = 0  # coded on its own, as an image
     P = 1  # latent residual against a prediction from the previous decoded frame
     B = 2  # latent residual against an interpolation of decoded reference frames
@@ -57,6 +58,7 @@ class Parameter(enum.IntEnum):
 
 @dataclass(frozen=True)
 class Section:
+    """One section of a frame: its kind, its bytes and (when parsed) their CRC32C."""
     kind: int
     data: memoryview | bytes
     crc32c: int = 0  # filled in when parsed; computed by the writer
@@ -64,6 +66,8 @@ class Section:
 
 @dataclass(frozen=True)
 class Frame:
+    """A frame: size, type, quality, parameters and sections (docs/bitstream.md); ``to_bytes`` /
+    ``parse`` convert it."""
     width: int
     height: int
     frame_type: FrameType = FrameType.KEY
@@ -74,6 +78,7 @@ class Frame:
     version: tuple[int, int] = (MAJOR_VERSION, MINOR_VERSION)
 
     def to_bytes(self) -> bytes:
+        """The frame's bytes (header, parameters, sections with their CRCs)."""
         if len(self.model_id) != 32:
             raise InvalidArgumentError("model_id must be the 32-byte sha256 of the bundle")
         if self.version[0] != MAJOR_VERSION:

@@ -101,6 +101,7 @@ class CdfTables:
 
     @property
     def num_tables(self) -> int:
+        """How many CDF tables this set holds."""
         return int(self._native.num_tables)
 
     def to_bytes(self) -> bytes:

@@ -27,6 +27,7 @@ _MAX_ARRAY_BYTES = 1 << 24
 
 
 def write_vector(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Writes named integer arrays to an ``.egv`` golden-vector file."""
     out = bytearray(_MAGIC + struct.pack("<I", len(arrays)))
     for name, array in arrays.items():
         array = np.ascontiguousarray(array).ravel()
@@ -38,6 +39,7 @@ def write_vector(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 
 def read_vector(path: Path) -> dict[str, np.ndarray]:
+    """The named arrays of an ``.egv`` golden-vector file."""
     data = path.read_bytes()
     if data[:4] != _MAGIC:
         raise CorruptedError(f"{path}: not a golden vector file")
@@ -164,6 +166,7 @@ def _require(condition: bool, path: Path, what: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m edgesdk.bitstream.golden``: verifies (or with --generate, rewrites) the golden vectors."""
     parser = argparse.ArgumentParser(description="Generate or verify edgesdk golden vectors")
     parser.add_argument("--generate", action="store_true", help="rewrite the committed golden files")
     parser.add_argument("--dir", type=Path, default=GOLDEN_DIR)

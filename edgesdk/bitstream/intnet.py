@@ -60,14 +60,17 @@ class IntConv:
 
     @property
     def out_channels(self) -> int:
+        """Output channels of the convolution."""
         return int(self.weight.shape[0])
 
     @property
     def in_channels(self) -> int:
+        """Input channels of the convolution."""
         return int(self.weight.shape[1])
 
     @property
     def kernel(self) -> int:
+        """The kernel's side."""
         return int(self.weight.shape[2])
 
 
@@ -80,12 +83,14 @@ class DepthToSpace:
 
 @dataclass
 class IntNetworkSpec:
+    """The layers of an integer network and the range of its input, as a bundle stores them."""
     input_channels: int
     input_min: int
     input_max: int
     ops: list[IntConv | DepthToSpace] = field(default_factory=list)
 
     def output_channels(self) -> int:
+        """Channels of the network's output."""
         channels = self.input_channels
         for op in self.ops:
             channels = op.out_channels if isinstance(op, IntConv) else channels // op.block**2
@@ -274,6 +279,7 @@ class IntNetwork:
 
     @property
     def input_channels(self) -> int:
+        """Channels the network takes."""
         return int(self._native.input_channels)
 
     def run(self, x: np.ndarray) -> np.ndarray:

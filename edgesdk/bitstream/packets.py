@@ -20,12 +20,14 @@ DEFAULT_MAX_PAYLOAD: int = _core.DEFAULT_MAX_PAYLOAD
 
 
 class PacketFlags(enum.IntFlag):
+    """Flags of a packet: it starts a keyframe; it ends the stream."""
     KEYFRAME = 1
     END_OF_STREAM = 2
 
 
 @dataclass(frozen=True)
 class Packet:
+    """One packet of a stream (docs/video.md): stream id, sequence number, flags and payload."""
     stream_id: int
     sequence: int
     payload: bytes
@@ -33,13 +35,16 @@ class Packet:
 
     @property
     def keyframe(self) -> bool:
+        """Whether the packet carries a keyframe."""
         return bool(self.flags & PacketFlags.KEYFRAME)
 
     @property
     def end_of_stream(self) -> bool:
+        """Whether the packet ends the stream."""
         return bool(self.flags & PacketFlags.END_OF_STREAM)
 
     def to_bytes(self) -> bytes:
+        """The packet's bytes: header, payload and its CRC."""
         return _core.write_packet(int(self.flags), self.stream_id, self.sequence, self.payload)
 
 
@@ -61,6 +66,7 @@ class PacketWriter:
         self._sink = sink
 
     def write(self, payload: bytes, *, keyframe: bool = False, end_of_stream: bool = False) -> bytes:
+        """Splits ``payload`` into packets and returns them."""
         flags = (PacketFlags.KEYFRAME if keyframe else 0) | (PacketFlags.END_OF_STREAM if end_of_stream else 0)
         data = Packet(self.stream_id, self.sequence, payload, PacketFlags(flags)).to_bytes()
         self.sequence += 1
@@ -75,6 +81,7 @@ class PacketWriter:
 
 @dataclass
 class ReaderStats:
+    """What a PacketReader has seen: packets, skipped bytes, damaged packets."""
     packets: int = 0
     skipped_bytes: int = 0  # damaged or foreign bytes between packets
     damaged_packets: int = 0  # valid header, payload CRC mismatch (dropped)

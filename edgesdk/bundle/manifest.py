@@ -44,6 +44,7 @@ def check_name(name: str) -> str:
 
 
 def serialize_manifest(manifest: Mapping[str, Any]) -> bytes:
+    """The manifest's canonical bytes (sorted keys, no spaces): what is hashed and signed."""
     try:
         text = json.dumps(manifest, sort_keys=True, indent=1, separators=(",", ": "), ensure_ascii=False,
                           allow_nan=False)
@@ -66,6 +67,7 @@ def _refuse_constant(name: str) -> None:
 
 
 def parse_manifest(data: bytes) -> dict:
+    """The manifest of ``data``, refused unless it is a JSON object of this schema without duplicate keys."""
     if len(data) > MAX_MANIFEST_BYTES:
         raise BundleLimitError(f"manifest.json is more than {MAX_MANIFEST_BYTES} bytes, the limit")
     try:

@@ -56,6 +56,7 @@ class Bundle:
         return self._files[name]
 
     def names(self) -> list[str]:
+        """The bundle's file names, sorted."""
         return sorted(self._files)
 
     def describe(self) -> dict:

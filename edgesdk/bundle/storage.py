@@ -202,6 +202,7 @@ class Contents:
 
 
 def verified_file(path: Path, name: str, entry: dict, data: bytes | None) -> bytes:
+    """``data`` after checking it against its manifest entry (size, sha256); raises what is wrong."""
     if data is None:
         raise BundleIntegrityError(f"{path}: {name} is missing; re-copy or re-export the bundle")
     if len(data) != entry["size"]:

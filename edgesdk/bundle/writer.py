@@ -70,6 +70,7 @@ def _check_destination(destination: Path, archive: bool, overwrite: bool) -> Non
 
 def publish(destination: Path, manifest_bytes: bytes, files: Mapping[str, bytes], signature: bytes | None,
              archive: bool, overwrite: bool) -> None:
+    """Writes a bundle's files atomically to ``destination`` (an archive or a directory)."""
     _check_destination(destination, archive, overwrite)
     destination.parent.mkdir(parents=True, exist_ok=True)
     temporary = destination.with_name(f".{destination.name}.{secrets.token_hex(4)}.partial")

@@ -6,6 +6,7 @@ import argparse
 
 
 def open_codec(args: argparse.Namespace):
+    """The ImageCodec the command's options ask for."""
     from edgesdk.codecs.image.codec import ImageCodec
 
     return ImageCodec(args.model, quality=getattr(args, "quality", None), backend=args.backend,
@@ -13,6 +14,7 @@ def open_codec(args: argparse.Namespace):
 
 
 def add_codec_options(parser: argparse.ArgumentParser, quality: bool = True) -> None:
+    """Adds the model, quality, backend and precision options to a command."""
     from edgesdk.runtime.backends import BACKENDS, PRECISIONS
 
     parser.add_argument("--model", help="bundle (folder or .edgesdk file); default: the shipped model")

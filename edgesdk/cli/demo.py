@@ -15,6 +15,7 @@ from edgesdk.codecs.model import SAMPLE_IMAGE, load_image
 
 
 def side_by_side(left: np.ndarray, right: np.ndarray, gap: int = 8) -> np.ndarray:
+    """``left`` and ``right`` next to each other on white, ``gap`` pixels apart."""
     height = max(left.shape[0], right.shape[0])
     canvas = np.full((height, left.shape[1] + gap + right.shape[1], 3), 255, np.uint8)
     canvas[: left.shape[0], : left.shape[1]] = left

@@ -69,6 +69,7 @@ def video_info(path) -> dict:
 
 
 def describe(target: str) -> dict:
+    """What ``edgesdk info`` prints about a latent image, folder or video, as a dict."""
     kind = kind_of(target, must_exist=True)
     path = local_path(target)
     if kind == "latent-video":

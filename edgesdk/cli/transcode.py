@@ -32,11 +32,13 @@ class Written:
 
     @property
     def bpp(self) -> float:
+        """Bits per pixel of what was written."""
         return 8 * self.bytes / (self.width * self.height * self.frames)
 
 
 @dataclass(frozen=True)
 class VideoOptions:
+    """The encoder options of ``edgesdk encode`` for video."""
     keyframe_interval: int = 32
     b_frames: int = 2
     max_frames: int | None = None  # live sources (rtsp://, v4l2://) run until this or Ctrl-C
@@ -71,6 +73,7 @@ def kind_of(target: str, must_exist: bool) -> str:
 
 
 def local_path(target: str) -> Path:
+    """The local path of a target given as a path or a ``file:`` URI."""
     parsed = urlparse(target)
     if parsed.scheme == "file":
         return Path(parsed.path)

@@ -63,6 +63,7 @@ class CodecModel:
 
     @property
     def qualities(self) -> list[int]:
+        """The model's quality levels, ascending."""
         return sorted(self._qualities)
 
     @property
@@ -72,25 +73,31 @@ class CodecModel:
 
     @property
     def bundle_id(self) -> str:
+        """The sha256 of the bundle's manifest."""
         return self.bundle.bundle_id
 
     @property
     def config(self) -> dict:
+        """The model's architecture configuration from the manifest."""
         return self.manifest["model"]["config"]
 
     @property
     def name(self) -> str:
+        """The model's name."""
         return str(self.manifest["model"].get("preset", "model"))
 
     def check_quality(self, quality: int) -> dict:
+        """The manifest entry of ``quality``; InvalidArgumentError when the model has no such level."""
         if quality not in self._qualities:
             raise InvalidArgumentError(f"quality {quality} is not in this model; it has {self.qualities}")
         return self._qualities[quality]
 
     def model_id(self, quality: int) -> bytes:
+        """The id frames of ``quality`` carry (docs/bitstream.md)."""
         return bytes.fromhex(self.check_quality(quality)["model_id"])
 
     def precisions(self, quality: int, graph: str) -> list[str]:
+        """The precisions the bundle ships ``graph`` of ``quality`` in."""
         return sorted(self.check_quality(quality)["graphs"][graph])
 
     def graph(self, quality: int, graph: str, precision: str = "fp32") -> bytes:

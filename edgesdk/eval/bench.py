@@ -20,6 +20,7 @@ GRAPH_STAGES = ("compressor", "generator")
 
 
 def median_ms(run: Callable[[], object], repeats: int) -> float:
+    """The median of ``repeats`` runs of ``run``, in milliseconds."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -72,6 +73,7 @@ def stage_timings(codec: ImageCodec, image: np.ndarray, repeats: int = 5, qualit
 
 
 def format_timings(timings: dict) -> str:
+    """The stage timings as a text table."""
     width, height = timings["size"]
     lines = [f"{width}x{height}, {timings['bytes']} bytes ({8 * timings['bytes'] / (width * height):.3f} bpp); "
              f"median ms:"]

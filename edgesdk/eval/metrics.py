@@ -20,6 +20,7 @@ _WIN_SIZE, _WIN_SIGMA = 11, 1.5
 
 
 def check_pair(reference: np.ndarray, decoded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both images as arrays of one shape; InvalidArgumentError otherwise."""
     a, b = np.asarray(reference), np.asarray(decoded)
     if a.shape != b.shape:
         raise InvalidArgumentError(f"shape mismatch: {a.shape} vs {b.shape}")

@@ -51,6 +51,7 @@ def evaluate_clip(clip: str | Path, codec, frame_count: int = 30, fps: float = 2
 
 
 def write_video_report(report: dict, out_dir: str | Path) -> dict[str, Path]:
+    """report.json, table.txt and rd.png of a video evaluation under ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "video_report.json"}
@@ -62,6 +63,7 @@ def write_video_report(report: dict, out_dir: str | Path) -> dict[str, Path]:
 
 
 def format_video_table(report: dict) -> str:
+    """The video report as a text table."""
     lines = [f"BD-rate of edgesdk against each anchor on {Path(report['clip']).name} "
              f"({report['frames']} frames; positive: edgesdk needs more bits):"]
     for name, value in report["bd_rate_percent"].items():

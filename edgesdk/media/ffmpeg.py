@@ -52,6 +52,7 @@ _CRF_ENCODERS = ("libx264", "libx265")
 
 
 def import_av():
+    """PyAV, or a DependencyError saying how to install it."""
     return require("av", "video files, cameras and RTSP need PyAV: pip install 'edgesdk[video]' "
                          "(or pip install 'av>=12')")
 
@@ -178,6 +179,7 @@ class FFmpegSource(YUVSource):
         return frame_timestamp(self._index, self.fps)
 
     def read_yuv(self) -> YUVFrame | None:
+        """The next frame as planes, or None at the end."""
         frame = self._next_frame()
         if frame is None:
             return None
@@ -195,6 +197,7 @@ class FFmpegSource(YUVSource):
         return result
 
     def read(self) -> VideoFrame | None:
+        """The next frame as RGB, or None at the end."""
         frame = self._next_frame()
         if frame is None:
             return None
@@ -210,6 +213,7 @@ class FFmpegSource(YUVSource):
         return result
 
     def close(self) -> None:
+        """Closes the container."""
         if not self._closed:
             self._container.close()
         super().close()
@@ -228,6 +232,7 @@ def open_video_file(path: Path, options: dict) -> FFmpegSource:
 
 
 def has_v4l2(av) -> bool:
+    """Whether this PyAV's FFmpeg can open V4L2 cameras."""
     names = {name for entry in av.formats_available for name in entry.split(",")}
     return "video4linux2" in names or "v4l2" in names
 
@@ -358,6 +363,7 @@ class FFmpegSink(YUVSink):
             raise _translate(error, self.uri) from None
 
     def close(self) -> None:
+        """Flushes the encoder and closes the file."""
         if self._closed:
             return
         try:

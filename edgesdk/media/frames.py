@@ -50,10 +50,12 @@ class VideoFrame:
 
     @property
     def width(self) -> int:
+        """Width in pixels."""
         return int(self.pixels.shape[1])
 
     @property
     def height(self) -> int:
+        """Height in pixels."""
         return int(self.pixels.shape[0])
 
 
@@ -80,10 +82,12 @@ class YUVFrame:
 
     @property
     def width(self) -> int:
+        """Width in pixels."""
         return int(self.planes[0].shape[1])
 
     @property
     def height(self) -> int:
+        """Height in pixels."""
         return int(self.planes[0].shape[0])
 
 
@@ -117,6 +121,7 @@ class Options:
         self.what = what
 
     def take(self, name: str, convert: Callable[[Any], Any], default: Any = None) -> Any:
+        """Removes option ``name`` and returns it converted (``default`` when absent); InvalidArgumentError when invalid."""
         self._taken.append(name)
         if name not in self._options:
             return default
@@ -131,6 +136,7 @@ class Options:
             raise InvalidArgumentError(f"{self.what}: option {name}={value!r} is not valid") from None
 
     def take_choice(self, name: str, choices: dict[str, Any] | tuple[str, ...], default: Any = None) -> Any:
+        """Removes option ``name``, which must be one of ``choices``."""
         value = self.take(name, lambda v: str(v).lower(), None)
         if value is None:
             return default
@@ -139,15 +145,18 @@ class Options:
         return choices[value] if isinstance(choices, dict) else value
 
     def take_fps(self, default: Fraction | None = None) -> Fraction | None:
+        """Removes the ``fps`` option as a Fraction."""
         return self.take("fps", lambda v: parse_fps(v, self.what), default)
 
     def finish(self) -> None:
+        """InvalidArgumentError when options remain that nothing took."""
         if self._options:
             accepted = ", ".join(sorted(self._taken)) or "none"
             raise InvalidArgumentError(f"{self.what}: unknown option(s) {', '.join(sorted(self._options))}; accepted: {accepted}")
 
 
 def positive_int(value: Any) -> int:
+    """``value`` as a positive int; ValueError otherwise."""
     number = int(value)
     if number <= 0:
         raise ValueError(value)
@@ -177,6 +186,7 @@ class Source:
             yield frame
 
     def close(self) -> None:
+        """Releases the source."""
         self._closed = True
 
     def _check_open(self) -> None:
@@ -209,10 +219,12 @@ class YUVSource(Source):
         raise NotImplementedError
 
     def yuv_frames(self) -> Iterator[YUVFrame]:
+        """Yields the frames as planes until the end."""
         while (frame := self.read_yuv()) is not None:
             yield frame
 
     def read(self) -> VideoFrame | None:
+        """The next frame as RGB, or None at the end."""
         frame = self.read_yuv()
         if frame is None:
             return None
@@ -248,6 +260,7 @@ class Sink:
         return pixels
 
     def close(self) -> None:
+        """Flushes and releases the sink."""
         self._closed = True
 
     def _check_open(self) -> None:
@@ -273,6 +286,7 @@ class YUVSink(Sink):
     color_range: str = "limited"
 
     def write_yuv(self, frame: YUVFrame) -> None:
+        """Writes one frame given as planes."""
         self._check_open()
         if not isinstance(frame, YUVFrame):
             raise InvalidArgumentError(f"{self.uri}: write_yuv takes a YUVFrame, got {type(frame).__name__}")

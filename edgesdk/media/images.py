@@ -103,6 +103,7 @@ class ImageSource(Source):
         self._index = 0
 
     def read(self) -> VideoFrame | None:
+        """The next image as a frame, or None after the last."""
         self._check_open()
         if self._index >= len(self._paths):
             return None

@@ -44,6 +44,7 @@ class MediaURI:
 
     @property
     def path(self) -> Path:
+        """The URI's location as a local path."""
         if self.path_text is None:
             raise InvalidArgumentError(f"{self.text}: not a local path")
         return Path(self.path_text).expanduser()

@@ -222,6 +222,7 @@ class Y4MSource(_YUVFileSource):
         self._index = 0
 
     def read_yuv(self) -> YUVFrame | None:
+        """The next frame as planes, or None at the end."""
         self._check_open()
         what = f"{self.uri} frame {self._index}"
         marker = self._file.readline(MAX_LINE)
@@ -311,6 +312,7 @@ class RawYUVSource(_YUVFileSource):
         self._index = 0
 
     def read_yuv(self) -> YUVFrame | None:
+        """The next frame as planes, or None at the end."""
         self._check_open()
         data = _read_exact(self._file, self._frame_size, f"{self.uri} frame {self._index}")
         if data is None:

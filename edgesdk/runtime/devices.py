@@ -78,6 +78,7 @@ class ShapeProfile:
             raise DeviceProfileError(f"{where}: {error}") from None
 
     def to_json(self) -> dict[str, list[int]]:
+        """The shape profile as profile JSON."""
         return {"min": list(self.min), "opt": list(self.opt), "max": list(self.max)}
 
     def contains(self, other: ShapeProfile) -> bool:
@@ -102,6 +103,7 @@ class GraphPrecisions:
     generator: str
 
     def for_graph(self, graph: str) -> str:
+        """The precision of ``graph``."""
         if graph not in GRAPHS:
             raise DeviceProfileError(f"unknown graph {graph!r}; graphs are {', '.join(GRAPHS)}")
         return getattr(self, graph)

@@ -43,8 +43,10 @@ class OnnxRuntimeRunner:
         self.output_names = tuple(o.name for o in self._session.get_outputs())
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Runs the session on named float32 arrays; returns its named outputs."""
         feeds = {name: np.ascontiguousarray(inputs[name], dtype=np.float32) for name in self.input_names}
         return dict(zip(self.output_names, self._session.run(None, feeds), strict=True))
 
     def close(self) -> None:
+        """Drops the session."""
         self._session = None

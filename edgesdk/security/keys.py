@@ -42,6 +42,7 @@ def generate_signing_key(comment: str = "") -> tuple[bytes, str]:
 
 
 def raw_public_key(key) -> bytes:
+    """The 32 raw bytes of an Ed25519 public key."""
     _, serialization, _, _ = crypto()
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
@@ -177,6 +178,7 @@ def signature_required(require_signature: bool | None) -> bool:
 
 
 def resolve_trusted_keys(trusted_keys: Any) -> list:
+    """The given trusted keys plus the configured ones, as key objects."""
     if trusted_keys is None:
         given = []
     elif isinstance(trusted_keys, (str, bytes, bytearray, os.PathLike)) or hasattr(trusted_keys, "verify"):

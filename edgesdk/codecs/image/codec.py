@@ -44,6 +44,7 @@ class HyperpriorImageCodec:
     tile_size: int | None = 1024  # pixels; images above (tile_size + 128)² pixels run tile by tile
 
     def encode(self, image: np.ndarray) -> bytes:
+        """One frame (bytes) for an HxWx3 uint8 image."""
         if self.analyze is None:
             raise InvalidArgumentError("this codec has no compressor (analyze) and cannot encode")
         pixels = check_image(image)
@@ -69,6 +70,7 @@ class HyperpriorImageCodec:
         return frame.to_bytes()
 
     def decode(self, data: bytes | bytearray | memoryview) -> np.ndarray:
+        """The HxWx3 uint8 image of a frame."""
         if self.synthesize is None:
             raise InvalidArgumentError("this codec has no generator (synthesize) and cannot decode")
         frame, y_hat = self.decode_latent(data)
@@ -106,6 +108,7 @@ class HyperpriorImageCodec:
 
 
 def check_image(image: np.ndarray) -> np.ndarray:
+    """``image`` as a contiguous HxWx3 uint8 array; InvalidArgumentError otherwise."""
     pixels = np.asarray(image)
     if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.dtype != np.uint8:
         raise InvalidArgumentError(f"expected an HxWx3 uint8 image, got {pixels.dtype} {pixels.shape}")
@@ -169,10 +172,12 @@ def tiled_synthesize(synthesize: Synthesize, y_hat: np.ndarray, tile: int | None
 
 
 def to_tensor(pixels: np.ndarray) -> np.ndarray:
+    """HxWx3 uint8 pixels as the 1x3xHxW float32 tensor (0..1) the compressor takes."""
     return pixels.transpose(2, 0, 1)[None].astype(np.float32) / np.float32(255.0)
 
 
 def to_pixels(x: np.ndarray) -> np.ndarray:
+    """A 1x3xHxW tensor from the generator as HxWx3 uint8 pixels (rounded, clipped)."""
     x = np.asarray(x)[0]
     return np.clip(np.rint(x.transpose(1, 2, 0) * 255.0), 0, 255).astype(np.uint8)
 
@@ -258,12 +263,15 @@ class ImageCodec:
         return self.codec(quality).decode(data)
 
     def encode_batch(self, images: Iterable[ImageInput], quality: int | None = None) -> list[bytes]:
+        """One frame per image."""
         return [self.encode(image, quality) for image in images]
 
     def decode_batch(self, frames: Iterable[bytes | bytearray | memoryview]) -> list[np.ndarray]:
+        """One image per frame."""
         return [self.decode(frame) for frame in frames]
 
     def close(self) -> None:
+        """Closes every runner this codec opened."""
         for runner in self._runners.values():
             runner.close()
         self._runners.clear()

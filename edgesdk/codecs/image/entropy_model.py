@@ -61,6 +61,7 @@ class HyperpriorEntropyModel:
 
     @property
     def hyper_channels(self) -> int:
+        """Channels of the hyper-latent z."""
         return self.hyper_tables.num_tables
 
     def parameters(self, z_hat: np.ndarray) -> LatentParameters:

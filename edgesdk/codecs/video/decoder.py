@@ -23,6 +23,7 @@ from edgesdk.codecs.video.syntax import DISPLAY_MODULUS, EVENT_HISTORY, FrameSyn
 
 @dataclass(frozen=True)
 class DecodedFrame:
+    """A decoded frame: its pixels, display index, type and what the decoder did with it."""
     image: np.ndarray  # HxWx3 uint8
     display_index: int
     frame_type: FrameType
@@ -31,6 +32,7 @@ class DecodedFrame:
 
 @dataclass
 class DecoderStats:
+    """Counts of what a VideoDecoder decoded, skipped and concealed."""
     frames: int = 0  # decoded and returned
     dropped_frames: int = 0  # received but not decodable (damaged, missing reference) under "skip"
     missing_frames: int = 0  # display positions that never arrived

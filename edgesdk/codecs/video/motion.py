@@ -58,10 +58,12 @@ class Motion:
 
     @property
     def block_size(self) -> int:
+        """The side of a motion block in pixels."""
         return 1 << self.block_log2
 
 
 def block_grid(height: int, width: int, block_size: int) -> tuple[int, int]:
+    """(rows, columns) of motion blocks covering ``height`` x ``width`` (partial blocks count)."""
     return -(-height // block_size), -(-width // block_size)
 
 

@@ -64,8 +64,8 @@ def latent_of(codec: HyperpriorImageCodec, image: np.ndarray) -> np.ndarray:
 
 
 def latent_shape(codec: HyperpriorImageCodec, height: int, width: int) -> tuple[int, int, int]:
-    padded_h, padded_w = padded_size(height), padded_size(width)
-    return codec.entropy_model.latent_channels, padded_h // LATENT_DOWNSAMPLING, padded_w // LATENT_DOWNSAMPLING
+    """(channels, rows, columns) of the latent of a ``height`` x ``width`` frame."""
+    return (codec.entropy_model.latent_channels, *latent_grid(height, width))
 
 
 def reconstruct(codec: HyperpriorImageCodec, y_pred: np.ndarray, residual: np.ndarray, step: float,
@@ -95,6 +95,7 @@ def cell_errors(image: np.ndarray, reference: np.ndarray, grid: tuple[int, int])
 
 
 def step_code(step: float) -> int:
+    """A residual step as the integer the stream carries (1/16 units); InvalidArgumentError out of range."""
     code = int(round(step * (1 << STEP_FRACTION_BITS)))
     if not 1 <= code <= MAX_STEP * (1 << STEP_FRACTION_BITS):
         raise InvalidArgumentError(f"residual step must be in 1/16 … {MAX_STEP:g}, got {step}")
@@ -123,6 +124,7 @@ class FrameSyntax:
 
 
 def bounded_parameter(frame: Frame, key: Parameter, low: int, high: int) -> int:
+    """A frame parameter that must be present and in ``low..high``; CorruptedError otherwise."""
     value = frame.parameters.get(key)
     if value is None:
         raise CorruptedError(f"{frame.frame_type.name} frame lacks parameter {key.name}: not a video frame")
@@ -132,6 +134,7 @@ def bounded_parameter(frame: Frame, key: Parameter, low: int, high: int) -> int:
 
 
 def required_section(frame: Frame, kind: SectionKind) -> memoryview | bytes:
+    """The data of a frame's section of ``kind``; CorruptedError when it is missing."""
     section = frame.section(kind)
     if section is None:
         raise CorruptedError(f"{frame.frame_type.name} frame lacks its {kind.name} section")
@@ -197,4 +200,5 @@ def parse_video_frame(data: bytes | bytearray | memoryview, latent_channels: int
 
 
 def latent_grid(height: int, width: int) -> tuple[int, int]:
+    """(rows, columns) of the latent of a ``height`` x ``width`` frame."""
     return padded_size(height) // LATENT_DOWNSAMPLING, padded_size(width) // LATENT_DOWNSAMPLING

@@ -74,6 +74,7 @@ class EngineKey:
             raise InvalidArgumentError("shape_range must be a ShapeProfile")
 
     def to_json(self) -> dict[str, Any]:
+        """The key as JSON (what the digest covers)."""
         return {"bundle_id": self.bundle_id, "graph": self.graph, "quality": self.quality,
                 "precision": self.precision, "tensorrt_version": self.tensorrt_version,
                 "gpu_name": self.gpu_name, "compute_capability": self.compute_capability,
@@ -88,6 +89,7 @@ class EngineKey:
 
     @property
     def file_stem(self) -> str:
+        """The cache file name of the engine, without suffix."""
         dla = "" if self.dla_core is None else f"-dla{self.dla_core}"
         return f"{self.graph}-q{self.quality}-{self.precision}{dla}-{self.digest[:32]}"
 
@@ -107,6 +109,7 @@ def timing_cache_path(tensorrt_version: str, gpu_name: str, compute_capability: 
 
 
 def sidecar_path(path: Path) -> Path:
+    """The JSON file beside a cached file that says what it is."""
     return path.with_name(path.name + ".json")
 
 
@@ -127,6 +130,7 @@ def cached_engine(key: EngineKey, cache_dir: str | Path | None = None) -> Path |
 
 
 def write_atomic(path: Path, data: bytes) -> None:
+    """Writes ``data`` to ``path`` through a temporary file and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -142,6 +146,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def store_checked(path: Path, payload: bytes, kind: str, meta: dict[str, Any]) -> None:
     # Payload first, sidecar last: a crash in between leaves an entry without a valid sidecar.
+    """Stores ``payload`` at ``path`` and then its sidecar (kind, size, sha256, ``meta``)."""
     write_atomic(path, payload)
     sidecar = {"format": "edgesdk.cache-entry", "format_version": 1, "kind": kind, "file": path.name,
                "size": len(payload), "sha256": hashlib.sha256(payload).hexdigest(),
@@ -150,6 +155,7 @@ def store_checked(path: Path, payload: bytes, kind: str, meta: dict[str, Any]) -
 
 
 def check_stored(path: Path, kind: str, expected: Mapping[str, Any]) -> bool:
+    """Whether ``path`` holds what its sidecar says, of ``kind``, with ``expected`` metadata."""
     try:
         with sidecar_path(path).open("rb") as handle:
             raw = handle.read(MAX_SIDECAR_BYTES + 1)
@@ -166,6 +172,7 @@ def check_stored(path: Path, kind: str, expected: Mapping[str, Any]) -> bool:
 
 
 def file_sha256(path: Path) -> str:
+    """The sha256 hex digest of a file."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -174,4 +181,5 @@ def file_sha256(path: Path) -> str:
 
 
 def load_timing_cache(path: Path, meta: dict[str, Any]) -> bytes:
+    """The stored timing cache when it matches ``meta``, else empty bytes."""
     return path.read_bytes() if check_stored(path, "timing-cache", meta) else b""

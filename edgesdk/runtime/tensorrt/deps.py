@@ -18,10 +18,12 @@ MAX_LOG_LINES = 40
 
 
 def import_tensorrt() -> Any:
+    """TensorRT, or a DependencyError saying how to install it."""
     return require("tensorrt", f"TensorRT is not installed: {INSTALL_HINT}; it needs {HARDWARE_HINT}")
 
 
 def import_cudart() -> Any:
+    """cuda-python's runtime module (new or old layout), or a DependencyError."""
     hint = f"cuda-python is not installed: {INSTALL_HINT}; it needs {HARDWARE_HINT}"
     try:
         return require("cuda.bindings.runtime", hint)  # cuda-python 12.6 and newer
@@ -38,6 +40,7 @@ def cuda_call(cudart: Any, result: Any, call: str) -> Any:
 
 
 def cuda_error_name(cudart: Any, error: Any) -> str:
+    """The name of a CUDA error code."""
     try:
         name = cudart.cudaGetErrorName(error)[1]
         return name.decode() if isinstance(name, bytes) else str(name)

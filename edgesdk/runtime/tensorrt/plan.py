@@ -36,6 +36,7 @@ class BuildPlan:
     allow_tf32: bool  # fp32 requests keep true fp32 math
 
     def to_json(self) -> dict[str, Any]:
+        """The plan as JSON (recorded beside the engine)."""
         return {"precision": self.precision, "graph_precision": self.graph_precision,
                 "strongly_typed": self.strongly_typed, "builder_flags": list(self.builder_flags),
                 "dla_core": self.dla_core, "allow_tf32": self.allow_tf32}

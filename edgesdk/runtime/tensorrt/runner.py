@@ -68,6 +68,7 @@ class TensorRTRunner:
         return self._ranges[name]  # type: ignore[return-value]
 
     def run(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Runs the engine on named float32 arrays (any allowed shape); returns its named outputs."""
         if self._context is None:
             raise InvalidArgumentError("this runner is closed")
         missing = [name for name in self.input_names if name not in inputs]
