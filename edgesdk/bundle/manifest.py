@@ -156,3 +156,23 @@ def quality_entries(manifest: dict) -> dict[int, dict]:
     if not qualities:
         raise CorruptedError("bundle manifest lists no quality levels")
     return qualities
+
+
+def quality_levels(manifest: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The manifest's ``qualities`` (quality number as text -> entry), unchecked beyond being a
+    non-empty object; CorruptedError otherwise."""
+    qualities = manifest.get("qualities")
+    if not isinstance(qualities, Mapping) or not qualities:
+        raise CorruptedError("bundle manifest lists no quality levels")
+    return qualities
+
+
+def quality_level(manifest: Mapping[str, Any], quality: int) -> Any:
+    """The manifest entry of ``quality``; InvalidArgumentError naming the levels there are."""
+    qualities = quality_levels(manifest)
+    entry = qualities.get(str(quality))
+    if entry is None:
+        raise InvalidArgumentError(f"quality {quality} is not in this bundle; it has "
+                                   f"{sorted(qualities, key=lambda q: int(q) if str(q).isdigit() else -1)}")
+    return entry
+

@@ -27,13 +27,14 @@ def _devices(args: argparse.Namespace) -> int:
 
 def _build_engine(args: argparse.Namespace) -> int:
     from edgesdk.bundle import Bundle
+    from edgesdk.bundle.manifest import quality_levels
     from edgesdk.runtime.devices import detect_profile, load_profile
     from edgesdk.runtime.graphs import GRAPHS
     from edgesdk.runtime.tensorrt import prepare_engine
 
     profile = load_profile(args.device or detect_profile())
     bundle = Bundle.open(args.bundle)
-    qualities = args.quality or sorted(int(q) for q in bundle.manifest["qualities"])
+    qualities = args.quality or sorted(int(q) for q in quality_levels(bundle.manifest))
     print(f"device profile {profile.name}, bundle {bundle.bundle_id[:16]}")
     for quality in qualities:
         for graph in GRAPHS:

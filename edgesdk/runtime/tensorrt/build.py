@@ -12,6 +12,7 @@ from typing import Any, Mapping
 from edgesdk.runtime.devices import DeviceProfile, ShapeProfile, load_profile
 from edgesdk.runtime.graphs import GRAPHS
 from edgesdk.errors import BackendError, CorruptedError, DependencyError, InvalidArgumentError
+from edgesdk.bundle.manifest import quality_level
 from edgesdk.runtime.tensorrt.cache import EngineKey, cached_engine, engine_path, load_timing_cache, store_checked, store_engine, timing_cache_path
 from edgesdk.runtime.tensorrt.plan import BuildPlan, input_shape_ranges, plan_build
 from edgesdk.runtime.tensorrt.deps import MAX_LOG_LINES, gpu_identity, import_cudart, import_tensorrt, tensorrt_logger
@@ -115,13 +116,7 @@ def resolve_request(bundle: Any, graph: str, quality: int, profile: DeviceProfil
     if precision not in profile.precisions:
         raise InvalidArgumentError(f"profile {profile.name} does not run {precision}; it lists {list(profile.precisions)}")
     manifest = bundle.manifest
-    qualities = manifest.get("qualities")
-    if not isinstance(qualities, Mapping) or not qualities:
-        raise CorruptedError("bundle manifest lists no quality levels")
-    entry = qualities.get(str(quality))
-    if entry is None:
-        raise InvalidArgumentError(f"quality {quality} is not in this bundle; it has "
-                                   f"{sorted(qualities, key=lambda q: int(q) if str(q).isdigit() else -1)}")
+    entry = quality_level(manifest, quality)
     variants = entry.get("graphs", {}).get(graph) if isinstance(entry, Mapping) else None
     if not isinstance(variants, Mapping) or not variants:
         raise CorruptedError(f"bundle quality {quality} has no {graph} graph")
