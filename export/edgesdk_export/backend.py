@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgesdk.lazy import require
 from edgesdk.runtime.backends import register_backend
 
 TORCH_PRECISIONS = ("fp32", "fp16")
+INSTALL_HINT = 'the pytorch backend needs the export extra: pip install "edgesdk[export]"'
 
 
 class TorchRunner:
@@ -17,7 +19,8 @@ class TorchRunner:
 
     def __init__(self, model, quality: int, graph: str, precision: str = "fp32",
                  threads: int | None = None) -> None:
-        import torch
+        torch = require("torch", INSTALL_HINT)
+        require("onnx", INSTALL_HINT)
 
         from edgesdk_export.models import CodecConfig
         from edgesdk_export.onnx_export import GRAPHS, graph_module, load_graph_weights
