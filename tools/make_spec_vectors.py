@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Regenerates the bitstream-spec test vectors in docs/spec/vectors/ (docs/spec/README.md).
+
+Encodes small crops of edgesdk/data/samples/kodim23.png with the shipped model
+(edgesdk/data/models/lite.edgesdk, ONNX Runtime fp32) and stores, next to each stream, the
+integers it decodes to. The streams depend on the float compressor, so a rerun on another
+machine or ONNX Runtime version may give other (equally valid) streams; the integers always
+match their own stream. Usage: python tools/make_spec_vectors.py [--out docs/spec/vectors]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from edgesdk.bitstream.container import Frame, FrameType, SectionKind
+from edgesdk.codecs.image.codec import ImageCodec, LATENT_DOWNSAMPLING
+from edgesdk.shapes import PAD_MULTIPLE
+from edgesdk.codecs.image.entropy_model import HYPER_DOWNSAMPLING
+from edgesdk.codecs.model import load_image
+from edgesdk.bitstream.packets import PacketReader
+from edgesdk.codecs.video import VideoEncoder, parse_video_frame
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "edgesdk" / "data" / "samples" / "kodim23.png"
+
+# name: (top, left, height, width, quality)
+IMAGES = {
+    "kodim23_64x64_q1": (200, 300, 64, 64, 1),
+    "kodim23_64x64_q4": (200, 300, 64, 64, 4),
+    "kodim23_70x45_q1": (180, 250, 45, 70, 1),
+    "kodim23_70x45_q4": (180, 250, 45, 70, 4),
+}
+VIDEO = "kodim23_3frames_70x45_q2"
+
+
+def keyframe_integers(codec: ImageCodec, data: bytes) -> dict[str, np.ndarray]:
+    """z symbols, h_s outputs (table indexes after the clamp, raw fixed-point means) and y symbols."""
+    frame = Frame.parse(data)
+    model = codec.codec(frame.quality).entropy_model
+    padded_h = -frame.height % PAD_MULTIPLE + frame.height
+    padded_w = -frame.width % PAD_MULTIPLE + frame.width
+    h, w = padded_h // LATENT_DOWNSAMPLING, padded_w // LATENT_DOWNSAMPLING
+    z_shape = (model.hyper_channels, h // HYPER_DOWNSAMPLING, w // HYPER_DOWNSAMPLING)
+    z_indexes = np.broadcast_to(np.arange(z_shape[0], dtype=np.int32)[:, None, None], z_shape)
+    z = model.hyper_tables.decode(frame.section(SectionKind.HYPER_LATENT).data, z_indexes)
+    out = model.hyper_synthesis.run(z)
+    m = model.latent_channels
+    indexes = np.clip(out[:m], 0, model.latent_tables.num_tables - 1).astype(np.int32)
+    means = out[m:].astype(np.int32)
+    y = model.latent_tables.decode(frame.section(SectionKind.LATENT).data, indexes)
+    return {"z": z.astype(np.int32), "hs_output": out.astype(np.int32), "indexes": indexes,
+            "means_fixed": means, "y": y.astype(np.int32)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "spec" / "vectors")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    image = load_image(SAMPLE)
+    codec = ImageCodec(backend="onnxruntime", precision="fp32", threads=2)
+    index = {}
+    for name, (top, left, height, width, quality) in IMAGES.items():
+        crop = np.ascontiguousarray(image[top : top + height, left : left + width])
+        data = codec.encode(crop, quality=quality)
+        (args.out / f"{name}.eli").write_bytes(data)
+        arrays = keyframe_integers(codec, data)
+        np.savez_compressed(args.out / f"{name}.npz", **arrays)
+        index[f"{name}.eli"] = {"width": width, "height": height, "quality": quality, "crop_top_left": [top, left],
+                                "bytes": len(data), "arrays": {k: list(v.shape) for k, v in arrays.items()}}
+
+    # A 3-frame video: a 70x45 window panning 3 pixels right and 2 down per frame (the motion
+    # grid, 2x3 blocks of 32, differs from the padded frame's 2x4: partial blocks are exercised).
+    frames = [np.ascontiguousarray(image[100 + 2 * k : 145 + 2 * k, 400 + 3 * k : 470 + 3 * k]) for k in range(3)]
+    encoder = VideoEncoder(codec.codec(2), keyframe_interval=8, b_frames=1)
+    for frame in frames:
+        encoder.push(frame)
+    packets = encoder.pull()
+    encoder.flush()
+    packets += encoder.pull()
+    stream = b"".join(p.to_bytes() for p in packets)
+    (args.out / f"{VIDEO}.elv").write_bytes(stream)
+    reader = PacketReader()
+    payloads = [p.payload for p in reader.feed(stream)]
+    arrays: dict[str, np.ndarray] = {}
+    summary = []
+    for k, payload in enumerate(p for p in payloads if len(p)):
+        _, syntax = parse_video_frame(payload, codec.model.entropy_model(2).latent_channels)
+        entry = {"decode_order": k, "type": syntax.frame_type.name, "display_index": syntax.display_index,
+                 "bytes": len(payload)}
+        if syntax.frame_type == FrameType.KEY:
+            for key, value in keyframe_integers(codec, bytes(payload)).items():
+                arrays[f"f{k}_{key}"] = value
+        else:
+            arrays[f"f{k}_residual"] = syntax.residual.astype(np.int32)
+            entry["step_sixteenths"] = int(round(syntax.step * 16))
+            if syntax.copy_blocks is not None:
+                arrays[f"f{k}_copy_blocks"] = syntax.copy_blocks.astype(np.int32)
+            if syntax.motion is not None:
+                motion = syntax.motion
+                entry["motion"] = {"mode": int(motion.mode), "block_log2": motion.block_log2,
+                                   "fraction_bits": motion.fraction_bits}
+                for field in ("past", "future"):
+                    if getattr(motion, field) is not None:
+                        arrays[f"f{k}_motion_{field}"] = getattr(motion, field).astype(np.int32)
+        summary.append(entry)
+    np.savez_compressed(args.out / f"{VIDEO}.npz", **arrays)
+    index[f"{VIDEO}.elv"] = {"width": 70, "height": 45, "quality": 2, "frames": summary,
+                             "bytes": len(stream), "arrays": {k: list(v.shape) for k, v in arrays.items()}}
+    (args.out / "index.json").write_text(json.dumps(index, indent=1, sort_keys=True) + "\n")
+    for path in sorted(args.out.iterdir()):
+        print(f"{path.stat().st_size:8d}  {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
