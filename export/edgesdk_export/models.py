@@ -31,8 +31,10 @@ from torch import nn
 
 from edgesdk.bitstream.entropy import scale_table as _runtime_scale_table
 from edgesdk_export.intnet import QuantizedHyperSynthesis
+from edgesdk_export import wavelet
 
 MULTIPLE = 64  # g_a downsamples by 16, h_a by 4 more
+WAVELET_LEVELS = 4  # 2^4 = g_a's downsampling
 LIKELIHOOD_BOUND = 1e-9
 
 
@@ -65,8 +67,24 @@ class CodecConfig:
     z_bound: int = 32  # z tables cover the integers [-z_bound, z_bound]; the rest escapes
     z_tail_mass: float = 1e-9  # least probability the z tables give the escape
     prior_filters: tuple[int, ...] = (3, 3, 3)  # hidden sizes of each z channel's CDF network
+    # "conv": learned stride-2 convolutions (g_a/g_s above). "wavelet": CDF 9/7 wavelet with a
+    # learned residual and post-filter (edgesdk_export.wavelet); widths/kernels/gdn then unused.
+    transform: str = "conv"
+    residual_widths: tuple[int, ...] = (32, 64, 128)  # wavelet: the analysis residual's convolutions
+    post_filter_width: int = 48  # wavelet: channels of the post-filter (at half resolution)
+    # Rate levels trained together (wavelet only): level i is quality rate_qualities[i], each
+    # with its own quantization steps; every other weight is shared.
+    rate_qualities: tuple[int, ...] = ()
+    initial_steps: tuple[float, ...] = ()  # wavelet: per rate level, pixel units (0..255)
 
     def __post_init__(self) -> None:
+        if self.transform not in ("conv", "wavelet"):
+            raise ValueError(f"transform must be 'conv' or 'wavelet', not {self.transform!r}")
+        if self.transform == "wavelet":
+            if self.M != wavelet.latent_channels(WAVELET_LEVELS):
+                raise ValueError(f"a wavelet model has M = {wavelet.latent_channels(WAVELET_LEVELS)}")
+            if not self.rate_qualities or len(self.initial_steps) != len(self.rate_qualities):
+                raise ValueError("a wavelet model needs rate_qualities and one initial step each")
         if self.gdn not in ("gdn", "simplified"):
             raise ValueError(f"gdn must be 'gdn' or 'simplified', not {self.gdn!r}")
         if len(self.widths) != 3 or len(self.kernels) != 4 or len(self.hyper_kernels) != 3:
@@ -133,7 +151,22 @@ QUALITY = CodecConfig(
 """The classic scale hyperprior shape (Ballé et al. 2018, N=128, M=192, 5×5 convs, GDN), with
 predicted means: about 42 kMAC/pixel each way. For stored media and offline transcoding."""
 
-PRESETS: dict[str, CodecConfig] = {"lite": LITE, "quality": QUALITY}
+WAVELET = CodecConfig(
+    name="wavelet",
+    N=128,
+    M=768,
+    widths=(64, 128, 128),
+    kernels=(5, 3, 3, 3),
+    hyper_kernels=(1, 3, 3),
+    hyper_hidden=96,
+    transform="wavelet",
+    rate_qualities=(1, 2, 3, 4),
+    initial_steps=wavelet.initial_steps(4),
+)
+"""CDF 9/7 wavelet warm start (edgesdk_export.wavelet) with a learned residual and post-filter,
+all four qualities in one model (shared weights, per-quality quantization steps)."""
+
+PRESETS: dict[str, CodecConfig] = {"lite": LITE, "quality": QUALITY, "wavelet": WAVELET}
 
 
 # --- Helpers ----------------------------------------------------------------------------------
@@ -262,6 +295,15 @@ def _hyper_analysis(config: CodecConfig) -> nn.Sequential:
     )
 
 
+def hyper_input(config: CodecConfig, y: torch.Tensor) -> torch.Tensor:
+    """What h_a sees of y. Conv models: y itself with means (z must carry y's sign, Minnen et
+    al. 2018), else |y|. Wavelet models: log2(1 + |y|), the coefficients' log-magnitude, whose
+    local averages set the scales (and from which ``wavelet.initialize_hyperprior`` starts)."""
+    if config.transform == "wavelet":
+        return torch.log2(1.0 + y.abs())
+    return y if config.predict_means else y.abs()
+
+
 # --- Entropy models ---------------------------------------------------------------------------
 
 
@@ -368,8 +410,13 @@ class ImageCodecModel(nn.Module):
     def __init__(self, config: CodecConfig = LITE) -> None:
         super().__init__()
         self.config = config
-        self.g_a = _analysis(config)
-        self.g_s = _synthesis(config)
+        if config.transform == "wavelet":
+            shared = wavelet.WaveletTransform(WAVELET_LEVELS, len(config.rate_qualities), config.initial_steps)
+            self.g_a = wavelet.WaveletAnalysis(shared, config.residual_widths)
+            self.g_s = wavelet.WaveletSynthesis(shared, config.post_filter_width)
+        else:
+            self.g_a = _analysis(config)
+            self.g_s = _synthesis(config)
         self.h_a = _hyper_analysis(config)
         self.h_s = QuantizedHyperSynthesis(
             config.N,
@@ -386,24 +433,47 @@ class ImageCodecModel(nn.Module):
 
     def hyper_analysis(self, y: torch.Tensor) -> torch.Tensor:
         """z (float) from y: the compressor's second output."""
-        # With means, z must carry y's sign (Minnen et al. 2018); without, |y| suffices.
-        return self.h_a(y if self.config.predict_means else y.abs())
+        return self.h_a(hyper_input(self.config, y))
 
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Training pass. In train mode the rates use additive uniform noise; in eval mode the
-        actual rounding. The generator always gets ``round(y − mean) + mean`` (straight-through).
+    @property
+    def rate_levels(self) -> int:
+        """How many rate levels share this model's weights (1 for single-rate models)."""
+        return max(1, len(self.config.rate_qualities))
 
-        Returns x_hat (unclamped), likelihoods_y, likelihoods_z and bpp (mean bits per pixel).
+    def select_rate_level(self, level: int) -> None:
+        """The rate level that g_a and g_s use when called without one (export, codec)."""
+        if not 0 <= level < self.rate_levels:
+            raise ValueError(f"rate level must be in 0..{self.rate_levels - 1}")
+        if self.config.transform == "wavelet":
+            self.g_a.transform.quality = level
+
+    def _transforms(self, rate_level: torch.Tensor | None):
+        if rate_level is None or self.config.transform != "wavelet":
+            return self.g_a, self.g_s
+        return (functools.partial(self.g_a, quality=rate_level), functools.partial(self.g_s, quality=rate_level))
+
+    def forward(self, x: torch.Tensor, rate_level: torch.Tensor | None = None,
+                reconstruct: bool = True) -> dict[str, torch.Tensor]:
+        """Training pass. In train mode the rates of conv models use additive uniform noise; in
+        eval mode, and always for wavelet models, the actual rounding (straight-through): most
+        wavelet coefficients are far below one step, where noise would price zeros as if they
+        were spread over a whole bin and teach the entropy model scales far too wide. The generator always gets ``round(y − mean) + mean`` (straight-through).
+        ``rate_level`` (int64 [N]): each image's rate level, for multi-rate models.
+
+        Returns x_hat (unclamped), likelihoods_y, likelihoods_z, bpp (mean bits per pixel) and
+        bits (per image). ``reconstruct=False`` skips g_s (x_hat is None): rate-only training.
         """
         _check_size(x)
-        y = self.g_a(x)
+        g_a, g_s = self._transforms(rate_level)
+        y = g_a(x)
         z = self.hyper_analysis(y)
         # The entropy path runs in float32 whatever autocast says: h_s simulates integers and
         # the likelihoods need the precision.
         with torch.autocast(device_type=x.device.type, enabled=False):
             y, z = _at_least_float32(y), _at_least_float32(z)
             z_hat = _round_ste(z)  # h_s sees the integers the decoder will have
-            if self.training:
+            noisy_rates = self.training and self.config.transform != "wavelet"
+            if noisy_rates:
                 z_rate = z + torch.empty_like(z).uniform_(-0.5, 0.5)
             else:
                 z_rate = z_hat
@@ -411,17 +481,18 @@ class ImageCodecModel(nn.Module):
             index, mean = self.h_s(z_hat)
             if mean is None:
                 mean = torch.zeros_like(y)
-            if self.training:
+            if noisy_rates:
                 y_rate = y + torch.empty_like(y).uniform_(-0.5, 0.5)
-            else:
-                y_rate = torch.round(y - mean) + mean
+            else:  # straight-through: the rate of what is coded, with y's gradient
+                y_rate = _round_ste(y - mean) + mean
             likelihoods_y = self.y_prior.likelihood(y_rate, index, mean)
             y_hat = _round_ste(y - mean) + mean  # what the decoder will have: symbol + mean
             pixels = x.shape[0] * x.shape[2] * x.shape[3]
-            bits = -(torch.log2(likelihoods_y).sum() + torch.log2(likelihoods_z).sum())
-            bpp = bits / pixels
-        x_hat = self.g_s(y_hat)
-        return {"x_hat": x_hat, "likelihoods_y": likelihoods_y, "likelihoods_z": likelihoods_z, "bpp": bpp}
+            bits = -(torch.log2(likelihoods_y).sum(dim=(1, 2, 3)) + torch.log2(likelihoods_z).sum(dim=(1, 2, 3)))
+            bpp = bits.sum() / pixels
+        x_hat = g_s(y_hat) if reconstruct else None
+        return {"x_hat": x_hat, "likelihoods_y": likelihoods_y, "likelihoods_z": likelihoods_z, "bpp": bpp,
+                "bits": bits}
 
     @torch.no_grad()
     def compress_parts(self, x: torch.Tensor) -> CompressedParts:
@@ -439,6 +510,45 @@ class ImageCodecModel(nn.Module):
     def decompress_parts(self, y_hat: torch.Tensor) -> torch.Tensor:
         """Reconstruction in [0, 1] from a decoded latent ``ŷ = symbol + mean`` (any size)."""
         return self.g_s(y_hat).clamp_(0.0, 1.0)
+
+    @torch.no_grad()
+    def initialize_entropy_model(self, x: torch.Tensor) -> None:
+        """Starts h_s where a per-channel (factorized) model of y would be: each channel's table
+        index at its standard deviation and its mean at its average over ``x`` [N, 3, H, W]
+        (at the model's selected rate level). A warm-started transform is near a good codec
+        from step 0; without this, h_s would need thousands of steps to move its outputs by
+        tens of table steps or hundreds of latent units."""
+        prior = self.y_prior
+        if self.config.transform == "wavelet":
+            wavelet.initialize_hyperprior(self.h_a, self.h_s, prior.log_min, prior.log_step)
+        y = self.g_a(x)
+        m = self.config.M
+        last = self.h_s.convs[-1]
+        # What the weights alone give each channel (the bias is set below): h_s without its last
+        # bias and without rounding or clamping, in float.
+        features = torch.round(self.hyper_analysis(y))
+        for conv, block in zip(self.h_s.convs[:-1], self.h_s.blocks):
+            features = F.relu(F.conv2d(features, conv.weight, conv.bias, padding=conv.padding))
+            if block > 1:
+                features = F.pixel_shuffle(features, block)
+        from_weights = F.conv2d(features, last.weight[:m], None, padding=last.padding).mean(dim=(0, 2, 3))
+        y = y.double()
+        mean = y.mean(dim=(0, 2, 3))
+        std = (y - mean.view(1, -1, 1, 1)).square().mean(dim=(0, 2, 3)).sqrt().clamp_min(1e-3)
+        index = (std.log() - prior.log_min) / prior.log_step
+        bias = last.bias
+        bias[:m] = (index - from_weights.double()).to(bias.dtype)
+        if self.config.predict_means:
+            bias[m:] = mean.to(bias.dtype)
+
+    def parameter_groups(self, lr: float, entropy_lr_scale: float) -> list[dict]:
+        """Optimizer groups: the last layer of h_s and the z prior at ``entropy_lr_scale`` × lr
+        (their outputs live in table and latent units, tens to hundreds, where Adam's steps of
+        about lr would take tens of thousands of steps), everything else at lr."""
+        fast = [*self.h_s.convs[-1].parameters(), *self.z_prior.parameters()]
+        fast_ids = {id(p) for p in fast}
+        rest = [p for p in self.parameters() if id(p) not in fast_ids]
+        return [{"params": rest, "lr_scale": 1.0}, {"params": fast, "lr_scale": entropy_lr_scale}]
 
     def z_tables(self) -> tuple[np.ndarray, np.ndarray, int]:
         """(pmfs [N, 2K+1], tail masses [N], offset −K) for ``CdfTables.from_pmfs``."""
@@ -478,12 +588,40 @@ def _sequential_macs(layers: nn.Sequential, positions: float) -> tuple[float, fl
     return macs, positions
 
 
+def _hooked_macs(module: nn.Module, run, pixels: int) -> float:
+    """MACs per image pixel of the convolutions and GDNs that ``run()`` calls in ``module``."""
+    total = [0.0]
+
+    def count(layer, inputs, output):
+        if isinstance(layer, nn.Conv2d):
+            k = layer.kernel_size[0] * layer.kernel_size[1]
+            total[0] += k * layer.in_channels * layer.out_channels / layer.groups * output.shape[-2] * output.shape[-1]
+        elif isinstance(layer, GDN):
+            total[0] += layer.channels**2 * output.shape[-2] * output.shape[-1]
+
+    handles = [m.register_forward_hook(count) for m in module.modules() if isinstance(m, (nn.Conv2d, GDN))]
+    try:
+        with torch.no_grad():
+            run()
+    finally:
+        for handle in handles:
+            handle.remove()
+    return total[0] / pixels
+
+
 @functools.lru_cache(maxsize=16)
 def _mac_breakdown(config: CodecConfig) -> dict[str, float]:
     model = ImageCodecModel(config)
-    g_a, latent = _sequential_macs(model.g_a, 1.0)
-    h_a, hyper = _sequential_macs(model.h_a, latent)
-    g_s, _ = _sequential_macs(model.g_s, latent)
+    if config.transform == "wavelet":
+        x = torch.zeros(1, 3, 128, 128)
+        y = model.g_a(x)
+        g_a = _hooked_macs(model.g_a, lambda: model.g_a(x), 128 * 128)
+        g_s = _hooked_macs(model.g_s, lambda: model.g_s(y), 128 * 128)
+        h_a, hyper = _sequential_macs(model.h_a, 1 / 256)
+    else:
+        g_a, latent = _sequential_macs(model.g_a, 1.0)
+        h_a, hyper = _sequential_macs(model.h_a, latent)
+        g_s, _ = _sequential_macs(model.g_s, latent)
     h_s, positions = 0.0, hyper
     blocks = (*model.h_s.blocks, 1)  # depth-to-space after each conv (1: none)
     for conv, block in zip(model.h_s.convs, blocks):

@@ -56,12 +56,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--crop", type=int, default=256, help="square crop size, a multiple of 64")
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--lr-drop-at", type=float, default=0.9, help="fraction of --steps after which lr /= 10")
+    parser.add_argument("--train-only", choices=("all", "entropy"), default="all",
+                        help="entropy: freeze g_a and g_s and minimise the rate alone (a warm-started "
+                             "transform's entropy model first learns at several times the speed)")
+    parser.add_argument("--entropy-lr-scale", type=float, default=1.0,
+                        help="learning-rate factor of h_s's last layer and the z prior (see parameter_groups)")
     parser.add_argument("--clip", type=float, default=1.0, help="gradient norm clip (0: off)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, help="CPU threads for torch and image decoding")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--amp", choices=("auto", "off", "bf16", "fp16"), default="auto",
-                        help="mixed precision of the float transforms (auto: bf16/fp16 on CUDA, off on CPU)")
+                        help="mixed precision of the float transforms (auto: bf16/fp16 on CUDA, off on CPU; bf16 on CPU too)")
+    parser.add_argument("--holdout-every", type=int, default=0,
+                        help="leave every N-th image (sorted by path) out of training, for evaluation "
+                             "on photographs the model never saw (see holdout_images)")
+    parser.add_argument("--channels-last", action="store_true", help="channels-last memory format")
     parser.add_argument("--resume", nargs="?", const="last", help="continue from OUT/last.pt or the given checkpoint")
     parser.add_argument("--init", type=Path, help="start from a checkpoint's weights (e.g. another quality)")
     parser.add_argument("--log-every", type=int, default=100)
@@ -114,6 +123,13 @@ def _decode(path: Path, max_side: int) -> np.ndarray:
             size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
             image = image.resize(size, Image.Resampling.LANCZOS)
         return np.asarray(image, dtype=np.uint8).copy()
+
+
+def holdout_images(files: list[Path], every: int) -> tuple[list[Path], list[Path]]:
+    """(training files, held-out files): every ``every``-th file of the sorted list is held out."""
+    if every <= 0:
+        return files, []
+    return [f for i, f in enumerate(files) if i % every], [f for i, f in enumerate(files) if not i % every]
 
 
 def load_images(files: list[Path], crop: int, cache_mb: int, max_side: int, threads: int,
@@ -235,9 +251,12 @@ def _resolve_config(args: argparse.Namespace) -> CodecConfig:
 
 
 def _autocast_dtype(args: argparse.Namespace, device: torch.device) -> torch.dtype | None:
-    if device.type != "cuda" or args.amp == "off":
-        if args.amp in ("bf16", "fp16") and device.type != "cuda":
-            print("note: --amp applies to CUDA only; training in float32", file=sys.stderr)
+    if device.type != "cuda":
+        # CPUs with AVX-512 BF16 run bf16 autocast; fp16 autocast has no benefit there.
+        if args.amp == "fp16":
+            print("note: --amp fp16 applies to CUDA only; training in float32", file=sys.stderr)
+        return torch.bfloat16 if args.amp == "bf16" else None
+    if args.amp == "off":
         return None
     if args.amp == "fp16" or (args.amp == "auto" and not torch.cuda.is_bf16_supported()):
         return torch.float16
@@ -282,7 +301,14 @@ def _train(args: argparse.Namespace, files: list[Path]) -> int:
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     config = _resolve_config(args)
-    lmbda = args.lmbda if args.lmbda is not None else LAMBDAS[args.quality]
+    if config.rate_qualities:  # one model for several qualities: λ per rate level
+        if args.lmbda is not None:
+            raise SystemExit("error: --lmbda applies to single-rate models; a multi-rate model uses its qualities' λ")
+        lmbda = [LAMBDAS[q] for q in config.rate_qualities]
+        quality = list(config.rate_qualities)
+    else:
+        lmbda = args.lmbda if args.lmbda is not None else LAMBDAS[args.quality]
+        quality = args.quality
 
     args.out.mkdir(parents=True, exist_ok=True)
     last_path = args.out / "last.pt"
@@ -292,14 +318,22 @@ def _train(args: argparse.Namespace, files: list[Path]) -> int:
         if state["config"] != config.to_dict():
             raise SystemExit(f"error: the checkpoint's model configuration differs from --model/--config:\n"
                              f"  checkpoint: {state['config']}\n  requested:  {config.to_dict()}")
-        if not math.isclose(state["lmbda"], lmbda):
+        if not np.allclose(state["lmbda"], lmbda):
             raise SystemExit(f"error: the checkpoint was trained with λ={state['lmbda']}, not {lmbda} "
                              f"(use --init to start a new quality from it)")
     elif last_path.exists():
         raise SystemExit(f"error: {last_path} exists; pass --resume to continue or choose another --out")
 
     model = ImageCodecModel(config).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    lambdas = torch.tensor(lmbda, dtype=torch.float32, device=device) if isinstance(lmbda, list) else None
+    channels_last = args.channels_last
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    entropy_only = args.train_only == "entropy"
+    if entropy_only:
+        for parameter in (*model.g_a.parameters(), *model.g_s.parameters()):
+            parameter.requires_grad_(False)
+    optimizer = torch.optim.Adam(model.parameter_groups(args.lr, args.entropy_lr_scale), lr=args.lr)
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
     step, elapsed = 0, 0.0
     if state is not None:
@@ -318,10 +352,16 @@ def _train(args: argparse.Namespace, files: list[Path]) -> int:
         print(f"already at step {step} of {args.steps}", file=sys.stderr)
         return 0
 
+    files, held_out = holdout_images(files, args.holdout_every)
     images = load_images(files, args.crop, args.cache_mb, args.max_side, threads, args.seed)
+    if state is None and args.init is None and config.transform == "wavelet":
+        calibration = sample_batch(images, np.random.default_rng(args.seed + 1), 32, args.crop).float().div_(255.0)
+        model.select_rate_level(len(config.rate_qualities) // 2)
+        model.initialize_entropy_model(calibration.to(device))
     run_info = {"args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
                 "config": config.to_dict(), "lmbda": lmbda, "device": str(device),
-                "amp": str(amp_dtype) if amp_dtype else None, "images": len(images), "resumed_at": step}
+                "amp": str(amp_dtype) if amp_dtype else None, "images": len(images), "resumed_at": step,
+                "held_out": [str(p) for p in held_out]}
     (args.out / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed crop size: pick the fastest kernels once
@@ -329,7 +369,7 @@ def _train(args: argparse.Namespace, files: list[Path]) -> int:
     def checkpoint() -> dict:
         return {
             "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "step": step, "elapsed_s": elapsed,
-            "config": config.to_dict(), "quality": args.quality, "lmbda": lmbda,
+            "config": config.to_dict(), "quality": quality, "lmbda": lmbda,
             "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "scaler": scaler.state_dict() if scaler.is_enabled() else None, "rng": _rng_state(rng),
         }
@@ -352,13 +392,26 @@ def _train(args: argparse.Namespace, files: list[Path]) -> int:
                 tick = time.monotonic()
                 lr = args.lr * (0.1 if step >= args.lr_drop_at * args.steps else 1.0)
                 for group in optimizer.param_groups:
-                    group["lr"] = lr
+                    group["lr"] = lr * group["lr_scale"]
                 batch = sample_batch(images, rng, args.batch_size, args.crop)
                 x = batch.to(device, non_blocking=True).float().div_(255.0)
+                if channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                rate_level = None
+                if lambdas is not None:  # each image its own rate level
+                    rate_level = torch.from_numpy(rng.integers(len(lambdas), size=args.batch_size)).to(device)
                 with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-                    out = model(x)
-                mse = F.mse_loss(out["x_hat"].float(), x)
-                loss = lmbda * 255.0**2 * mse + out["bpp"]
+                    out = model(x, rate_level, reconstruct=not entropy_only)
+                if entropy_only:
+                    mse = torch.zeros((), device=device)
+                    loss = out["bpp"]
+                elif lambdas is None:
+                    mse = F.mse_loss(out["x_hat"].float(), x)
+                    loss = lmbda * 255.0**2 * mse + out["bpp"]
+                else:
+                    mse_each = (out["x_hat"].float() - x).square().mean(dim=(1, 2, 3))
+                    mse = mse_each.mean()
+                    loss = (lambdas[rate_level] * 255.0**2 * mse_each).mean() + out["bpp"]
                 optimizer.zero_grad(set_to_none=True)
                 if torch.isfinite(loss):
                     scaler.scale(loss).backward()
