@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from edgesdk.evaluation import bd_rate, load_images, pillow_codec_points, psnr
+from edgesdk.eval import bd_rate, load_images, pillow_codec_points, psnr
 from edgesdk_export.models import pad_to_multiple, unpad
 from edgesdk_export.train import load_model
 
