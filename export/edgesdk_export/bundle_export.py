@@ -66,8 +66,38 @@ def quality_files(model: ImageCodecModel, quality: int, precisions: Sequence[str
         },
         "parity": parity,
     }
-    entry["model_id"] = model_id_of(model.config.to_dict(), quality, files)
     return entry, files
+
+
+def level_references(entry: dict) -> list[tuple[dict, str]]:
+    """Every (holder, key) of a quality entry whose value names a bundle file."""
+    holders = [(variant, "file") for precisions in entry["graphs"].values() for variant in precisions.values()]
+    holders += [(entry["integer_data"], key) for key in ("hyper_tables", "hyper_synthesis", "latent_tables")]
+    return holders
+
+
+def share_identical_files(qualities: dict[str, dict], files: dict[str, bytes]) -> dict[str, bytes]:
+    """Stores each distinct file once: a level whose file has the same bytes as one already
+    kept refers to that one (multi-rate models share their integer data and entropy tables
+    across levels; the manifest format always allowed any listed name). Returns the files kept;
+    rewrites the references in ``qualities`` in place."""
+    kept: dict[str, bytes] = {}
+    canonical: dict[bytes, str] = {}
+    renamed: dict[str, str] = {}
+    for name in sorted(files):
+        digest = hashlib.sha256(files[name]).digest()
+        renamed[name] = canonical.setdefault(digest, name)
+        if renamed[name] == name:
+            kept[name] = files[name]
+    for entry in qualities.values():
+        for holder, key in level_references(entry):
+            holder[key] = renamed[holder[key]]
+    return kept
+
+
+def level_model_id(config: dict, quality: int, entry: dict, files: dict[str, bytes]) -> str:
+    """``model_id_of`` over the files a (final) quality entry names."""
+    return model_id_of(config, quality, {holder[key]: files[holder[key]] for holder, key in level_references(entry)})
 
 
 def model_id_of(config: dict, quality: int, files: dict[str, bytes]) -> str:
@@ -104,17 +134,25 @@ def export_bundle(checkpoints: Sequence[str | Path], destination: str | Path, *,
             config = model.config
         elif model.config != config:
             raise InvalidArgumentError(f"{path} has another model configuration than the first checkpoint")
-        quality = int(state["quality"])
-        if str(quality) in qualities:
-            raise InvalidArgumentError(f"two checkpoints are quality {quality}")
-        log(f"quality {quality} from {path} (step {state['step']}, λ={state['lmbda']})")
-        entry, quality_data = quality_files(model, quality, precisions, parity_input.numpy(), log)
-        entry["lambda"] = float(state["lmbda"])
-        entry["training"] = {"steps": int(state["step"]), "seconds": round(float(state["elapsed_s"]), 1)}
-        qualities[str(quality)] = entry
-        files.update(quality_data)
+        # A multi-rate checkpoint holds several quality levels (one per rate level).
+        levels = state["quality"] if isinstance(state["quality"], list) else [state["quality"]]
+        lambdas = state["lmbda"] if isinstance(state["lmbda"], list) else [state["lmbda"]]
+        for rate_level, (quality, lmbda) in enumerate(zip(levels, lambdas)):
+            quality = int(quality)
+            if str(quality) in qualities:
+                raise InvalidArgumentError(f"two checkpoints are quality {quality}")
+            model.select_rate_level(rate_level)
+            log(f"quality {quality} from {path} (step {state['step']}, λ={lmbda})")
+            entry, quality_data = quality_files(model, quality, precisions, parity_input.numpy(), log)
+            entry["lambda"] = float(lmbda)
+            entry["training"] = {"steps": int(state["step"]), "seconds": round(float(state["elapsed_s"]), 1)}
+            qualities[str(quality)] = entry
+            files.update(quality_data)
     if config is None:
         raise InvalidArgumentError("no checkpoints given")
+    files = share_identical_files(qualities, files)
+    for quality, entry in qualities.items():
+        entry["model_id"] = level_model_id(config.to_dict(), int(quality), entry, files)
     manifest = {
         "created_by": f"edgesdk {__version__}",
         "model": {
