@@ -75,6 +75,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--init", type=Path, help="start from a checkpoint's weights (e.g. another quality)")
     parser.add_argument("--log-every", type=int, default=100)
     parser.add_argument("--checkpoint-every", type=int, default=1000)
+    parser.add_argument("--checkpoint-seconds", type=float, default=0,
+                        help="also save last.pt whenever this many seconds have passed since the last save")
+    parser.add_argument("--max-seconds", type=float, default=0,
+                        help="stop after this many seconds of this run (then --lr-drop-at is a fraction of it)")
     parser.add_argument("--keep-every", type=int, default=50_000)
     parser.add_argument("--cache-mb", type=int, default=4096, help="RAM for decoded images; the rest are skipped")
     parser.add_argument("--max-side", type=int, default=2048, help="downscale larger images to this long side")
@@ -388,9 +392,15 @@ def _train(args: argparse.Namespace, files: list[Path]) -> int:
     model.train()
     try:
         with open(args.out / "log.jsonl", "a") as log:
-            while step < args.steps:
+            run_start = last_save = time.monotonic()
+            finishing = False
+            while not finishing:
                 tick = time.monotonic()
-                lr = args.lr * (0.1 if step >= args.lr_drop_at * args.steps else 1.0)
+                if args.max_seconds:  # a time budget: the lr drops at that fraction of it
+                    late = tick - run_start >= args.lr_drop_at * args.max_seconds
+                else:
+                    late = step >= args.lr_drop_at * args.steps
+                lr = args.lr * (0.1 if late else 1.0)
                 for group in optimizer.param_groups:
                     group["lr"] = lr * group["lr_scale"]
                 batch = sample_batch(images, rng, args.batch_size, args.crop)
@@ -427,11 +437,12 @@ def _train(args: argparse.Namespace, files: list[Path]) -> int:
                 step += 1
                 elapsed += time.monotonic() - tick
                 now = time.monotonic()
+                finishing = step >= args.steps or bool(args.max_seconds and now - run_start >= args.max_seconds)
                 rate = (step - window_step) / max(now - window_start, 1e-9)
-                if counted and (now - shown >= 1.0 or step == args.steps):
+                if counted and (now - shown >= 1.0 or finishing):
                     progress.update(step, rate, window_means())
                     shown = now
-                if step % args.log_every == 0 or step == args.steps:
+                if step % args.log_every == 0 or finishing:
                     record = {"step": step, "elapsed_s": round(elapsed, 3), "time": round(time.time(), 3), "lr": lr,
                               "steps_per_s": round(rate, 4), "images_per_s": round(rate * args.batch_size, 3),
                               "skipped": skipped}
@@ -442,9 +453,11 @@ def _train(args: argparse.Namespace, files: list[Path]) -> int:
                     sums.zero_()
                     counted = skipped = 0
                     window_start, window_step = time.monotonic(), step
-                if step % args.checkpoint_every == 0 or step == args.steps:
+                timed = bool(args.checkpoint_seconds and now - last_save >= args.checkpoint_seconds)
+                if step % args.checkpoint_every == 0 or finishing or timed:
                     _save(last_path, checkpoint())
-                if step % args.keep_every == 0 or step == args.steps:
+                    last_save = time.monotonic()
+                if step % args.keep_every == 0 or finishing:
                     _save(args.out / f"step_{step}.pt", checkpoint())
     except KeyboardInterrupt:
         _save(last_path, checkpoint())

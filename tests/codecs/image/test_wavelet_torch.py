@@ -226,3 +226,17 @@ def test_multi_rate_training_entropy_stage_and_curve(tmp_path, capsys):
     bpps = [level["bpp"] for level in record["levels"]]
     assert len(bpps) == 4 and bpps == sorted(bpps) and bpps[0] > 0
     assert np.isfinite(record["bd_rate_vs_webp"])
+
+
+def test_time_budget_stops_and_saves(tmp_path):
+    """--max-seconds ends a run long before --steps, with last.pt and a step checkpoint saved
+    (the GPU recipe trains by time, tools/train-gpu.sh)."""
+    data = write_images(tmp_path / "data", count=3)
+    out = tmp_path / "timed"
+    args = wavelet_args(data, out, 1_000_000, "--train-only", "entropy", "--max-seconds", "2",
+                        "--checkpoint-seconds", "1")
+    assert train.main(args) == 0
+    step = train.load_checkpoint(out / "last.pt")["step"]
+    assert 0 < step < 1_000_000
+    assert (out / f"step_{step}.pt").exists()
+    assert read_log(out / "log.jsonl")[-1]["step"] == step
