@@ -19,7 +19,8 @@ import sys
 import onnx
 
 from edgesdk.bundle import Bundle, write_bundle
-from edgesdk_export.bundle_export import model_id_of
+from edgesdk.bundle.manifest import quality_levels
+from edgesdk_export.bundle_export import level_model_id
 from edgesdk_export.onnx_export import flush_subnormal_weights
 
 
@@ -27,16 +28,14 @@ def main(source: str, destination: str) -> int:
     bundle = Bundle.open(source)
     manifest = json.loads(bundle.manifest_bytes)
     files = {name: bundle.read(name) for name in bundle.names()}
-    for quality, entry in manifest["qualities"].items():
+    for quality, entry in quality_levels(manifest).items():
         for graph in entry["graphs"].values():
             name = graph["fp32"]["file"]
             proto = onnx.load_from_string(files[name])
             count = flush_subnormal_weights(proto)
             files[name] = proto.SerializeToString()
             print(f"{name}: {count} subnormal weights set to zero")
-        prefix = f"q{quality}/"
-        own = {name: data for name, data in files.items() if name.startswith(prefix)}
-        entry["model_id"] = model_id_of(manifest["model"]["config"], int(quality), own)
+        entry["model_id"] = level_model_id(manifest["model"]["config"], int(quality), entry, files)
     print(f"wrote {write_bundle(destination, manifest, files, overwrite=True)}")
     return 0
 

@@ -101,6 +101,7 @@ def add_int8_generators(bundle: str | Path, destination: str | Path, calibration
     precision of the same generator. Fails with the numbers when an INT8 generator's output is
     below ``min_psnr_db`` against its fp32 graph on the parity image (the demo's photograph)."""
     from edgesdk.bundle import write_bundle
+    from edgesdk.bundle.manifest import quality_level
     from edgesdk.codecs.image.codec import ImageCodec
     from edgesdk.codecs.model import default_sample_image
 
@@ -120,7 +121,7 @@ def add_int8_generators(bundle: str | Path, destination: str | Path, calibration
         if parity.psnr_db < min_psnr_db:
             raise ExportError(f"quality {quality}: the INT8 generator's output is {parity.psnr_db:.1f} dB from the "
                               f"fp32 graph's (limit {min_psnr_db:g} dB); calibrate on more varied images")
-        entry = manifest["qualities"][str(quality)]
+        entry = quality_level(manifest, quality)
         name = f"q{quality}/generator.int8.onnx"
         files[name] = int8_graph
         fp32_entry = entry["graphs"]["generator"]["fp32"]
