@@ -1,0 +1,8 @@
+"""Registers the stores and transports that ship with edgesdk (engines imported on open)."""
+
+from __future__ import annotations
+
+from edgesdk.exchange.registry import register_store
+from edgesdk.exchange.sqlite_store import open_sqlite_store
+
+register_store(open_sqlite_store, schemes=["sqlite", "file"])
