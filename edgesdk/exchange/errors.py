@@ -32,17 +32,14 @@ class TransportUnavailableError(TransportError, ConnectionFailedError):
     """The broker or accessory cannot be reached."""
 
 
-class DecryptionError(Error):
-    """An encrypted frame cannot be opened (see the subclasses); nothing was decrypted."""
+# Encrypted latents: defined in the security layer (below this one), re-exported here.
+from edgesdk.security.encryption import (  # noqa: E402
+    AuthenticationError,
+    DecryptionError,
+    NotAuthorisedError,
+    ReplayError,
+)
 
-
-class NotAuthorisedError(DecryptionError):
-    """This decoder holds no key for the frame's key epoch (never given one, or revoked)."""
-
-
-class AuthenticationError(DecryptionError, CorruptedError):
-    """The frame or its clear metadata was altered, or it was sealed with another key."""
-
-
-class ReplayError(DecryptionError):
-    """The frame's counter was already accepted under this key: a replayed frame."""
+__all__ = ["AuthenticationError", "DecryptionError", "DuplicateFrameError", "FrameChecksumError",
+           "NotAuthorisedError", "ReplayError", "StoreCorruptedError", "StoreError", "TransportError",
+           "TransportUnavailableError"]
