@@ -1,8 +1,10 @@
 """Exchange figures (docs/exchange.md): frames/s into the SQLite latent store against an
 fsync'd append-only file (the same durability, no index) in the same process; SFrame
-seal+open per frame; filtered k-NN query time.
+seal+open per frame; filtered k-NN query time; camera->viewer latency at 25 fps CIF through
+JetStream (real CIF packets of the shipped model) against core NATS pub/sub (no persistence)
+on the same server, plus the codec's encode and decode time per CIF frame.
 
-    python benchmarks/bench_exchange.py [--frames 2000] [--frame-bytes 1500] [--json]
+    python benchmarks/bench_exchange.py [--frames 2000] [--frame-bytes 1500] [--latency-frames 250] [--json]
 """
 
 from __future__ import annotations
@@ -76,10 +78,108 @@ def bench_search(folder: Path, rng, count: int = 10_000, dims: int = 64, queries
         return out
 
 
+def cif_packets(count: int) -> tuple[list[bytes], float, float]:
+    """Packets of ``count`` CIF frames (P frames, keyframe every 25) and the median encode and
+    decode milliseconds per frame."""
+    import edgesdk
+    from edgesdk.codecs.model import SAMPLE_IMAGE, load_image
+    from edgesdk.codecs.video import VideoDecoder, VideoEncoder
+
+    picture = load_image(SAMPLE_IMAGE)[:288, :352]
+    packets, encode_ms, decode_ms = [], [], []
+    with edgesdk.ImageCodec(quality=1) as codec:
+        encoder = VideoEncoder(codec, keyframe_interval=25, b_frames=0)
+        decoder = VideoDecoder(codec.codec())
+        for i in range(count):
+            start = time.perf_counter()
+            encoder.push(np.roll(picture, 2 * i, axis=1))
+            out = [p.to_bytes() for p in encoder.pull()]
+            middle = time.perf_counter()
+            for packet in out:
+                decoder.push(packet)
+            decoder.pull()
+            end = time.perf_counter()
+            encode_ms.append((middle - start) * 1000)
+            decode_ms.append((end - middle) * 1000)
+            packets += out
+    return packets, statistics.median(encode_ms), statistics.median(decode_ms)
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    return {"p50": float(np.percentile(values, 50)), "p99": float(np.percentile(values, 99)), "n": len(values)}
+
+
+def bench_latency(packets: list[bytes], frames: int, fps: float = 25.0) -> dict[str, dict[str, float]]:
+    """Capture-to-receive milliseconds at ``fps``: JetStream (publish acknowledged, ordered
+    consumer) and core NATS (fire and forget), same server, same packets."""
+    import asyncio
+    import threading
+
+    import nats
+
+    from edgesdk.exchange.nats import LocalNatsServer, NatsTransport
+
+    results = {}
+    with LocalNatsServer() as server:
+        # JetStream through edgesdk's transport
+        arrivals: dict[int, float] = {}
+        with NatsTransport(server.uri) as viewer, NatsTransport(server.uri) as camera:
+            stream = viewer.subscribe("latency", timeout=frames / fps + 20, max_frames=frames)
+
+            def watch():
+                for record in stream:
+                    arrivals[record.frame_index] = time.time() - record.timestamp
+
+            thread = threading.Thread(target=watch)
+            thread.start()
+            time.sleep(0.5)
+            start = time.perf_counter()
+            for i in range(frames):
+                delay = start + i / fps - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                data = packets[i % len(packets)]
+                camera.publish(FrameRecord("latency", i, time.time(), data, kind="key" if i % 25 == 0 else "P"))
+            thread.join(30)
+        results["jetstream_ms"] = percentiles([v * 1000 for v in arrivals.values()])
+
+        # baseline: core NATS publish/subscribe on the same server (no persistence, no acks)
+        async def core() -> list[float]:
+            received: list[float] = []
+            done = asyncio.Event()
+            sub_nc = await nats.connect(server.uri)
+            pub_nc = await nats.connect(server.uri)
+
+            async def handler(message):
+                received.append(time.time() - float(message.headers["T"]))
+                if len(received) == frames:
+                    done.set()
+
+            await sub_nc.subscribe("core.latency", cb=handler)
+            await sub_nc.flush()
+            start = time.perf_counter()
+            for i in range(frames):
+                delay = start + i / fps - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                await pub_nc.publish("core.latency", packets[i % len(packets)], headers={"T": repr(time.time())})
+            await pub_nc.flush()
+            try:
+                await asyncio.wait_for(done.wait(), 10)
+            finally:
+                await sub_nc.close()
+                await pub_nc.close()
+            return received
+
+        results["core_nats_ms"] = percentiles([v * 1000 for v in asyncio.run(core())])
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=2000)
     parser.add_argument("--frame-bytes", type=int, default=1500, help="about a CIF latent frame at 0.1 bpp")
+    parser.add_argument("--latency-frames", type=int, default=250, help="frames at 25 fps (0: skip)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
@@ -94,6 +194,11 @@ def main() -> None:
         results["store_fps_batch25_with_64d_vectors"] = bench_store(folder, items, 25, 64)
         results["sframe_seal_fps"], results["sframe_open_fps"] = bench_crypto(items)
         results["knn10_ms_of_10000x64"] = bench_search(folder, rng)
+    if args.latency_frames:
+        packets, encode_ms, decode_ms = cif_packets(25)
+        results["cif_packet_bytes_median"] = float(np.median([len(p) for p in packets]))
+        results["cif_encode_ms"], results["cif_decode_ms"] = encode_ms, decode_ms
+        results.update(bench_latency(packets, args.latency_frames))
     if args.json:
         print(json.dumps(results, indent=2))
         return
@@ -105,6 +210,14 @@ def main() -> None:
     print(f"SFrame AES-128-GCM: seal {results['sframe_seal_fps']:.0f} frames/s, open {results['sframe_open_fps']:.0f} frames/s")
     knn = results["knn10_ms_of_10000x64"]
     print("k-NN (k=10) over 10,000 64-d vectors, median ms: " + ", ".join(f"{k} {v:.2f}" for k, v in knn.items()))
+    if args.latency_frames:
+        js, core = results["jetstream_ms"], results["core_nats_ms"]
+        print(f"camera->viewer at 25 fps, CIF packets (median {results['cif_packet_bytes_median']:.0f} bytes), "
+              f"{js['n']} frames:")
+        print(f"  JetStream (acknowledged, file store, sync always): p50 {js['p50']:.2f} ms  p99 {js['p99']:.2f} ms")
+        print(f"  baseline core NATS pub/sub (no persistence):       p50 {core['p50']:.2f} ms  p99 {core['p99']:.2f} ms")
+        print(f"  codec per CIF frame on this machine: encode {results['cif_encode_ms']:.0f} ms, "
+              f"decode {results['cif_decode_ms']:.0f} ms (add them for glass-to-glass)")
 
 
 if __name__ == "__main__":
