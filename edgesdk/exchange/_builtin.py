@@ -11,3 +11,7 @@ from edgesdk.exchange.registry import register_transport  # noqa: E402
 from edgesdk.exchange.nats import open_nats_transport  # noqa: E402
 
 register_transport(open_nats_transport, schemes=["nats"])
+
+from edgesdk.exchange.postgres import open_postgres_store  # noqa: E402
+
+register_store(open_postgres_store, schemes=["postgresql", "postgres"])

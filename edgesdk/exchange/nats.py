@@ -257,6 +257,66 @@ class NatsTransport:
             except Exception:
                 pass
 
+    def fetch_batches(self, durable: str, *, batch: int = 256, idle_timeout: float | None = 2.0,
+                      deadline: float | None = None, ack_wait: float = 30.0):
+        """Yields ``(records, acknowledge)`` from a durable pull consumer over every stream:
+        call ``acknowledge()`` once the records are committed; until then the broker holds
+        them and redelivers them after ``ack_wait`` (or to the next consumer after a crash).
+        Stops when nothing arrived for ``idle_timeout`` seconds or at ``deadline``
+        (time.monotonic())."""
+        from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+        if not 1 <= batch <= 10_000:
+            raise InvalidArgumentError("batch must be in [1, 10000]")
+        config = ConsumerConfig(durable_name=durable, ack_policy=AckPolicy.EXPLICIT, ack_wait=ack_wait,
+                                deliver_policy=DeliverPolicy.ALL, max_ack_pending=max(1000, 4 * batch))
+        subscription = self._run(self._js.pull_subscribe(f"{SUBJECT_PREFIX}.>", durable=durable,
+                                                         stream=self.jetstream, config=config),
+                                 timeout=self.request_timeout * 5)
+        reassembler = _Reassembler()
+        chunk_messages: dict[str, list] = {}
+
+        async def acknowledge_all(messages: list) -> None:
+            for message in messages:
+                await message.ack()
+            await self._nc.flush()
+
+        try:
+            while deadline is None or time.monotonic() < deadline:
+                wait = 1.0 if idle_timeout is None else idle_timeout
+                if deadline is not None:
+                    wait = max(0.05, min(wait, deadline - time.monotonic()))
+                try:
+                    messages = self._run(subscription.fetch(batch, timeout=wait), timeout=wait + 10)
+                except self._nats.errors.TimeoutError:
+                    if idle_timeout is not None and self._nc.is_connected:
+                        return
+                    continue
+                except (self._nats.errors.Error, TransportUnavailableError, OSError):
+                    time.sleep(0.1)  # broker restarting: the durable consumer resumes where it was
+                    continue
+                records, done = [], []
+                for message in messages:
+                    headers = dict(message.headers or {})
+                    record = reassembler.add(headers, message.data)
+                    if headers.get("Edgesdk-Chunk", "0/1").endswith("/1"):
+                        done.append(message)
+                    else:
+                        meta = json.loads(headers["Edgesdk-Meta"])
+                        key = f"{meta['stream']}.{meta['frame']}"
+                        chunk_messages.setdefault(key, []).append(message)
+                        if record is not None:
+                            done.extend(chunk_messages.pop(key))
+                    if record is not None:
+                        records.append(record)
+                if records:
+                    yield records, (lambda messages=done: self._run(acknowledge_all(messages), timeout=30))
+        finally:
+            try:
+                self._run(subscription.unsubscribe(), timeout=5)
+            except Exception:
+                pass
+
     def stored(self, stream: str | None = None) -> list[FrameRecord]:
         """Every frame the JetStream stream holds for ``stream`` (or all), with duplicates if
         any were stored: for checks and tools."""
