@@ -4,7 +4,13 @@ seal+open per frame; filtered k-NN query time; camera->viewer latency at 25 fps 
 JetStream (real CIF packets of the shipped model) against core NATS pub/sub (no persistence)
 on the same server, plus the codec's encode and decode time per CIF frame.
 
-    python benchmarks/bench_exchange.py [--frames 2000] [--frame-bytes 1500] [--latency-frames 250] [--json]
+Fleet: 1,000 simulated cameras publish to JetStream; the ingest consumer (ack after commit)
+moves them into PostgreSQL + pgvector: drain rate of a backlog, and lag (publish to commit)
+p50/p99 under a live load of 1 frame/s per camera; baseline: put_many straight into
+PostgreSQL from the same process.
+
+    python benchmarks/bench_exchange.py [--frames 2000] [--frame-bytes 1500] [--latency-frames 250]
+                                        [--cameras 1000] [--fleet-seconds 5] [--json]
 """
 
 from __future__ import annotations
@@ -175,11 +181,108 @@ def bench_latency(packets: list[bytes], frames: int, fps: float = 25.0) -> dict[
     return results
 
 
+def bench_fleet(cameras: int, seconds: float, frame_bytes: int, dims: int = 64) -> dict[str, object]:
+    import asyncio
+    import threading
+
+    import nats
+    import pgserver
+
+    from edgesdk.exchange.nats import LocalNatsServer, NatsTransport, _headers, subject_of
+    from edgesdk.exchange.postgres import PostgresStore, ingest
+
+    rng = np.random.default_rng(7)
+    payload = rng.bytes(frame_bytes)
+    vectors = rng.normal(size=(64, dims)).astype(np.float32)
+
+    def frames(rounds: range, stamp: bool):
+        for r in rounds:
+            for c in range(cameras):
+                yield FrameRecord(f"cam{c:04d}", r, time.time() if stamp else 1000.0 + r, payload,
+                                  kind="key" if r % 25 == 0 else "P", features=vectors[(r + c) % 64])
+
+    async def publish(server_uri: str, records, rate: float | None) -> None:
+        nc = await nats.connect(server_uri)
+        js = nc.jetstream(timeout=10)
+        pending: list = []
+        start = time.perf_counter()
+        for n, record in enumerate(records):
+            if rate:
+                delay = start + n / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                record = FrameRecord(record.stream, record.frame_index, time.time(), record.data, record.kind,
+                                     features=record.features)
+            pending.append(asyncio.ensure_future(js.publish(subject_of(record.stream), record.data,
+                                                            headers=_headers(record, 0, 1))))
+            if len(pending) >= 256:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+        await nc.close()
+
+    out: dict[str, object] = {"cameras": cameras}
+    with tempfile.TemporaryDirectory() as name, LocalNatsServer(Path(name) / "hub") as hub:
+        server = pgserver.get_server(Path(name) / "pg", cleanup_mode="stop")
+        try:
+            uri = server.get_uri()
+            backlog = list(frames(range(5), stamp=False))
+            # baseline: straight into PostgreSQL, batches of 500
+            with PostgresStore(uri, dimensions=dims, table="baseline") as store:
+                start = time.perf_counter()
+                for at in range(0, len(backlog), 500):
+                    store.put_many(backlog[at:at + 500])
+                out["postgres_direct_fps"] = len(backlog) / (time.perf_counter() - start)
+            # backlog drain through JetStream
+            NatsTransport(hub.uri).close()  # creates the JetStream stream
+            asyncio.run(publish(hub.uri, backlog, None))
+            with PostgresStore(uri, dimensions=dims, table="fleet") as store, NatsTransport(hub.uri) as consumer:
+                start = time.perf_counter()
+                done = ingest(consumer, store, durable="drain", batch=500, idle_timeout=2.0, timeout=300)
+                out["ingest_drain_fps"] = done / (time.perf_counter() - start - 2.0)
+                out["ingest_drain_frames"] = done
+            # live: every camera at 1 frame/s for `seconds`, consumer running alongside
+            lags: list[float] = []
+            with PostgresStore(uri, dimensions=dims, table="live") as store, NatsTransport(hub.uri) as consumer:
+                consumer.purge()  # the live consumer sees only live frames
+                stop = threading.Event()
+
+                def on_batch(records):
+                    now = time.time()
+                    lags.extend((now - r.timestamp) * 1000 for r in records if r.frame_index >= 100)  # not the backlog
+
+                def run():
+                    while not stop.is_set():
+                        ingest(consumer, store, durable="live", batch=500, idle_timeout=None, timeout=1.0,
+                               on_batch=on_batch)
+
+                thread = threading.Thread(target=run)
+                thread.start()
+                live = list(frames(range(100, 100 + int(seconds)), stamp=True))
+                start = time.perf_counter()
+                asyncio.run(publish(hub.uri, live, rate=float(cameras)))
+                deadline = time.monotonic() + 60
+                while len(lags) < len(live) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                elapsed = time.perf_counter() - start
+                stop.set()
+                thread.join(30)
+            out["live_offered_fps"] = float(cameras)
+            out["live_ingested"] = len(lags)
+            out["live_ingested_fps"] = len(lags) / elapsed
+            out["live_lag_ms"] = percentiles(lags) if lags else {}
+        finally:
+            server.cleanup()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=2000)
     parser.add_argument("--frame-bytes", type=int, default=1500, help="about a CIF latent frame at 0.1 bpp")
     parser.add_argument("--latency-frames", type=int, default=250, help="frames at 25 fps (0: skip)")
+    parser.add_argument("--cameras", type=int, default=1000, help="simulated cameras for the fleet figures (0: skip)")
+    parser.add_argument("--fleet-seconds", type=float, default=5.0)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
@@ -199,6 +302,8 @@ def main() -> None:
         results["cif_packet_bytes_median"] = float(np.median([len(p) for p in packets]))
         results["cif_encode_ms"], results["cif_decode_ms"] = encode_ms, decode_ms
         results.update(bench_latency(packets, args.latency_frames))
+    if args.cameras:
+        results["fleet"] = bench_fleet(args.cameras, args.fleet_seconds, args.frame_bytes)
     if args.json:
         print(json.dumps(results, indent=2))
         return
@@ -218,6 +323,16 @@ def main() -> None:
         print(f"  baseline core NATS pub/sub (no persistence):       p50 {core['p50']:.2f} ms  p99 {core['p99']:.2f} ms")
         print(f"  codec per CIF frame on this machine: encode {results['cif_encode_ms']:.0f} ms, "
               f"decode {results['cif_decode_ms']:.0f} ms (add them for glass-to-glass)")
+    if args.cameras:
+        fleet = results["fleet"]
+        print(f"fleet, {fleet['cameras']} cameras, {args.frame_bytes}-byte frames with 64-d vectors, PostgreSQL + HNSW:")
+        print(f"  baseline put_many straight into PostgreSQL: {fleet['postgres_direct_fps']:.0f} frames/s")
+        print(f"  JetStream -> ingest (ack after commit), backlog of {fleet['ingest_drain_frames']}: "
+              f"{fleet['ingest_drain_fps']:.0f} frames/s")
+        lag = fleet["live_lag_ms"]
+        print(f"  live, {fleet['live_offered_fps']:.0f} frames/s offered: {fleet['live_ingested_fps']:.0f} frames/s "
+              f"ingested, lag publish->commit p50 {lag.get('p50', float('nan')):.0f} ms "
+              f"p99 {lag.get('p99', float('nan')):.0f} ms")
 
 
 if __name__ == "__main__":

@@ -317,6 +317,10 @@ class NatsTransport:
             except Exception:
                 pass
 
+    def purge(self) -> None:
+        """Deletes every message of the JetStream stream (consumers keep their names)."""
+        self._run(self._js.purge_stream(self.jetstream), timeout=self.request_timeout * 5)
+
     def stored(self, stream: str | None = None) -> list[FrameRecord]:
         """Every frame the JetStream stream holds for ``stream`` (or all), with duplicates if
         any were stored: for checks and tools."""
