@@ -368,9 +368,10 @@ def build_parser() -> argparse.ArgumentParser:
     build_engine.add_argument("--force", action="store_true", help="rebuild even when a cached engine matches")
     build_engine.set_defaults(run=_build_engine)
 
-    from edgesdk.cli import exchange, store  # exchange commands (docs/exchange.md)
+    from edgesdk.cli import accessory, exchange, store  # exchange commands (docs/exchange.md)
     store.add_parser(commands)
     exchange.add_parsers(commands)
+    accessory.add_parser(commands)
     return parser
 
 
