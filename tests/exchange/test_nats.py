@@ -149,3 +149,39 @@ def test_publish_and_subscribe_commands(server, tmp_path, capsys, video_packets)
     with NatsTransport(server.uri) as transport:
         stored = transport.stored("camera")
     assert [r.kind.value for r in stored[:4]] == ["key", "P", "P", "key"]
+
+
+@pytest.mark.slow
+def test_leaf_node_buffers_while_the_hub_is_down(tmp_path):
+    """A device's leaf node keeps its own JetStream: frames are acknowledged locally while the
+    hub is down, and the hub's FLEET stream (sourcing the leaf) catches up when it returns.
+    Slow: after a hub restart JetStream retries the source with a backoff (about 40 s here)."""
+    with LocalNatsServer(tmp_path / "hub", domain="hub", accept_leaves=True) as hub, \
+            LocalNatsServer(tmp_path / "dev", domain="dev", leaf_of=hub) as device:
+        time.sleep(1.0)  # leaf connection
+        with NatsTransport(hub.uri, jetstream="FLEET", create_stream=False) as fleet:
+            with NatsTransport(device.uri) as camera:  # fleet sources camera's LATENTS
+                fleet.source_leaves(["dev"])
+                for i in range(20):
+                    camera.publish(FrameRecord("cam0", i, float(i), b"frame %d" % i))
+                deadline = time.monotonic() + 30
+                while fleet.message_count() < 20 and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                assert fleet.message_count() == 20
+        hub.kill()  # uplink down: the camera keeps going, acknowledged by its own leaf node
+        with NatsTransport(device.uri) as camera:
+            for i in range(20, 40):
+                camera.publish(FrameRecord("cam0", i, float(i), b"frame %d" % i))
+            assert len(camera.stored("cam0")) == 40
+        hub.start()
+        with NatsTransport(hub.uri, jetstream="FLEET", create_stream=False, publish_timeout=5) as fleet:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                try:
+                    if fleet.message_count() >= 40:
+                        break
+                except Exception:
+                    pass
+                time.sleep(0.5)
+            stored = fleet.stored("cam0")
+        assert sorted(r.frame_index for r in stored) == list(range(40))  # every frame, once
