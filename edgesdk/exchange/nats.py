@@ -117,7 +117,7 @@ class NatsTransport:
         self._nc = None
         self._js = None
         try:
-            self._run(self._connect(create_stream), timeout=request_timeout * 5 + 5)
+            self._run(self._connect(create_stream), timeout=request_timeout * 4 + 15)
         except Exception:
             self.close()
             raise
@@ -145,16 +145,22 @@ class NatsTransport:
                 disconnected_cb=quiet, reconnected_cb=quiet), timeout=self.request_timeout * 4)
         except Exception as error:  # nats raises several kinds (OSError, NoServersError, timeouts)
             raise TransportUnavailableError(f"{self.server}: cannot connect: {type(error).__name__} {error}") from None
-        self._js = self._nc.jetstream(timeout=self.request_timeout)
+        # publishes use request_timeout (short: they retry); management calls get at least 5 s,
+        # so a loaded machine does not fail them
+        self._js = self._nc.jetstream(timeout=max(5.0, self.request_timeout))
         if create_stream:
             from nats.js.api import StorageType, StreamConfig
 
             config = StreamConfig(name=self.jetstream, subjects=[f"{SUBJECT_PREFIX}.>"], storage=StorageType.FILE,
                                   duplicate_window=self.duplicate_window)
             try:
-                await self._js.add_stream(config)
-            except self._nats.js.errors.BadRequestError:
-                await self._js.update_stream(config)
+                try:
+                    await self._js.add_stream(config)
+                except self._nats.js.errors.BadRequestError:
+                    await self._js.update_stream(config)
+            except (self._nats.errors.Error, asyncio.TimeoutError) as error:
+                raise TransportUnavailableError(f"{self.server}: cannot set up JetStream stream {self.jetstream}: "
+                                                f"{type(error).__name__} {error}") from None
 
     @property
     def max_chunk(self) -> int:
@@ -230,7 +236,7 @@ class NatsTransport:
 
         policy = DeliverPolicy.ALL if from_start else DeliverPolicy.NEW
         subscription = self._run(self._js.subscribe(subject_of(stream), ordered_consumer=True, deliver_policy=policy,
-                                                    stream=self.jetstream), timeout=self.request_timeout * 5)
+                                                    stream=self.jetstream), timeout=max(5.0, self.request_timeout) + 5)
         reassembler = _Reassembler()
         end = None if timeout is None else time.monotonic() + timeout
         count = 0
@@ -272,7 +278,7 @@ class NatsTransport:
                                 deliver_policy=DeliverPolicy.ALL, max_ack_pending=max(1000, 4 * batch))
         subscription = self._run(self._js.pull_subscribe(f"{SUBJECT_PREFIX}.>", durable=durable,
                                                          stream=self.jetstream, config=config),
-                                 timeout=self.request_timeout * 5)
+                                 timeout=max(5.0, self.request_timeout) + 5)
         reassembler = _Reassembler()
         chunk_messages: dict[str, list] = {}
 
@@ -327,30 +333,30 @@ class NatsTransport:
                               sources=[StreamSource(name=leaf_stream, external=ExternalStream(api=f"$JS.{d}.API"))
                                        for d in domains])
         try:
-            self._run(self._js.add_stream(config), timeout=self.request_timeout * 5)
+            self._run(self._js.add_stream(config), timeout=max(5.0, self.request_timeout) + 5)
         except self._nats.js.errors.BadRequestError:
-            self._run(self._js.update_stream(config), timeout=self.request_timeout * 5)
+            self._run(self._js.update_stream(config), timeout=max(5.0, self.request_timeout) + 5)
 
     def message_count(self) -> int:
         """Messages (chunks count one each) in this transport's JetStream stream."""
-        info = self._run(self._js.stream_info(self.jetstream), timeout=self.request_timeout * 5)
+        info = self._run(self._js.stream_info(self.jetstream), timeout=max(5.0, self.request_timeout) + 5)
         return int(info.state.messages)
 
     def purge(self) -> None:
         """Deletes every message of the JetStream stream (consumers keep their names)."""
-        self._run(self._js.purge_stream(self.jetstream), timeout=self.request_timeout * 5)
+        self._run(self._js.purge_stream(self.jetstream), timeout=max(5.0, self.request_timeout) + 5)
 
     def stored(self, stream: str | None = None) -> list[FrameRecord]:
         """Every frame the JetStream stream holds for ``stream`` (or all), with duplicates if
         any were stored: for checks and tools."""
         subject = f"{SUBJECT_PREFIX}.>" if stream is None else subject_of(stream)
-        info = self._run(self._js.stream_info(self.jetstream), timeout=self.request_timeout * 5)
+        info = self._run(self._js.stream_info(self.jetstream), timeout=max(5.0, self.request_timeout) + 5)
         total = info.state.messages
         records: list[FrameRecord] = []
         if not total:
             return records
         subscription = self._run(self._js.subscribe(subject, ordered_consumer=True, stream=self.jetstream),
-                                 timeout=self.request_timeout * 5)
+                                 timeout=max(5.0, self.request_timeout) + 5)
         reassembler = _Reassembler()
         try:
             for _ in range(total):

@@ -13,6 +13,7 @@ the conflict rule absorbs (exactly once in the store, nothing lost).
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -37,6 +38,7 @@ class PostgresStore:
         if not table.replace("_", "").isalnum():
             raise InvalidArgumentError(f"table name {table!r} must be letters, digits and _")
         self.table = table
+        self._lock = threading.RLock()  # one connection, used by several threads (ingest, queries)
         try:
             self._db = self._psycopg.connect(dsn, autocommit=False)
         except self._psycopg.OperationalError as error:
@@ -100,7 +102,7 @@ class PostgresStore:
         if self.dimensions:
             columns += ", embedding"
         placeholders = ", ".join(["%s"] * (11 if self.dimensions else 10))
-        with self._db.transaction():
+        with self._lock, self._db.transaction():
             with self._db.cursor() as cursor:
                 cursor.executemany(f"INSERT INTO {self.table} ({columns}) VALUES ({placeholders}) "
                                    "ON CONFLICT (stream, frame_index) DO NOTHING RETURNING frame_index", rows,
@@ -128,11 +130,11 @@ class PostgresStore:
 
     def get(self, stream: str, start: float | None = None, end: float | None = None) -> Iterator[FrameRecord]:
         check_stream_name(stream)
-        rows = self._db.execute(
-            f"SELECT stream, frame_index, timestamp, data, kind, model_id, quality, transforms, checksum FROM "
-            f"{self.table} WHERE stream = %s AND timestamp >= %s AND timestamp < %s ORDER BY frame_index",
-            (stream, -float("inf") if start is None else start, float("inf") if end is None else end)).fetchall()
-        self._db.rollback()
+        with self._lock:
+            rows = self._fetch_and_rollback(
+                f"SELECT stream, frame_index, timestamp, data, kind, model_id, quality, transforms, checksum FROM "
+                f"{self.table} WHERE stream = %s AND timestamp >= %s AND timestamp < %s ORDER BY frame_index",
+                (stream, -float("inf") if start is None else start, float("inf") if end is None else end))
         for stream_, index, timestamp, data, kind, model_id, quality, transforms, checksum in rows:
             record = FrameRecord(stream_, index, timestamp, bytes(data), FrameKind(kind), model_id, quality, None,
                                  tuple(transforms))
@@ -140,18 +142,21 @@ class PostgresStore:
                 raise FrameChecksumError(f"stream {stream_} frame {index}: bytes do not match their checksum")
             yield record
 
+    def _fetch_and_rollback(self, sql: str, bindings: tuple = ()) -> list[tuple]:
+        with self._lock:
+            rows = self._db.execute(sql, bindings).fetchall()
+            self._db.rollback()  # reads leave no transaction open
+            return rows
+
     def streams(self) -> list[dict[str, Any]]:
-        rows = self._db.execute(
+        rows = self._fetch_and_rollback(
             f"SELECT stream, COUNT(*), SUM(size), MIN(frame_index), MAX(frame_index), MIN(timestamp), MAX(timestamp), "
-            f"SUM((kind = 'key')::int) FROM {self.table} GROUP BY stream ORDER BY stream").fetchall()
-        self._db.rollback()
+            f"SUM((kind = 'key')::int) FROM {self.table} GROUP BY stream ORDER BY stream")
         keys = ("stream", "frames", "bytes", "first_frame", "last_frame", "first_time", "last_time", "keyframes")
         return [dict(zip(keys, row)) for row in rows]
 
     def count(self) -> int:
-        value = self._db.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0]
-        self._db.rollback()
-        return int(value)
+        return int(self._fetch_and_rollback(f"SELECT COUNT(*) FROM {self.table}")[0][0])
 
     def search(self, vector: np.ndarray, k: int, *, stream: str | None = None, kind: str | None = None,
                quality: int | None = None, model_id: str | None = None, exact: bool = False,
@@ -172,7 +177,7 @@ class PostgresStore:
                 clauses.append(f"{column} = %s")
                 bindings.append(value)
         literal = "[" + ",".join(map(repr, query.tolist())) + "]"
-        with self._db.transaction():
+        with self._lock, self._db.transaction():
             if exact:
                 self._db.execute("SET LOCAL enable_indexscan = off")
             else:
@@ -190,11 +195,13 @@ def open_postgres_store(uri: str, options: dict) -> PostgresStore:
 
 
 def ingest(transport, store, *, durable: str = "fleet-ingest", batch: int = 256, max_frames: int | None = None,
-           timeout: float = 60.0, idle_timeout: float | None = 2.0, ack_wait: float = 30.0, on_batch=None) -> int:
+           timeout: float = 60.0, idle_timeout: float | None = 2.0, ack_wait: float = 30.0, on_batch=None,
+           until=None) -> int:
     """Moves frames from JetStream into ``store``: fetch up to ``batch`` messages, commit them
     in one ``put_many``, then acknowledge them. Returns the number of frames committed.
     Stops after ``max_frames``, ``timeout`` seconds, or ``idle_timeout`` seconds without a
-    message. Frames not acknowledged within ``ack_wait`` seconds (a consumer that died after
+    message, or once ``until()`` is true (checked after each batch). ``max_frames`` counts
+    deliveries, redelivered frames included. Frames not acknowledged within ``ack_wait`` seconds (a consumer that died after
     its commit) are delivered again. ``on_batch(records)`` runs after each commit (before the
     acks), for tests."""
     committed = 0
@@ -207,5 +214,7 @@ def ingest(transport, store, *, durable: str = "fleet-ingest", batch: int = 256,
             on_batch(records)
         acknowledge()
         if max_frames is not None and committed >= max_frames:
+            break
+        if until is not None and until():
             break
     return committed

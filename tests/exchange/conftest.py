@@ -1,39 +1,10 @@
-"""Shared fixtures of the exchange tests: a short real latent video (packets) made with the
-shipped model, and helpers to decode packets back to pictures."""
+"""Fixtures of the exchange tests: the shipped model and a short real latent video (packets)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-
-def make_clip(count: int = 12, size: int = 64, seed: int = 0) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    base = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
-    return [np.roll(base, 2 * i, axis=1) for i in range(count)]
-
-
-def encode_packets(codec, frames, keyframe_interval: int = 4, stream_id: int = 0) -> list[bytes]:
-    from edgesdk.codecs.video import VideoEncoder
-
-    encoder = VideoEncoder(codec, keyframe_interval=keyframe_interval, stream_id=stream_id)
-    packets = []
-    for frame in frames:
-        encoder.push(frame)
-        packets += [p.to_bytes() for p in encoder.pull()]
-    encoder.flush()
-    packets += [p.to_bytes() for p in encoder.pull()]
-    return packets
-
-
-def decode_packets(codec, packets) -> list[np.ndarray]:
-    from edgesdk.codecs.video import VideoDecoder
-
-    decoder = VideoDecoder(codec)
-    for packet in packets:
-        decoder.push(packet)
-    decoder.flush()
-    return [frame.image for frame in decoder.pull()]
+from exchange_helpers import encode_packets, make_clip
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +17,6 @@ def codec():
 
 @pytest.fixture(scope="session")
 def video_packets(codec):
-    """(frames, packets) of a 12-frame 64x64 clip, keyframe every 4 frames, B frames."""
+    """(frames, packets) of a 12-frame 64x64 clip, keyframe every 4 frames (P or B frames, as the encoder decides)."""
     frames = make_clip()
     return frames, encode_packets(codec, frames)

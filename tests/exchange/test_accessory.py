@@ -17,7 +17,7 @@ import pytest
 from edgesdk.errors import InvalidArgumentError
 from edgesdk.exchange.accessory import AccessoryClient, AccessoryServer, parse_address
 
-from conftest import decode_packets, encode_packets, make_clip
+from exchange_helpers import decode_packets, encode_packets, make_clip
 
 
 def local_packets(codec, frames, keyframe_interval=4):

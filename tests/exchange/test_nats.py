@@ -19,7 +19,7 @@ from edgesdk.cli import main
 from edgesdk.exchange import FrameRecord, TransportUnavailableError, open_transport
 from edgesdk.exchange.nats import LocalNatsServer, NatsTransport, free_port
 
-from conftest import decode_packets
+from exchange_helpers import decode_packets
 
 
 @pytest.fixture
@@ -141,7 +141,7 @@ def test_publish_and_subscribe_commands(server, tmp_path, capsys, video_packets)
     frames = tmp_path / "frames"
     frames.mkdir()
     from PIL import Image
-    from conftest import make_clip
+    from exchange_helpers import make_clip
 
     for i, picture in enumerate(make_clip(6)):
         Image.fromarray(picture).save(frames / f"{i:03d}.png")

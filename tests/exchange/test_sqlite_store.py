@@ -31,7 +31,7 @@ from edgesdk.exchange import (
 )
 from edgesdk.exchange.sqlite_store import SQLiteStore
 
-from conftest import decode_packets
+from exchange_helpers import decode_packets
 
 HERE = Path(__file__).resolve().parent
 
