@@ -237,6 +237,11 @@ class NatsTransport:
         policy = DeliverPolicy.ALL if from_start else DeliverPolicy.NEW
         subscription = self._run(self._js.subscribe(subject_of(stream), ordered_consumer=True, deliver_policy=policy,
                                                     stream=self.jetstream), timeout=max(5.0, self.request_timeout) + 5)
+        # subscribed now (not at the first next()): frames published after this call arrive
+        return self._iterate(subscription, timeout, max_frames, idle_timeout)
+
+    def _iterate(self, subscription, timeout: float | None, max_frames: int | None,
+                 idle_timeout: float | None) -> Iterator[FrameRecord]:
         reassembler = _Reassembler()
         end = None if timeout is None else time.monotonic() + timeout
         count = 0

@@ -61,14 +61,13 @@ def test_live_subscriber_decodes_what_is_published(server, codec, video_packets)
 
     def viewer():
         with NatsTransport(server.uri) as transport:
-            frames = transport.subscribe("live", timeout=20, max_frames=len(packets))
+            frames = transport.subscribe("live", timeout=20, max_frames=len(packets))  # subscribed on return
             ready.set()
             received.extend(frames)
 
     thread = threading.Thread(target=viewer)
     thread.start()
-    ready.wait(10)
-    time.sleep(0.3)  # the subscription is made at the first next()
+    assert ready.wait(10)
     with NatsTransport(server.uri) as transport:
         for i, packet in enumerate(packets):
             transport.publish(FrameRecord.from_packet("live", packet, time.time()))
