@@ -1,4 +1,5 @@
-"""The ``edgesdk`` command line: one module per command group (codec, evaluate, bundles, devices)."""
+"""The ``edgesdk`` command line: one module per command group (codec, evaluate, bundles, devices,
+store, exchange, accessory)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import sys
 
 from edgesdk import __version__
-from edgesdk.cli import bundles, codec, devices, evaluate
+from edgesdk.cli import accessory, bundles, codec, devices, evaluate, exchange, store
 from edgesdk.errors import Error
 
 
@@ -15,7 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edgesdk", description="Learned image and video codecs on edge devices")
     parser.add_argument("--version", action="version", version=f"edgesdk {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    for group in (codec, evaluate, bundles, devices):
+    for group in (codec, evaluate, bundles, devices, store, exchange, accessory):
         group.add_commands(commands)
     return parser
 

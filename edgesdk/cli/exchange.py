@@ -1,0 +1,193 @@
+"""``edgesdk publish SOURCE nats://HOST:PORT/STREAM`` and ``edgesdk subscribe
+nats://HOST:PORT/STREAM DEST`` (docs/exchange.md).
+
+SOURCE: an ``.elv`` latent video (its packets are sent as they are), a store
+(``sqlite:///x.db`` or ``x.db``: ``--stream``'s frames), or anything the media layer opens
+(a camera, a file, RTSP), encoded on the fly. DEST: an ``.elv`` file (the received packets),
+a store (``.db`` or ``sqlite://``), or any media sink (decoded pictures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from fractions import Fraction
+from pathlib import Path
+
+from edgesdk.errors import InvalidArgumentError
+
+STORE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+
+
+def _is_store(target: str) -> bool:
+    return target.startswith("sqlite://") or Path(target).suffix.lower() in STORE_SUFFIXES
+
+
+def _stream_of(uri: str, given: str | None) -> str:
+    from urllib.parse import urlsplit
+
+    stream = urlsplit(uri).path.strip("/") or given
+    if not stream:
+        raise InvalidArgumentError(f"{uri}: name the stream: nats://HOST:PORT/STREAM")
+    return stream
+
+
+def _records(args: argparse.Namespace, stream: str):
+    """Frame records of SOURCE, timestamped when they are ready (capture time for live sources)."""
+    from edgesdk.bitstream.packets import read_packets
+    from edgesdk.exchange import FrameRecord, open_store
+
+    source = args.source
+    if source.lower().endswith(".elv"):
+        with open(source, "rb") as handle:
+            for packet in read_packets(handle):
+                yield FrameRecord.from_packet(stream, packet.to_bytes(), time.time())
+        return
+    if _is_store(source):
+        if not args.stream:
+            raise InvalidArgumentError("publishing from a store needs --stream (the stored stream to send)")
+        with open_store(source) as store:
+            for record in store.get(args.stream):
+                yield FrameRecord(stream, record.frame_index, record.timestamp, record.data, record.kind,
+                                  record.model_id, record.quality, record.features, record.transforms)
+        return
+    from edgesdk.cli.common import open_codec
+    from edgesdk.codecs.video import VideoEncoder
+    from edgesdk.media import open_source
+
+    with open_codec(args) as codec, open_source(source) as frames:
+        rate = Fraction(frames.fps) if frames.fps else None
+        encoder = VideoEncoder(codec.codec(), keyframe_interval=args.keyframe_interval, b_frames=args.b_frames,
+                               frame_rate=(rate.numerator, rate.denominator) if rate else None)
+        count = 0
+        for frame in frames:
+            if args.max_frames is not None and count >= args.max_frames:
+                break
+            count += 1
+            encoder.push(frame.pixels)
+            for packet in encoder.pull():
+                yield FrameRecord.from_packet(stream, packet.to_bytes(), time.time())
+        encoder.flush()
+        for packet in encoder.pull():
+            yield FrameRecord.from_packet(stream, packet.to_bytes(), time.time())
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from edgesdk.exchange import open_transport
+
+    stream = _stream_of(args.destination, None)
+    sent = duplicates = size = 0
+    start = time.perf_counter()
+    with open_transport(args.destination, publish_timeout=args.publish_timeout) as transport:
+        for record in _records(args, stream):
+            if transport.publish(record):
+                sent += 1
+            else:
+                duplicates += 1
+            size += record.size
+    elapsed = time.perf_counter() - start
+    print(f"published {sent} frame(s) ({size} bytes) to {args.destination} in {elapsed:.2f} s"
+          + (f"; {duplicates} already stored (same message id)" if duplicates else ""))
+    return 0
+
+
+class _PictureSink:
+    """Decodes received packets and writes pictures to a media sink (opened at the first)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from edgesdk.cli.common import open_codec
+
+        self.args = args
+        self.codec = open_codec(args)
+        self.decoder = None
+        self.sink = None
+        self.frames = 0
+
+    def add(self, record) -> None:
+        from edgesdk.codecs.video import VideoDecoder
+
+        if self.decoder is None:
+            if record.quality < 0:
+                return  # nothing to decode before the first frame
+            self.decoder = VideoDecoder(self.codec.codec(record.quality), on_damage="skip")
+        self.decoder.push(record.data)
+        self._drain()
+
+    def _drain(self) -> None:
+        from edgesdk.media import open_sink
+
+        for decoded in self.decoder.pull():
+            if self.sink is None:
+                height, width = decoded.image.shape[:2]
+                rate = decoded.syntax.frame_rate
+                self.sink = open_sink(self.args.destination, width, height, Fraction(*rate) if rate else 25)
+            self.sink.write(decoded.image)
+            self.frames += 1
+
+    def close(self) -> None:
+        if self.decoder is not None:
+            self.decoder.flush()
+            self._drain()
+        if self.sink is not None:
+            self.sink.close()
+        self.codec.close()
+
+
+def _subscribe(args: argparse.Namespace) -> int:
+    from edgesdk.exchange import open_store, open_transport
+
+    stream = _stream_of(args.source, None)
+    destination = args.destination
+    received = 0
+    with open_transport(args.source) as transport:
+        frames = transport.subscribe(stream, from_start=args.from_start, timeout=args.timeout,
+                                     max_frames=args.max_frames, idle_timeout=args.idle_timeout)
+        if destination.lower().endswith(".elv"):
+            with open(destination, "wb") as handle:
+                for record in frames:
+                    handle.write(record.data)
+                    received += 1
+            print(f"received {received} frame(s) of {stream} into {destination}")
+        elif _is_store(destination):
+            with open_store(destination) as store:
+                for record in frames:
+                    store.put(record)
+                    received += 1
+            print(f"received {received} frame(s) of {stream} into the store {destination}")
+        else:
+            sink = _PictureSink(args)
+            try:
+                for record in frames:
+                    sink.add(record)
+                    received += 1
+            finally:
+                sink.close()
+            print(f"received {received} frame(s) of {stream}; wrote {sink.frames} picture(s) to {destination}")
+    return 0
+
+
+def add_commands(commands) -> None:
+    """Adds ``edgesdk publish`` and ``edgesdk subscribe`` to the CLI's subcommands."""
+    from edgesdk.cli.common import add_codec_options
+
+    publish = commands.add_parser("publish", help="send latents to a NATS JetStream stream (nats://HOST:PORT/STREAM)")
+    publish.add_argument("source", help=".elv, a store (with --stream), or a media source (camera, file, rtsp://)")
+    publish.add_argument("destination", help="nats://HOST:PORT/STREAM")
+    publish.add_argument("--stream", help="the stream to send when SOURCE is a store")
+    publish.add_argument("--max-frames", type=int, help="media sources: stop after this many")
+    publish.add_argument("--keyframe-interval", type=int, default=32)
+    publish.add_argument("--b-frames", type=int, default=0, help="B frames between anchors (0 for low latency)")
+    publish.add_argument("--publish-timeout", type=float, default=30.0,
+                         help="seconds to keep retrying one frame while the broker is away (default 30)")
+    add_codec_options(publish)
+    publish.set_defaults(run=_publish)
+
+    subscribe = commands.add_parser("subscribe", help="receive a NATS JetStream stream into a file, store or sink")
+    subscribe.add_argument("source", help="nats://HOST:PORT/STREAM")
+    subscribe.add_argument("destination", help=".elv, a store (.db, sqlite://), or a media sink (folder/, .y4m, .mp4)")
+    subscribe.add_argument("--from-start", action="store_true", help="every stored frame, not only new ones")
+    subscribe.add_argument("--max-frames", type=int, help="stop after this many")
+    subscribe.add_argument("--timeout", type=float, help="stop after this many seconds")
+    subscribe.add_argument("--idle-timeout", type=float, help="stop when nothing arrived for this many seconds")
+    add_codec_options(subscribe, quality=False)
+    subscribe.set_defaults(run=_subscribe)

@@ -1,0 +1,336 @@
+"""The on-device latent store: one SQLite file in WAL mode, opened with apsw, with
+sqlite-vec for vector search (docs/exchange.md).
+
+* ``put``/``put_many`` commit with ``synchronous=FULL``: when they return, the frames
+  survive a crash or power loss (acknowledged means durable).
+* Each frame's bytes are stored with a BLAKE2b-128 checksum, verified on every read;
+  :meth:`SQLiteStore.check` also runs ``PRAGMA integrity_check``.
+* Retention (:meth:`SQLiteStore.gc`) drops whole groups (a keyframe and the frames after
+  it up to the next keyframe) from the oldest, so no kept frame loses its reference; the
+  newest group of each stream is always kept.
+* Feature vectors go to a ``vec0`` table partitioned by stream with metadata columns, so
+  filtered k-NN is exact (vec0 scans; no approximate index).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgesdk.errors import InvalidArgumentError, NotFoundError
+from edgesdk.exchange.errors import (
+    DuplicateFrameError,
+    FrameChecksumError,
+    StoreCorruptedError,
+    StoreError,
+)
+from edgesdk.exchange.records import FrameKind, FrameRecord, check_stream_name
+from edgesdk.lazy import require
+
+SCHEMA_VERSION = 1
+EXTRA_HINT = 'the SQLite latent store needs the exchange extra: pip install "edgesdk[exchange]"'
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS frames (
+    id INTEGER PRIMARY KEY,
+    stream TEXT NOT NULL,
+    frame_index INTEGER NOT NULL,
+    group_index INTEGER NOT NULL,   -- frame index of the keyframe this frame needs (itself for keys)
+    timestamp REAL NOT NULL,
+    model_id TEXT NOT NULL,
+    quality INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    checksum BLOB NOT NULL,         -- BLAKE2b-128 of data
+    transforms TEXT NOT NULL,       -- JSON list of transformation ids
+    data BLOB NOT NULL,
+    UNIQUE (stream, frame_index)
+);
+CREATE INDEX IF NOT EXISTS frames_time ON frames (stream, timestamp);
+CREATE INDEX IF NOT EXISTS frames_group ON frames (stream, group_index);
+"""
+
+
+def _connect(path: str, readonly: bool = False):
+    apsw = require("apsw", EXTRA_HINT)
+    sqlite_vec = require("sqlite_vec", EXTRA_HINT)
+    flags = apsw.SQLITE_OPEN_READONLY if readonly else apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
+    try:
+        connection = apsw.Connection(path, flags=flags)
+    except apsw.CantOpenError:
+        raise NotFoundError(f"{path}: cannot open the store (missing folder or file?)") from None
+    connection.enable_load_extension(True)
+    connection.load_extension(sqlite_vec.loadable_path())
+    connection.enable_load_extension(False)
+    connection.set_busy_timeout(10_000)
+    return connection
+
+
+class SQLiteStore:
+    """Latent store in one SQLite file. ``dimensions`` fixes the feature vector length when the
+    store is created (0: no vectors); later opens read it from the file."""
+
+    def __init__(self, path: str | os.PathLike, *, dimensions: int | None = None, readonly: bool = False) -> None:
+        self.path = Path(path)
+        if readonly and not self.path.exists():
+            raise NotFoundError(f"{self.path}: no such store")
+        self._lock = threading.RLock()
+        self._apsw = require("apsw", EXTRA_HINT)
+        try:
+            self._db = _connect(str(self.path), readonly)
+            if not readonly:
+                mode = self._one("PRAGMA journal_mode=WAL")
+                if str(mode).lower() != "wal":
+                    raise StoreError(f"{self.path}: SQLite refused WAL mode ({mode})")
+                self._db.execute("PRAGMA synchronous=FULL")
+                with self._db:
+                    self._db.execute(_SCHEMA)
+                    self._init_settings(dimensions)
+            self.dimensions = int(self._setting("dimensions", "0"))
+            if dimensions is not None and dimensions != self.dimensions:
+                raise InvalidArgumentError(f"{self.path} holds {self.dimensions}-dimensional vectors, not {dimensions}")
+        except self._apsw.NotADBError:
+            raise StoreCorruptedError(f"{self.path}: not a SQLite database (damaged header?)") from None
+        except self._apsw.CorruptError as error:
+            raise StoreCorruptedError(f"{self.path}: damaged: {error}") from None
+
+    # ------------------------------------------------------------------ setup
+
+    def _one(self, sql: str, bindings: tuple = ()) -> Any:
+        row = self._db.execute(sql, bindings).fetchone()
+        return None if row is None else row[0]
+
+    def _setting(self, key: str, default: str) -> str:
+        value = self._one("SELECT value FROM settings WHERE key = ?", (key,))
+        return default if value is None else value
+
+    def _init_settings(self, dimensions: int | None) -> None:
+        version = self._one("SELECT value FROM settings WHERE key = 'schema'")
+        if version is None:
+            dims = int(dimensions or 0)
+            if not 0 <= dims <= 8192:
+                raise InvalidArgumentError("dimensions must be in [0, 8192]")
+            self._db.execute("INSERT INTO settings VALUES ('schema', ?), ('dimensions', ?)",
+                             (str(SCHEMA_VERSION), str(dims)))
+            if dims:
+                self._db.execute(
+                    f"CREATE VIRTUAL TABLE vectors USING vec0(frame_id INTEGER PRIMARY KEY, "
+                    f"stream TEXT PARTITION KEY, embedding float[{dims}], kind TEXT, quality INTEGER, "
+                    f"model_id TEXT, timestamp FLOAT)")
+        elif int(version) > SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: store schema {version} is newer than this edgesdk reads; upgrade edgesdk")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ writing
+
+    def put(self, record: FrameRecord) -> bool:
+        return self.put_many([record]) == 1
+
+    def put_many(self, records: Iterable[FrameRecord]) -> int:
+        """Stores the frames in one transaction; returns how many were new. The same frame
+        again is skipped (idempotent retries); different bytes under a stored
+        (stream, frame index) raise DuplicateFrameError and store nothing of the batch."""
+        records = list(records)
+        added = 0
+        with self._lock, self._db:
+            for record in records:
+                added += self._insert(record)
+        return added
+
+    def _insert(self, record: FrameRecord) -> int:
+        existing = self._db.execute("SELECT checksum FROM frames WHERE stream = ? AND frame_index = ?",
+                                    (record.stream, record.frame_index)).fetchone()
+        digest = record.digest()
+        if existing is not None:
+            if bytes(existing[0]) == digest:
+                return 0
+            raise DuplicateFrameError(f"stream {record.stream} frame {record.frame_index} is stored with other bytes")
+        if record.kind.is_key:
+            group = record.frame_index
+        else:
+            group = self._one("SELECT group_index FROM frames WHERE stream = ? AND frame_index < ? "
+                              "ORDER BY frame_index DESC LIMIT 1", (record.stream, record.frame_index))
+            group = record.frame_index if group is None else group  # no keyframe before it: its own group
+        self._db.execute(
+            "INSERT INTO frames (stream, frame_index, group_index, timestamp, model_id, quality, kind, size, "
+            "checksum, transforms, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (record.stream, record.frame_index, group, record.timestamp, record.model_id, record.quality,
+             record.kind.value, record.size, digest, json.dumps(list(record.transforms)), record.data))
+        frame_id = self._db.last_insert_rowid()
+        if record.features is not None:
+            if record.features.shape != (self.dimensions,):
+                raise InvalidArgumentError(
+                    f"features have {record.features.size} values; this store holds {self.dimensions}")
+            self._db.execute("INSERT INTO vectors (frame_id, stream, embedding, kind, quality, model_id, timestamp) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             (frame_id, record.stream, record.features.tobytes(), record.kind.value,
+                              record.quality, record.model_id, float(record.timestamp)))
+        return 1
+
+    # ------------------------------------------------------------------ reading
+
+    _COLUMNS = "id, stream, frame_index, timestamp, data, kind, model_id, quality, transforms, checksum"
+
+    def _record(self, row: tuple, features: bool = False) -> FrameRecord:
+        frame_id, stream, index, timestamp, data, kind, model_id, quality, transforms, checksum = row
+        record = FrameRecord(stream, index, timestamp, bytes(data), FrameKind(kind), model_id, quality,
+                             self._features(frame_id) if features else None, tuple(json.loads(transforms)))
+        if record.digest() != bytes(checksum):
+            raise FrameChecksumError(f"{self.path}: stream {stream} frame {index}: bytes do not match their "
+                                     "checksum (damaged on disk)")
+        return record
+
+    def _features(self, frame_id: int) -> np.ndarray | None:
+        if not self.dimensions:
+            return None
+        blob = self._one("SELECT embedding FROM vectors WHERE frame_id = ?", (frame_id,))
+        return None if blob is None else np.frombuffer(blob, dtype=np.float32).copy()
+
+    def get(self, stream: str, start: float | None = None, end: float | None = None, *,
+            features: bool = False, from_keyframe: bool = False) -> Iterator[FrameRecord]:
+        """Frames of ``stream`` with ``start <= timestamp < end`` (either open), by frame index,
+        each checked against its checksum (FrameChecksumError if damaged). ``from_keyframe``
+        also returns the frames from the keyframe the first one needs, so the result decodes."""
+        check_stream_name(stream)
+        bounds = (stream, -float("inf") if start is None else float(start), float("inf") if end is None else float(end))
+        with self._lock:
+            first = self._db.execute("SELECT MIN(frame_index), MIN(group_index) FROM frames WHERE stream = ? AND "
+                                     "timestamp >= ? AND timestamp < ?", bounds).fetchone()
+            if first[0] is None:
+                return
+            low = min(first) if from_keyframe else first[0]
+            rows = self._db.execute(
+                f"SELECT {self._COLUMNS} FROM frames WHERE stream = ? AND frame_index >= ? AND "
+                "(frame_index < ? OR timestamp >= ?) AND timestamp < ? ORDER BY frame_index",
+                (stream, low, first[0], bounds[1], bounds[2])).fetchall()
+        for row in rows:
+            yield self._record(row, features)
+
+    def get_frame(self, stream: str, frame_index: int, *, features: bool = False) -> FrameRecord:
+        with self._lock:
+            row = self._db.execute(f"SELECT {self._COLUMNS} FROM frames WHERE stream = ? AND frame_index = ?",
+                                   (stream, frame_index)).fetchone()
+        if row is None:
+            raise NotFoundError(f"stream {stream} has no frame {frame_index} in {self.path}")
+        return self._record(row, features)
+
+    def streams(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT stream, COUNT(*), SUM(size), MIN(frame_index), MAX(frame_index), MIN(timestamp), "
+                "MAX(timestamp), SUM(kind = 'key') FROM frames GROUP BY stream ORDER BY stream").fetchall()
+        keys = ("stream", "frames", "bytes", "first_frame", "last_frame", "first_time", "last_time", "keyframes")
+        return [dict(zip(keys, row)) for row in rows]
+
+    def frame_indexes(self, stream: str) -> list[int]:
+        with self._lock:
+            return [row[0] for row in self._db.execute(
+                "SELECT frame_index FROM frames WHERE stream = ? ORDER BY frame_index", (stream,))]
+
+    # ------------------------------------------------------------------ search
+
+    def search(self, vector: np.ndarray, k: int, *, stream: str | None = None, kind: str | None = None,
+               quality: int | None = None, model_id: str | None = None) -> list[tuple[str, int, float]]:
+        """The ``k`` frames whose features are nearest (L2) to ``vector``, among those matching
+        every filter given: [(stream, frame index, distance)], nearest first. Exact."""
+        if not self.dimensions:
+            raise StoreError(f"{self.path} was created without feature vectors (dimensions=0)")
+        query = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)
+        if query.shape != (self.dimensions,):
+            raise InvalidArgumentError(f"query has {query.size} values; the store holds {self.dimensions}")
+        if not 1 <= k <= 4096:
+            raise InvalidArgumentError("k must be in [1, 4096]")
+        clauses, bindings = ["embedding MATCH ?", "k = ?"], [query.tobytes(), int(k)]
+        for column, value in (("stream", stream), ("kind", kind), ("quality", quality), ("model_id", model_id)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                bindings.append(value)
+        sql = ("SELECT f.stream, f.frame_index, v.distance FROM (SELECT frame_id, distance FROM vectors WHERE "
+               + " AND ".join(clauses) + ") v JOIN frames f ON f.id = v.frame_id ORDER BY v.distance, f.id")
+        with self._lock:
+            return [(s, i, float(d)) for s, i, d in self._db.execute(sql, tuple(bindings))]
+
+    # ------------------------------------------------------------------ retention and checks
+
+    def gc(self, *, max_age: float | None = None, max_bytes: int | None = None,
+           now: float | None = None) -> dict[str, int]:
+        """Drops whole groups, oldest first, while a group is older than ``max_age`` seconds
+        (its newest frame) or the store holds more than ``max_bytes`` of frames. The newest
+        group of each stream stays. Returns {"groups": n, "frames": n, "bytes": n} dropped."""
+        now = time.time() if now is None else now
+        dropped = {"groups": 0, "frames": 0, "bytes": 0}
+        with self._lock, self._db:
+            groups = self._db.execute(
+                "SELECT stream, group_index, MAX(timestamp), SUM(size), COUNT(*) FROM frames "
+                "GROUP BY stream, group_index ORDER BY MIN(timestamp), stream, group_index").fetchall()
+            newest = {row[0]: row[1] for row in self._db.execute(
+                "SELECT stream, MAX(group_index) FROM frames GROUP BY stream")}
+            total = sum(row[3] for row in groups)
+            for stream, group, last_time, size, count in groups:
+                too_old = max_age is not None and now - last_time > max_age
+                too_big = max_bytes is not None and total > max_bytes
+                if not (too_old or too_big) or newest[stream] == group:
+                    continue
+                if self.dimensions:
+                    self._db.execute("DELETE FROM vectors WHERE frame_id IN (SELECT id FROM frames WHERE "
+                                     "stream = ? AND group_index = ?)", (stream, group))
+                self._db.execute("DELETE FROM frames WHERE stream = ? AND group_index = ?", (stream, group))
+                total -= size
+                dropped["groups"] += 1
+                dropped["frames"] += count
+                dropped["bytes"] += size
+        if dropped["frames"]:
+            with self._lock:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return dropped
+
+    def check(self, *, frames: bool = True) -> int:
+        """``PRAGMA integrity_check`` and (``frames``) every frame's checksum; returns the
+        number of frames checked. Raises StoreCorruptedError / FrameChecksumError."""
+        with self._lock:
+            try:
+                result = [row[0] for row in self._db.execute("PRAGMA integrity_check")]
+            except (self._apsw.CorruptError, self._apsw.NotADBError) as error:
+                raise StoreCorruptedError(f"{self.path}: integrity_check failed: {error}") from None
+            if result != ["ok"]:
+                raise StoreCorruptedError(f"{self.path}: integrity_check: {'; '.join(result[:5])}")
+            if not frames:
+                return 0
+            try:
+                rows = self._db.execute(f"SELECT {self._COLUMNS} FROM frames ORDER BY id").fetchall()
+            except (self._apsw.CorruptError, self._apsw.NotADBError) as error:
+                raise StoreCorruptedError(f"{self.path}: damaged: {error}") from None
+        for row in rows:
+            self._record(row)
+        return len(rows)
+
+
+def open_sqlite_store(uri: str, options: dict) -> SQLiteStore:
+    """Opener for ``sqlite:///absolute/path.db`` and bare paths."""
+    from edgesdk.exchange.registry import split_uri
+
+    _, parts = split_uri(uri)
+    if parts.netloc not in ("", "localhost"):
+        raise InvalidArgumentError(f"{uri}: sqlite://{parts.netloc}/ names a host; use sqlite:///absolute/path")
+    if not parts.path:
+        raise InvalidArgumentError(f"{uri}: no path")
+    return SQLiteStore(parts.path, **options)
