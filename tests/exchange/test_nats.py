@@ -17,7 +17,8 @@ if shutil.which("nats-server") is None:
 
 from edgesdk.cli import main
 from edgesdk.exchange import FrameRecord, TransportUnavailableError, open_transport
-from edgesdk.exchange.nats import LocalNatsServer, NatsTransport, free_port
+from edgesdk.exchange.nats import NatsTransport
+from edgesdk.exchange.nats_server import LocalNatsServer, free_port
 
 from exchange_helpers import decode_packets
 
@@ -190,7 +191,7 @@ def test_leaf_node_buffers_while_the_hub_is_down(tmp_path):
 def test_three_node_cluster_survives_its_stream_leader_killed(tmp_path):
     """Replicated stream (R3) on a three-node JetStream cluster: SIGKILL the stream's leader
     mid-publish; a new leader takes over and every acknowledged frame is stored once."""
-    from edgesdk.exchange.nats import LocalNatsCluster
+    from edgesdk.exchange.nats_server import LocalNatsCluster
 
     count = 150
     with LocalNatsCluster(tmp_path / "cluster") as cluster:

@@ -88,7 +88,8 @@ nats_needed = pytest.mark.skipif(shutil.which("nats-server") is None, reason="ne
 
 @nats_needed
 def test_ingest_acks_after_commit_and_a_crash_redelivers(postgres, table, tmp_path):
-    from edgesdk.exchange.nats import LocalNatsServer, NatsTransport
+    from edgesdk.exchange.nats import NatsTransport
+    from edgesdk.exchange.nats_server import LocalNatsServer
 
     big = np.random.default_rng(0).bytes(150_000)
     records = [FrameRecord(f"cam{c}", i, 1000 + i, big if (c, i) == (1, 3) else b"%d-%d" % (c, i) * 50,
@@ -121,7 +122,8 @@ def test_ingest_acks_after_commit_and_a_crash_redelivers(postgres, table, tmp_pa
 
 @nats_needed
 def test_hub_down_for_a_third_of_the_run_fleet_converges(postgres, table, tmp_path):
-    from edgesdk.exchange.nats import LocalNatsServer, NatsTransport
+    from edgesdk.exchange.nats import NatsTransport
+    from edgesdk.exchange.nats_server import LocalNatsServer
 
     cameras, per_camera, fps = 4, 60, 50.0
     with LocalNatsServer(tmp_path / "hub") as hub, PostgresStore(postgres, table=table) as store:
