@@ -23,6 +23,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def add_commands(commands) -> None:
+    """Adds ``edgesdk accessory serve`` to the CLI's subcommands."""
     from edgesdk.cli.common import add_codec_options
 
     accessory = commands.add_parser("accessory", help="augmentation accessory: code frames for a host")

@@ -53,11 +53,15 @@ def _read_exact(sock: socket.socket, size: int) -> bytes:
 
 
 def send_message(sock: socket.socket, kind: int, request: int, meta: dict, payload: bytes = b"") -> None:
+    """Sends one accessory message on ``sock``: header, ``meta`` as compact JSON, ``payload``."""
     body = json.dumps(meta, separators=(",", ":")).encode()
     sock.sendall(HEADER.pack(MAGIC, VERSION, kind, request, len(body), len(payload)) + body + payload)
 
 
 def read_message(sock: socket.socket) -> tuple[int, int, dict, bytes]:
+    """Reads one accessory message: (kind, request id, meta, payload). TransportError on a bad
+    magic or version, LimitExceededError past the size limits, ConnectionError if the peer
+    closes mid-message."""
     magic, version, kind, request, json_size, payload_size = HEADER.unpack(_read_exact(sock, HEADER.size))
     if magic != MAGIC or version != VERSION:
         raise TransportError("not an edgesdk accessory message (bad magic or version)")
@@ -165,6 +169,7 @@ class AccessoryServer:
 
     @property
     def port(self) -> int | None:
+        """The TCP port listened on (the one picked for ``tcp://127.0.0.1:0``); None on a Unix socket."""
         name = self._listener.getsockname()
         return name[1] if isinstance(name, tuple) else None
 
@@ -218,6 +223,8 @@ class AccessoryServer:
         self.close()
 
     def close(self) -> None:
+        """Stops accepting connections and removes the Unix socket file; the worker stops after
+        the requests already queued. Safe to call twice."""
         if self._closed.is_set():
             return
         self._closed.set()
@@ -262,6 +269,7 @@ class AccessoryClient:
 
     @property
     def remote(self) -> bool:
+        """True while frames go to the accessory; False once coding locally (it never reconnects)."""
         return self.sock is not None
 
     def _go_local(self) -> None:
@@ -345,6 +353,7 @@ class AccessoryClient:
         return [frame.image for frame in self._local_decoder.pull()]
 
     def close(self) -> None:
+        """Closes the connection to the accessory, if still open."""
         if self.sock is not None:
             self.sock.close()
             self.sock = None

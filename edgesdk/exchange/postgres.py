@@ -69,6 +69,7 @@ class PostgresStore:
             raise InvalidArgumentError(f"table {table} holds {self.dimensions}-dimensional vectors, not {dimensions}")
 
     def close(self) -> None:
+        """Closes the database connection; safe to call twice."""
         if self._db is not None and not self._db.closed:
             self._db.close()
 
@@ -81,6 +82,8 @@ class PostgresStore:
     # ------------------------------------------------------------------ writing
 
     def put(self, record: FrameRecord) -> bool:
+        """Stores one frame; True if new, False if the same bytes were already stored
+        (DuplicateFrameError if other bytes are)."""
         return self.put_many([record]) == 1
 
     def put_many(self, records: Iterable[FrameRecord]) -> int:
@@ -129,6 +132,8 @@ class PostgresStore:
     # ------------------------------------------------------------------ reading
 
     def get(self, stream: str, start: float | None = None, end: float | None = None) -> Iterator[FrameRecord]:
+        """Frames of ``stream`` with ``start <= timestamp < end`` (either open), by frame index,
+        each checked against its checksum (FrameChecksumError); without feature vectors."""
         check_stream_name(stream)
         with self._lock:
             rows = self._fetch_and_rollback(
@@ -149,6 +154,8 @@ class PostgresStore:
             return rows
 
     def streams(self) -> list[dict[str, Any]]:
+        """One summary per stream (name, frames, bytes, first/last frame index and time,
+        keyframes), by name."""
         rows = self._fetch_and_rollback(
             f"SELECT stream, COUNT(*), SUM(size), MIN(frame_index), MAX(frame_index), MIN(timestamp), MAX(timestamp), "
             f"SUM((kind = 'key')::int) FROM {self.table} GROUP BY stream ORDER BY stream")
@@ -156,6 +163,7 @@ class PostgresStore:
         return [dict(zip(keys, row)) for row in rows]
 
     def count(self) -> int:
+        """Number of frames in this table, all streams together."""
         return int(self._fetch_and_rollback(f"SELECT COUNT(*) FROM {self.table}")[0][0])
 
     def search(self, vector: np.ndarray, k: int, *, stream: str | None = None, kind: str | None = None,
@@ -191,6 +199,8 @@ class PostgresStore:
 
 
 def open_postgres_store(uri: str, options: dict) -> PostgresStore:
+    """Opener for the ``postgresql`` and ``postgres`` schemes: ``PostgresStore(uri, **options)``
+    (the URI is psycopg's connection string)."""
     return PostgresStore(uri, **options)
 
 

@@ -24,6 +24,7 @@ class FrameKind(str, enum.Enum):
 
     @property
     def is_key(self) -> bool:
+        """True for keyframes (the frames that start a group)."""
         return self is FrameKind.KEY
 
 
@@ -68,6 +69,7 @@ class FrameRecord:
 
     @property
     def size(self) -> int:
+        """Length of ``data`` in bytes."""
         return len(self.data)
 
     @property

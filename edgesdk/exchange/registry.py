@@ -1,8 +1,9 @@
 """Stores and transports by URI scheme: the protocols they implement and their registries.
 
 ``register_store(opener, schemes=["sqlite"])`` makes ``open_store("sqlite:///x.db")`` call
-``opener(uri, options)``; transports likewise. The built-in ones (``sqlite``, ``nats``) are
-registered on first use, so importing this module imports no engine.
+``opener(uri, options)``; transports likewise. The built-in ones (``sqlite``,
+``postgresql``, ``nats``) are registered on first use, so importing this module imports no
+engine.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class LatentStore(Protocol):
     def streams(self) -> list[dict[str, Any]]:
         """One summary per stream: name, frames, bytes, first/last frame index and time."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Releases the store (its connection or file)."""
 
 
 @runtime_checkable
@@ -48,7 +50,8 @@ class Transport(Protocol):
                   timeout: float | None = None) -> Iterator[FrameRecord]:
         """Frames of ``stream`` as they arrive (from ``start_frame``, or only new ones)."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Closes the connection to the broker."""
 
 
 StoreOpener = Callable[[str, dict], LatentStore]
@@ -87,7 +90,7 @@ def _load_builtins() -> None:
     if _builtins_loaded:
         return
     _builtins_loaded = True
-    from edgesdk.exchange import _builtin  # noqa: F401  (registers sqlite, nats)
+    from edgesdk.exchange import _builtin  # noqa: F401  (registers sqlite, postgresql, nats)
 
 
 def split_uri(uri: str) -> tuple[str, SplitResult]:
@@ -120,10 +123,12 @@ def open_transport(uri: str, **options: Any) -> Transport:
 
 
 def store_schemes() -> list[str]:
+    """The URI schemes :func:`open_store` knows (built-in ones included), sorted."""
     _load_builtins()
     return sorted(_stores)
 
 
 def transport_schemes() -> list[str]:
+    """The URI schemes :func:`open_transport` knows (built-in ones included), sorted."""
     _load_builtins()
     return sorted(_transports)

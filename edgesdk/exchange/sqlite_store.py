@@ -129,6 +129,7 @@ class SQLiteStore:
             raise StoreError(f"{self.path}: store schema {version} is newer than this edgesdk reads; upgrade edgesdk")
 
     def close(self) -> None:
+        """Closes the database; safe to call twice."""
         with self._lock:
             if self._db is not None:
                 self._db.close()
@@ -143,6 +144,8 @@ class SQLiteStore:
     # ------------------------------------------------------------------ writing
 
     def put(self, record: FrameRecord) -> bool:
+        """Stores one frame durably; True if new, False if the same bytes were already stored
+        (DuplicateFrameError if other bytes are)."""
         return self.put_many([record]) == 1
 
     def put_many(self, records: Iterable[FrameRecord]) -> int:
@@ -226,6 +229,8 @@ class SQLiteStore:
             yield self._record(row, features)
 
     def get_frame(self, stream: str, frame_index: int, *, features: bool = False) -> FrameRecord:
+        """One frame by index, checked against its checksum; NotFoundError if absent.
+        ``features`` also loads its feature vector."""
         with self._lock:
             row = self._db.execute(f"SELECT {self._COLUMNS} FROM frames WHERE stream = ? AND frame_index = ?",
                                    (stream, frame_index)).fetchone()
@@ -234,6 +239,8 @@ class SQLiteStore:
         return self._record(row, features)
 
     def streams(self) -> list[dict[str, Any]]:
+        """One summary per stream (name, frames, bytes, first/last frame index and time,
+        keyframes), by name."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT stream, COUNT(*), SUM(size), MIN(frame_index), MAX(frame_index), MIN(timestamp), "
@@ -242,6 +249,7 @@ class SQLiteStore:
         return [dict(zip(keys, row)) for row in rows]
 
     def frame_indexes(self, stream: str) -> list[int]:
+        """The frame indexes stored for ``stream``, ascending (empty if it has none)."""
         with self._lock:
             return [row[0] for row in self._db.execute(
                 "SELECT frame_index FROM frames WHERE stream = ? ORDER BY frame_index", (stream,))]

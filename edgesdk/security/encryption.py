@@ -65,6 +65,8 @@ def _expand(hash_name: str, prk: bytes, info: bytes, length: int) -> bytes:
 
 @dataclass(frozen=True)
 class CipherSuite:
+    """An SFrame cipher suite (RFC 9605): its id, HKDF hash and AES-GCM key, nonce and tag sizes."""
+
     ident: int
     hash_name: str
     key_size: int  # Nk
@@ -282,6 +284,7 @@ class StreamEncryptor:
 
     @property
     def decoders(self) -> list[str]:
+        """Names of the authorised decoders, sorted."""
         return sorted(self._decoders)
 
     def authorise(self, decoder: str, public_key) -> None:
@@ -294,6 +297,8 @@ class StreamEncryptor:
         return self.rotate()
 
     def rotate(self) -> int:
+        """Starts a new key epoch with a fresh random key and returns it; authorised decoders stay
+        authorised and earlier epochs' keys are kept (for :meth:`wrapped_keys`)."""
         self.epoch += 1
         self._keys[self.epoch] = os.urandom(16)
         return self.epoch
@@ -340,6 +345,8 @@ class StreamDecryptor:
         self._keys[(stream, epoch)] = key
 
     def accept_keys(self, stream: str, epoch: int, wrapped_keys: dict[str, bytes]) -> None:
+        """Unwraps this decoder's key from :meth:`StreamEncryptor.wrapped_keys`' mapping;
+        NotAuthorisedError if it is not among the recipients (revoked or never authorised)."""
         if self.name not in wrapped_keys:
             raise NotAuthorisedError(f"decoder {self.name} is not among the recipients of stream {stream} "
                                      f"epoch {epoch} (revoked or never authorised)")
@@ -361,6 +368,8 @@ class StreamDecryptor:
         return plaintext
 
     def decrypt_record(self, record, *, check_replay: bool = True):
+        """The record with its data opened (see :meth:`open`); ``check_replay=False`` when
+        re-reading frames already accepted, e.g. from a store."""
         from dataclasses import replace
 
         data = self.open(record.stream, record.frame_index, record.metadata(), record.data, check_replay=check_replay)
