@@ -240,3 +240,19 @@ def test_time_budget_stops_and_saves(tmp_path):
     assert 0 < step < 1_000_000
     assert (out / f"step_{step}.pt").exists()
     assert read_log(out / "log.jsonl")[-1]["step"] == step
+
+
+def test_slim_checkpoint_continues_a_run(tmp_path):
+    from edgesdk_export import slim
+
+    data = write_images(tmp_path / "data", count=3)
+    out = tmp_path / "run"
+    assert train.main(wavelet_args(data, out, 2, "--train-only", "entropy")) == 0
+    small = slim.slim(out / "last.pt", tmp_path / "slim.pt")
+    assert small.stat().st_size < 0.4 * (out / "last.pt").stat().st_size
+    full = train.load_checkpoint(out / "last.pt")["model"]
+    kept = train.load_checkpoint(small)["model"]
+    assert set(kept) == set(full)
+    torch.testing.assert_close(kept["g_a.transform.log_steps"].float(), full["g_a.transform.log_steps"],
+                               rtol=1e-2, atol=0)
+    assert train.main(wavelet_args(data, tmp_path / "next", 2, "--init", str(small))) == 0
