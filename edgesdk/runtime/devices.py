@@ -347,13 +347,15 @@ def _load_file(path: Path) -> DeviceProfile:
 # --- Detection --------------------------------------------------------------------------------
 
 
-def detect_profile(root: str | Path = "/", directory: str | Path | None = None) -> str:
+def detect_profile(root: str | Path = "/", directory: str | Path | None = None, machine: str | None = None) -> str:
     """Best guess of this host's profile name.
 
     In order: a profile whose ``detect.device_tree_model`` substring occurs in the device-tree
     model (Jetson; the longest match wins), a ``detect.nvidia_driver`` profile when an NVIDIA
-    driver exposes a GPU, else the ``detect.fallback`` profile. ``root`` is the filesystem root
-    to look under (tests pass a fake one).
+    driver exposes a GPU, else the ``detect.fallback`` profile of this host's architecture
+    (``machine``, default :func:`platform.machine`; the generic host profiles), else the first
+    fallback. ``root`` is the filesystem root to look under (tests pass a fake one). A device
+    that cannot be told from the host (the CPU accessory) is never guessed: name it.
     """
     root = Path(root)
     profiles = [load_profile(name, directory) for name in list_profiles(directory)]
@@ -367,10 +369,20 @@ def detect_profile(root: str | Path = "/", directory: str | Path | None = None) 
         drivers = [profile.name for profile in profiles if profile.detect.nvidia_driver]
         if drivers:
             return drivers[0]
-    fallbacks = [profile.name for profile in profiles if profile.detect.fallback]
+    fallbacks = [profile for profile in profiles if profile.detect.fallback]
     if not fallbacks:
         raise DeviceProfileError("no device profile matches this host and none is marked detect.fallback")
-    return fallbacks[0]
+    architecture = host_architecture(machine)
+    same = [profile.name for profile in fallbacks if profile.architecture == architecture]
+    return same[0] if same else fallbacks[0].name
+
+
+def host_architecture(machine: str | None = None) -> str:
+    """``platform.machine()`` (or ``machine``) in the profiles' spelling: x86_64 or aarch64."""
+    import platform
+
+    name = (machine if machine is not None else platform.machine()).lower()
+    return {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64", "armv8l": "aarch64"}.get(name, name)
 
 
 def _read_small_text(path: Path) -> str:
