@@ -122,3 +122,52 @@ def progress(iterable: Iterable[T], total: int | None = None, desc: str = "", un
     except ImportError:
         return iterable
     return tqdm(iterable, total=total, desc=desc, unit=unit, leave=False)
+
+
+@contextmanager
+def tile_progress(codec, height: int, width: int, desc: str) -> Iterator[None]:
+    """A progress bar over the tiles of one large image while ``codec`` (an ImageCodec) encodes
+    or decodes it: one step per run of a transform. Nothing for an image that runs whole, or
+    when stderr is not a terminal."""
+    import sys
+
+    from edgesdk.codecs.image.codec import TILE_HALO, _runs_whole, _spans
+    from edgesdk.shapes import padded_size
+
+    tile = codec.tile_size
+    padded_h, padded_w = padded_size(height), padded_size(width)
+    if not sys.stderr.isatty() or _runs_whole(padded_h, padded_w, tile):
+        yield
+        return
+    tiles = len(_spans(padded_h, tile, TILE_HALO)) * len(_spans(padded_w, tile, TILE_HALO))
+    bar = progress(range(tiles), total=tiles, desc=f"{desc} {width}x{height}", unit="tile")
+    if not hasattr(bar, "update"):
+        yield
+        return
+    analyze, runner = codec.analyze, codec.runner
+
+    def counted_analyze(*args, **kwargs):
+        result = analyze(*args, **kwargs)
+        bar.update(1)
+        return result
+
+    class _Counted:
+        def __init__(self, inner) -> None:
+            self._inner = inner
+
+        def run(self, *args, **kwargs):
+            result = self._inner.run(*args, **kwargs)
+            bar.update(1)
+            return result
+
+        def __getattr__(self, name: str):
+            return getattr(self._inner, name)
+
+    codec.analyze = counted_analyze
+    codec.runner = lambda quality, graph: _Counted(runner(quality, graph)) if graph == "generator" \
+        else runner(quality, graph)
+    try:
+        yield
+    finally:
+        del codec.analyze, codec.runner  # back to the class's methods
+        bar.close()

@@ -185,8 +185,11 @@ def encode(source: str, destination: str, codec, video: VideoOptions = VideoOpti
                                    f"{LATENT_VIDEO_SUFFIX}")
 
     def work(src: Path, dst: Path) -> Written:
+        from edgesdk.cli.common import tile_progress
+
         image = load_image(src)
-        data = codec.encode(image)
+        with tile_progress(codec, image.shape[0], image.shape[1], "encode"):
+            data = codec.encode(image)
         write_atomically(dst, data)
         return Written(dst, len(data), image.shape[1], image.shape[0])
 
@@ -370,7 +373,13 @@ def decode(source: str, destination: str, codec, force: bool = False, on_damage:
     def work(src: Path, dst: Path) -> Written:
         from PIL import Image
 
-        image = codec.decode(read_latent_image(src))
+        from edgesdk.bitstream.container import Frame
+        from edgesdk.cli.common import tile_progress
+
+        data = read_latent_image(src)
+        header = Frame.parse(data)
+        with tile_progress(codec, header.height, header.width, "decode"):
+            image = codec.decode(data)
         with atomic_output(dst) as temporary:
             Image.fromarray(image).save(temporary, format=Image.registered_extensions().get(dst.suffix.lower()))
         return Written(dst, dst.stat().st_size, image.shape[1], image.shape[0])

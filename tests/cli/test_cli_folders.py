@@ -91,3 +91,12 @@ def test_progress_bars_on_a_terminal_only(tmp_path):
     assert "frame" in shown and "/3 [" in shown
     shown = _under_a_terminal(["decode", tmp_path / "clip.elv", tmp_path / "clip.y4m"])
     assert "frame" in shown and "decode" in shown
+
+
+def test_a_large_image_shows_its_tiles_on_a_terminal(tmp_path):
+    # Above one tile (1024 + halo), the transforms run tile by tile: one step each.
+    big = save(tmp_path / "big.png", photo(1280, 1216))
+    shown = _under_a_terminal(["encode", big, tmp_path / "big.eli"])
+    assert "encode 1280x1216" in shown and "tile" in shown and "/4 [" in shown
+    shown = _under_a_terminal(["decode", tmp_path / "big.eli", tmp_path / "back.png"])
+    assert "decode 1280x1216" in shown and "/4 [" in shown
