@@ -295,7 +295,10 @@ def _decode_video(source: Path, destination: str, codec, on_damage: str, force: 
 
     folder = destination.endswith(("/", "\\"))
     if folder:
-        check_writable_folder(local_path(destination), create=True)
+        existing = local_path(destination)
+        if existing.is_dir() and any(existing.iterdir()) and not force:
+            raise InvalidArgumentError(f"{existing}: the folder is not empty; use --force to write the frames into it")
+        check_writable_folder(existing, create=True)
     else:
         check_output_file(local_path(destination), force)
     low = codec.codec(_stream_quality(source))

@@ -71,3 +71,13 @@ def test_decoding_to_mp4_takes_a_quality(latent_clip, tmp_path):
         assert result.returncode == 0, result.stderr
         sizes[crf] = out.stat().st_size
     assert sizes[8] > sizes[45]
+
+
+def test_decoding_into_a_folder_with_files_needs_force(latent_clip, tmp_path):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    (frames / "00000.png").write_bytes(b"mine")
+    assert "--force" in one_line_error(edgesdk("decode", latent_clip, frames))
+    assert (frames / "00000.png").read_bytes() == b"mine"
+    assert edgesdk("decode", latent_clip, frames, "--force").returncode == 0
+    assert len(list(frames.glob("*.png"))) == 6
