@@ -62,9 +62,13 @@ def kind_of(target: str, must_exist: bool) -> str:
     if suffix in VIDEO_SUFFIXES:
         return "video"
     if path.is_dir() or (not must_exist and not suffix):
-        if must_exist and any(p.suffix.lower() == LATENT_IMAGE_SUFFIX for p in path.iterdir()):
+        if must_exist and any(p.suffix.lower() == LATENT_IMAGE_SUFFIX for p in path.rglob("*")):
             return "latent-folder"
         return "image-folder"
+    if must_exist and not suffix and not path.exists():
+        from edgesdk.errors import NotFoundError
+
+        raise NotFoundError(f"{target}: no such file or folder")
     raise InvalidArgumentError(
         f"{target}: cannot tell what this is from its name; use an image ({', '.join(sorted(IMAGE_SUFFIXES))}), "
         f"a folder, a video ({', '.join(sorted(VIDEO_SUFFIXES))}, rtsp://, v4l2://), "

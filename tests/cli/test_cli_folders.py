@@ -100,3 +100,14 @@ def test_a_large_image_shows_its_tiles_on_a_terminal(tmp_path):
     assert "encode 1280x1216" in shown and "tile" in shown and "/4 [" in shown
     shown = _under_a_terminal(["decode", tmp_path / "big.eli", tmp_path / "back.png"])
     assert "decode 1280x1216" in shown and "/4 [" in shown
+
+
+def test_a_missing_folder_and_a_folder_of_subfolders_of_latents(tmp_path):
+    from conftest import one_line_error
+
+    assert "no such file or folder" in one_line_error(edgesdk("encode", tmp_path / "nowhere", tmp_path / "out"))
+    save(tmp_path / "photos" / "trip" / "a.png", photo())
+    assert edgesdk("encode", tmp_path / "photos", tmp_path / "latents").returncode == 0
+    result = edgesdk("decode", tmp_path / "latents", tmp_path / "back")  # only a subfolder holds .eli
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "back" / "trip" / "a.png").is_file()
