@@ -30,7 +30,7 @@ def main() -> int:
     parser.add_argument("--quality", type=int)
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
-    argv = ["bench", "--sizes", *args.sizes, "--repeats", str(args.repeats), "--backend", args.backend,
+    argv = ["bench", "image", "--sizes", *args.sizes, "--repeats", str(args.repeats), "--backend", args.backend,
             "--precision", args.precision]
     if args.quality is not None:
         argv += ["--quality", str(args.quality)]

@@ -7,7 +7,7 @@ import platform
 import time
 
 from edgesdk import __version__
-from edgesdk.cli.common import add_codec_options, open_codec
+from edgesdk.cli.common import add_codec_options, add_force_option, open_codec
 
 
 def _selfcheck(args: argparse.Namespace) -> int:
@@ -27,20 +27,37 @@ def _encode(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     video = transcode.VideoOptions(args.keyframe_interval, args.b_frames, args.max_frames, args.step)
+    if args.max_frames is not None and args.max_frames < 1:
+        from edgesdk.errors import InvalidArgumentError
+
+        raise InvalidArgumentError(f"--max-frames must be at least 1, not {args.max_frames}")
     with open_codec(args) as codec:
-        written = transcode.encode(args.source, args.destination, codec, video)
-    _report(written, "encoded", start)
-    return 0
+        batch = transcode.encode(args.source, args.destination, codec, video, force=args.force)
+    return _report(batch, "encoded", start)
 
 
-def _report(written, verb: str, start: float) -> None:
-    for item in written:
+def _report(batch, verb: str, start: float) -> int:
+    """Prints what was written and what failed; the exit status: 0, 1 if an input failed,
+    3 if a video was decoded with damage."""
+    import sys
+
+    for item in batch.written:
         frames = f", {item.frames} frames" if item.frames > 1 else ""
         rate = f", {item.bpp:.3f} bpp" if verb == "encoded" else ""
         print(f"{item.path}: {item.bytes} bytes{rate} ({item.width}x{item.height}{frames})")
-    frames = sum(item.frames for item in written)
+    frames = sum(item.frames for item in batch.written)
     elapsed = time.perf_counter() - start
-    print(f"{verb} {frames} frame(s) in {elapsed:.2f} s ({frames / elapsed:.1f} fps)")
+    failed = f"; {len(batch.failed)} input(s) failed" if batch.failed else ""
+    print(f"{verb} {frames} frame(s) in {elapsed:.2f} s ({frames / elapsed:.1f} fps){failed}")
+    if batch.failed:
+        print(f"edgesdk: error: {len(batch.failed)} of {len(batch.failed) + len(batch.written)} input(s) failed: "
+              + ", ".join(str(f.path) for f in batch.failed[:5]) + (" …" if len(batch.failed) > 5 else ""),
+              file=sys.stderr)
+        return 1
+    if batch.damage:
+        print(f"edgesdk: warning: {batch.damage}", file=sys.stderr)
+        return 3
+    return 0
 
 
 def _decode(args: argparse.Namespace) -> int:
@@ -48,22 +65,25 @@ def _decode(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     with open_codec(args) as codec:
-        written = transcode.decode(args.source, args.destination, codec)
-    _report(written, "decoded", start)
-    return 0
+        batch = transcode.decode(args.source, args.destination, codec, force=args.force,
+                                 on_damage=args.on_damage, crf=args.crf)
+    return _report(batch, "decoded", start)
 
 
 def _info(args: argparse.Namespace) -> int:
     import json
+    import sys
 
-    from edgesdk.cli.info import describe
+    from edgesdk.cli.info import describe, format_info
 
     info = describe(args.source)
     if args.json:
         print(json.dumps(info, indent=2))
     else:
-        for key, value in info.items():
-            print(f"{key}: {value}")
+        print(format_info(info))
+    if info.get("damage"):
+        print(f"edgesdk: warning: {args.source}: damaged: {info['damage']}", file=sys.stderr)
+        return 3
     return 0
 
 
@@ -79,13 +99,15 @@ def add_commands(commands) -> None:
     selfcheck = commands.add_parser("selfcheck", help="verify the entropy coder and container against golden vectors")
     selfcheck.set_defaults(run=_selfcheck)
 
-    encode = commands.add_parser("encode", help="encode an image, image folder or video to latents")
+    encode = commands.add_parser("encode", help="encode an image, a folder of images (and its subfolders) or a video to latents")
     encode.add_argument("source", help="image, folder, video file or URI (rtsp://, v4l2://)")
     encode.add_argument("destination", help=".eli (one image), a folder, or .elv (video)")
     add_codec_options(encode)
+    add_force_option(encode)
     encode.add_argument("--keyframe-interval", type=int, default=32, help="video: frames per GOP")
     encode.add_argument("--b-frames", type=int, default=2, help="video: B frames between anchors")
-    encode.add_argument("--max-frames", type=int, help="video: stop after this many (live sources run until Ctrl-C)")
+    encode.add_argument("--max-frames", type=int, help="video: stop after this many, at least 1 "
+                        "(live sources run until Ctrl-C)")
     encode.add_argument("--step", type=float, default=1.0,
                         help="video: residual step of inter frames, 1/16 to 64 (larger: fewer bits, lower quality)")
     encode.set_defaults(run=_encode)
@@ -94,6 +116,12 @@ def add_commands(commands) -> None:
     decode.add_argument("source", help=".eli, a folder of .eli, or .elv")
     decode.add_argument("destination", help="image file, folder, or video file")
     add_codec_options(decode, quality=False)
+    add_force_option(decode)
+    decode.add_argument("--on-damage", choices=("skip", "stop"), default="skip",
+                        help="video: skip what is damaged and keep every decodable frame (default), or stop at "
+                             "the first damage; either way what was lost is reported and the status is 3")
+    decode.add_argument("--crf", type=float, help="video: quality of a re-encoded .mp4/.mkv output "
+                        "(x264/x265 CRF: lower is better and larger; default 23)")
     decode.set_defaults(run=_decode)
 
     info = commands.add_parser("info", help="inspect a latent image or video")
@@ -102,7 +130,7 @@ def add_commands(commands) -> None:
     info.set_defaults(run=_info)
 
     demo = commands.add_parser("demo", help="encode and decode the sample photograph with the shipped model")
-    demo.add_argument("--out", default="edgesdk-demo", help="folder for the side-by-side PNG (default: %(default)s)")
+    demo.add_argument("--out", default="edgesdk-demo", help="folder for the comparison PNG (default: %(default)s; its demo files are replaced)")
     demo.add_argument("--image", help="another image to use")
     demo.add_argument("--backend", choices=("onnxruntime", "pytorch", "tensorrt"), default="onnxruntime")
     demo.set_defaults(run=_demo)

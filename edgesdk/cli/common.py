@@ -1,8 +1,15 @@
-"""What several command groups share: the codec options and the codec they open."""
+"""What several command groups share: the codec options and the codec they open, output
+checks before working, atomic writes, progress bars on a terminal."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def open_codec(args: argparse.Namespace):
@@ -25,3 +32,142 @@ def add_codec_options(parser: argparse.ArgumentParser, quality: bool = True) -> 
     parser.add_argument("--generator-precision", choices=PRECISIONS,
                         help="the generator's alone (e.g. int8 after edgesdk quantize); default: --precision")
     parser.add_argument("--device", help="device profile (see: edgesdk devices) for default backend and precisions")
+
+
+# --- outputs: checked before working, written atomically --------------------------------------
+
+
+def add_force_option(parser: argparse.ArgumentParser) -> None:
+    """Adds ``--force``: outputs that exist are refused without it."""
+    parser.add_argument("--force", "-f", action="store_true", help="overwrite outputs that exist")
+
+
+def check_writable_folder(folder: Path, create: bool = False) -> None:
+    """Raises NotFoundError or InvalidArgumentError unless a file can be created in ``folder``
+    (created first, with its parents, when ``create``): checked before any work is done."""
+    import os
+    import tempfile
+
+    from edgesdk.errors import InvalidArgumentError, NotFoundError
+
+    folder = Path(folder)
+    if create and not folder.is_dir():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise InvalidArgumentError(f"{folder}: cannot create this folder ({error.strerror or error})") from None
+    if not folder.is_dir():
+        raise NotFoundError(f"{folder}: no such folder for the output")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".edgesdk-probe-", dir=folder)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise InvalidArgumentError(f"{folder}: cannot write here ({error.strerror or error})") from None
+
+
+def check_output_file(path: Path, force: bool) -> None:
+    """An output file's folder must exist and be writable; an existing file needs ``force``."""
+    from edgesdk.errors import InvalidArgumentError
+
+    path = Path(path)
+    if path.is_dir():
+        raise InvalidArgumentError(f"{path}: is a folder, expected a file name")
+    if path.exists() and not force:
+        raise InvalidArgumentError(f"{path}: exists; use --force to overwrite it")
+    check_writable_folder(path.parent if str(path.parent) else Path("."))
+
+
+def temporary_name(path: Path) -> Path:
+    """A hidden name beside ``path`` with the same extension, for writing before the rename."""
+    import os
+
+    return path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
+
+
+@contextmanager
+def atomic_output(path: Path) -> Iterator[Path]:
+    """Yields a temporary path beside ``path``; renames it to ``path`` if the block succeeds and
+    removes it otherwise (an error or Ctrl-C leaves no partial file)."""
+    import os
+
+    path = Path(path)
+    temporary = temporary_name(path)
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Writes ``data`` to ``path`` through a temporary file and a rename."""
+    with atomic_output(path) as temporary:
+        temporary.write_bytes(data)
+
+
+# --- progress ---------------------------------------------------------------------------------
+
+
+def progress(iterable: Iterable[T], total: int | None = None, desc: str = "", unit: str = "it") -> Iterable[T]:
+    """``iterable`` with a tqdm progress bar on stderr when stderr is a terminal; unchanged
+    when it is piped or redirected (or tqdm is missing)."""
+    import sys
+
+    if not sys.stderr.isatty():
+        return iterable
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return iterable
+    return tqdm(iterable, total=total, desc=desc, unit=unit, leave=False)
+
+
+@contextmanager
+def tile_progress(codec, height: int, width: int, desc: str) -> Iterator[None]:
+    """A progress bar over the tiles of one large image while ``codec`` (an ImageCodec) encodes
+    or decodes it: one step per run of a transform. Nothing for an image that runs whole, or
+    when stderr is not a terminal."""
+    import sys
+
+    from edgesdk.codecs.image.codec import TILE_HALO, _runs_whole, _spans
+    from edgesdk.shapes import padded_size
+
+    tile = codec.tile_size
+    padded_h, padded_w = padded_size(height), padded_size(width)
+    if not sys.stderr.isatty() or _runs_whole(padded_h, padded_w, tile):
+        yield
+        return
+    tiles = len(_spans(padded_h, tile, TILE_HALO)) * len(_spans(padded_w, tile, TILE_HALO))
+    bar = progress(range(tiles), total=tiles, desc=f"{desc} {width}x{height}", unit="tile")
+    if not hasattr(bar, "update"):
+        yield
+        return
+    analyze, runner = codec.analyze, codec.runner
+
+    def counted_analyze(*args, **kwargs):
+        result = analyze(*args, **kwargs)
+        bar.update(1)
+        return result
+
+    class _Counted:
+        def __init__(self, inner) -> None:
+            self._inner = inner
+
+        def run(self, *args, **kwargs):
+            result = self._inner.run(*args, **kwargs)
+            bar.update(1)
+            return result
+
+        def __getattr__(self, name: str):
+            return getattr(self._inner, name)
+
+    codec.analyze = counted_analyze
+    codec.runner = lambda quality, graph: _Counted(runner(quality, graph)) if graph == "generator" \
+        else runner(quality, graph)
+    try:
+        yield
+    finally:
+        del codec.analyze, codec.runner  # back to the class's methods
+        bar.close()

@@ -1,4 +1,5 @@
-"""Commands that measure: eval (rate-distortion against anchors) and bench (stage timings)."""
+"""Commands that measure: eval (rate-distortion against anchors) and bench (image stage timings,
+video fps)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,18 @@ from edgesdk.cli.common import add_codec_options, open_codec
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from edgesdk.eval import image_report
-
     from edgesdk.cli import transcode
+    from edgesdk.cli.common import check_writable_folder
+    from edgesdk.eval import image_report
+    from edgesdk.lazy import require
+
+    # Everything a report needs, before minutes of work: the plot's library, the input, the output folder.
+    require("matplotlib.figure", "edgesdk eval draws its RD plot with matplotlib: pip install 'edgesdk[eval]' "
+            "(or pip install matplotlib)")
+    if not args.folder:
+        image_report.image_folder(None)  # says a folder or a clip is needed
+    transcode._check_source(args.folder, "")
+    check_writable_folder(transcode.local_path(args.out), create=True)
     if args.folder and transcode.kind_of(args.folder, must_exist=True) == "video":
         from edgesdk.eval import video_report
 
@@ -35,20 +45,51 @@ def _bench(args: argparse.Namespace) -> int:
     import numpy as np
     from PIL import Image
 
-    from edgesdk.eval.bench import format_timings, stage_timings
     from edgesdk.codecs.model import SAMPLE_IMAGE, load_image
+    from edgesdk.eval.bench import format_timings, format_video_timings, panning_frames, stage_timings, video_timings
 
+    if args.repeats < 1 or args.video_frames < 2:
+        from edgesdk.errors import InvalidArgumentError
+
+        raise InvalidArgumentError("--repeats must be at least 1 and --video-frames at least 2")
+    sizes = [_size(size) for size in args.sizes]
     source = load_image(args.image or SAMPLE_IMAGE)
-    results = []
+    clip = _clip_frames(args.video, args.video_frames) if args.video else None
     with open_codec(args) as codec:
-        for size in args.sizes:
-            width, height = _size(size)
-            image = source if source.shape[:2] == (height, width) else \
-                np.asarray(Image.fromarray(source).resize((width, height), Image.Resampling.LANCZOS))
-            timings = stage_timings(codec, image, repeats=args.repeats)
-            results.append(timings)
-            print(json.dumps(timings) if args.json else format_timings(timings))
+        if args.what in ("image", "all"):
+            for width, height in sizes:
+                image = source if source.shape[:2] == (height, width) else \
+                    np.asarray(Image.fromarray(source).resize((width, height), Image.Resampling.LANCZOS))
+                timings = stage_timings(codec, image, repeats=args.repeats)
+                print(json.dumps({"kind": "image", **timings}) if args.json else format_timings(timings))
+        if args.what in ("video", "all"):
+            if clip is not None:
+                runs = [(clip, args.video)]
+            else:
+                runs = [(panning_frames(source, w, h, args.video_frames), "the sample photograph panning")
+                        for w, h in sizes]
+            for frames, label in runs:
+                timings = video_timings(codec, frames, keyframe_interval=args.keyframe_interval,
+                                        b_frames=args.b_frames)
+                print(json.dumps({"kind": "video", "source": label, **timings}) if args.json
+                      else format_video_timings(timings, label))
     return 0
+
+
+def _clip_frames(path: str, count: int) -> list:
+    from edgesdk.media import open_source
+
+    frames = []
+    with open_source(path) as source:
+        for frame in source:
+            frames.append(frame.pixels)
+            if len(frames) == count:
+                break
+    if len(frames) < 2:
+        from edgesdk.errors import InvalidArgumentError
+
+        raise InvalidArgumentError(f"{path}: fewer than 2 frames to benchmark")
+    return frames
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -79,8 +120,15 @@ def add_commands(commands) -> None:
     add_codec_options(evaluate, quality=False)
     evaluate.set_defaults(run=_eval)
 
-    bench = commands.add_parser("bench", help="milliseconds per stage, fps and edgesdk's overhead over bare inference")
+    bench = commands.add_parser("bench", help="images: milliseconds per stage and edgesdk's overhead over bare "
+                                "inference; video: fps of a real video encode and decode")
+    bench.add_argument("what", nargs="?", choices=("image", "video", "all"), default="all",
+                       help="what to measure (default: %(default)s)")
     bench.add_argument("--sizes", nargs="+", default=["768x512", "cif", "720p"], help="WIDTHxHEIGHT, cif, 720p, 1080p")
+    bench.add_argument("--video", help="video clip to benchmark (default: the sample photograph panning, at each size)")
+    bench.add_argument("--video-frames", type=int, default=8, help="video: frames to encode (default: %(default)s)")
+    bench.add_argument("--keyframe-interval", type=int, default=32, help="video: frames per GOP")
+    bench.add_argument("--b-frames", type=int, default=2, help="video: B frames between anchors")
     bench.add_argument("--image", help="image to scale to each size (default: the sample photograph)")
     bench.add_argument("--repeats", type=int, default=5, help="runs per stage; medians are reported")
     bench.add_argument("--json", action="store_true")

@@ -34,27 +34,42 @@ def _name(enum_type, value: int) -> str:
 
 
 def video_info(path) -> dict:
-    """Frame counts by type, sizes, quality and rate of a latent video, from headers alone."""
-    from edgesdk.bitstream.packets import DEFAULT_MAX_PAYLOAD, PacketReader
+    """Frame counts by type, sizes, quality and rate of a latent video, from headers alone;
+    ``damage`` says what is damaged, lost or truncated, as ``edgesdk decode`` would report it.
+    Bytes that hold no packet at all are refused (CorruptedError)."""
+    from types import SimpleNamespace
 
-    reader = PacketReader(DEFAULT_MAX_PAYLOAD, "raise")
+    from edgesdk.bitstream.packets import DEFAULT_MAX_PAYLOAD, PacketReader
+    from edgesdk.cli.transcode import damage_summary
+    from edgesdk.errors import BitstreamError, CorruptedError
+
+    reader = PacketReader(DEFAULT_MAX_PAYLOAD, "skip")
     counts: dict[str, int] = {}
     frame_bytes: dict[str, int] = {}
     first = None
-    total = 0
+    total = packets = unreadable = 0
     with open(path, "rb") as stream:
         while chunk := stream.read(1 << 16):
             total += len(chunk)
             for packet in reader.feed(chunk):
+                packets += 1
                 if not packet.payload:
                     continue
-                info = frame_info(packet.payload)
+                try:
+                    info = frame_info(packet.payload)
+                except BitstreamError:
+                    unreadable += 1
+                    continue
                 first = first or info
                 counts[info["frame_type"]] = counts.get(info["frame_type"], 0) + 1
                 frame_bytes[info["frame_type"]] = frame_bytes.get(info["frame_type"], 0) + info["bytes"]
+        reader.close()
+    if packets == 0:
+        raise CorruptedError(f"{path}: not a latent video: no packet in its {total} bytes")
+    damage = damage_summary(SimpleNamespace(dropped_frames=unreadable, missing_frames=0), reader.stats)
     frames = sum(counts.values())
     if first is None:
-        return {"frames": 0, "bytes": total}
+        return {"frames": 0, "bytes": total, "damage": damage}
     params = first["parameters"]
     rate = (params.get("frame_rate_numerator"), params.get("frame_rate_denominator"))
     pixels = first["width"] * first["height"] * frames
@@ -65,22 +80,46 @@ def video_info(path) -> dict:
         "fps": fps, "kbps": round(8 * total / (frames / fps) / 1000, 1) if fps else None,
         "frames_by_type": counts,
         "mean_bytes_by_type": {t: round(frame_bytes[t] / counts[t]) for t in counts},
+        "damage": damage,
     }
 
 
 def describe(target: str) -> dict:
-    """What ``edgesdk info`` prints about a latent image, folder or video, as a dict."""
+    """What ``edgesdk info`` prints about a latent image or video, as a dict."""
+    from edgesdk.errors import InvalidArgumentError, NotFoundError
+
     kind = kind_of(target, must_exist=True)
     path = local_path(target)
+    if kind in ("latent-video", "latent-image") and not path.is_file():
+        raise NotFoundError(f"{target}: no such file")
     if kind == "latent-video":
         return {"file": str(path), "kind": kind, **video_info(path)}
     if kind != "latent-image":
-        from edgesdk.errors import InvalidArgumentError
-
         raise InvalidArgumentError(f"{target}: edgesdk info reads latent images (.eli) and videos (.elv), "
-                                   f"not a {kind}")
+                                   f"not {'an' if kind[0] in 'aeiou' else 'a'} {kind.replace('-', ' ')}")
     if path.stat().st_size > MAX_INFO_FILE:
         from edgesdk.errors import LimitExceededError
 
         raise LimitExceededError(f"{target}: {path.stat().st_size} bytes is too large for one latent image")
     return {"file": str(path), "kind": kind, **frame_info(path.read_bytes())}
+
+
+def format_info(info: dict) -> str:
+    """The dict of :func:`describe` as readable lines (nested values spelt out, not as Python reprs)."""
+    lines = []
+    for key, value in info.items():
+        label = key.replace("_", " ")
+        if value is None:
+            continue
+        if key == "sections":
+            value = ", ".join(f"{s['kind']} {s['bytes']} bytes" for s in value)
+        elif key == "parameters":
+            value = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in value.items())
+        elif key == "frames_by_type":
+            value = ", ".join(f"{count} {kind}" for kind, count in value.items())
+        elif key == "mean_bytes_by_type":
+            label, value = "mean bytes", ", ".join(f"{kind} {size}" for kind, size in value.items())
+        elif isinstance(value, float):
+            value = f"{value:g}"
+        lines.append(f"{label}: {value}")
+    return "\n".join(lines)

@@ -62,9 +62,13 @@ def kind_of(target: str, must_exist: bool) -> str:
     if suffix in VIDEO_SUFFIXES:
         return "video"
     if path.is_dir() or (not must_exist and not suffix):
-        if must_exist and any(p.suffix.lower() == LATENT_IMAGE_SUFFIX for p in path.iterdir()):
+        if must_exist and any(p.suffix.lower() == LATENT_IMAGE_SUFFIX for p in path.rglob("*")):
             return "latent-folder"
         return "image-folder"
+    if must_exist and not suffix and not path.exists():
+        from edgesdk.errors import NotFoundError
+
+        raise NotFoundError(f"{target}: no such file or folder")
     raise InvalidArgumentError(
         f"{target}: cannot tell what this is from its name; use an image ({', '.join(sorted(IMAGE_SUFFIXES))}), "
         f"a folder, a video ({', '.join(sorted(VIDEO_SUFFIXES))}, rtsp://, v4l2://), "
@@ -83,45 +87,147 @@ def local_path(target: str) -> Path:
 
 
 def _image_files(folder: Path, suffixes: set[str]) -> list[Path]:
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in suffixes)
+    """Files of ``folder`` and its subfolders with one of ``suffixes`` (hidden ones skipped),
+    in order."""
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in suffixes and p.is_file()
+                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
     if not files:
-        raise InvalidArgumentError(f"{folder}: no {'/'.join(sorted(suffixes))} files in this folder")
+        raise InvalidArgumentError(f"{folder}: no {'/'.join(sorted(suffixes))} files in this folder or its subfolders")
     return files
 
 
-def encode(source: str, destination: str, codec, video: VideoOptions = VideoOptions()) -> list[Written]:
-    """Encodes ``source`` to ``destination`` with an :class:`edgesdk.ImageCodec`."""
+def folder_pairs(source: Path, destination: Path, suffixes: set[str], out_suffix: str) -> list[tuple[Path, Path]]:
+    """(input, output) for every file of ``source`` (subfolders mirrored under ``destination``).
+    Inputs whose names differ only in their extension (``x.png``, ``x.jpg``) keep it in the
+    output's name (``x.png.eli``, ``x.jpg.eli``), so no output overwrites another."""
+    files = _image_files(source, suffixes)
+    stems: dict[Path, int] = {}
+    for path in files:
+        key = path.relative_to(source).with_suffix("")
+        stems[key] = stems.get(key, 0) + 1
+    pairs = []
+    for path in files:
+        relative = path.relative_to(source)
+        name = relative.name if stems[relative.with_suffix("")] > 1 else relative.stem
+        pairs.append((path, destination / relative.parent / (name + out_suffix)))
+    return pairs
+
+
+@dataclass
+class Failed:
+    """An input of a batch that could not be done, and why."""
+
+    path: Path
+    reason: str
+
+
+@dataclass
+class Batch:
+    """What a command wrote, and the inputs that failed (the rest were done)."""
+
+    written: list[Written]
+    failed: list[Failed]
+    damage: str | None = None  # a video decoded with losses: what was lost
+
+
+def _prepare_pairs(pairs: list[tuple[Path, Path]], force: bool) -> None:
+    """Checks every output before any work: folders writable, nothing overwritten without force."""
+    from edgesdk.cli.common import check_writable_folder
+
+    existing = [str(dst) for _, dst in pairs if dst.exists()]
+    if existing and not force:
+        more = f" and {len(existing) - 3} more" if len(existing) > 3 else ""
+        raise InvalidArgumentError(f"{', '.join(existing[:3])}{more}: exist(s); use --force to overwrite")
+    for folder in sorted({dst.parent for _, dst in pairs}):
+        check_writable_folder(folder, create=True)
+
+
+def _run_pairs(pairs: list[tuple[Path, Path]], work, desc: str, unit: str) -> Batch:
+    """Runs ``work(src, dst) -> Written`` on every pair; a failing input is reported on stderr
+    and the batch goes on."""
+    import sys
+
+    from edgesdk.cli.common import progress
+    from edgesdk.errors import Error
+
+    written, failed = [], []
+    for src, dst in progress(pairs, total=len(pairs), desc=desc, unit=unit):
+        try:
+            written.append(work(src, dst))
+        except Error as error:
+            failed.append(Failed(src, str(error)))
+            if len(pairs) > 1:
+                print(f"edgesdk: error: {src}: {error} (skipped)", file=sys.stderr)
+            else:
+                raise
+    return Batch(written, failed)
+
+
+def encode(source: str, destination: str, codec, video: VideoOptions = VideoOptions(), force: bool = False) -> Batch:
+    """Encodes ``source`` to ``destination`` with an :class:`edgesdk.ImageCodec`; outputs are
+    checked before any work and written atomically."""
+    from edgesdk.cli.common import check_output_file, write_atomically
     from edgesdk.codecs.model import load_image
 
     src_kind, dst_kind = kind_of(source, must_exist=True), kind_of(destination, must_exist=False)
+    _check_source(source, src_kind)
     pairs: list[tuple[Path, Path]]
     if (src_kind, dst_kind) == ("image", "latent-image"):
         pairs = [(local_path(source), local_path(destination))]
+        check_output_file(pairs[0][1], force)
     elif (src_kind, dst_kind) == ("image-folder", "image-folder"):
-        out = local_path(destination)
-        out.mkdir(parents=True, exist_ok=True)
-        pairs = [(p, out / (p.stem + LATENT_IMAGE_SUFFIX)) for p in _image_files(local_path(source), IMAGE_SUFFIXES)]
+        pairs = folder_pairs(local_path(source), local_path(destination), IMAGE_SUFFIXES, LATENT_IMAGE_SUFFIX)
+        _prepare_pairs(pairs, force)
     elif src_kind in ("video", "image-folder") and dst_kind == "latent-video":
-        return [_encode_video(source, local_path(destination), codec, video)]
+        if video.max_frames is not None and video.max_frames < 1:
+            raise InvalidArgumentError(f"--max-frames must be at least 1, not {video.max_frames}")
+        check_output_file(local_path(destination), force)
+        return Batch([_encode_video(source, local_path(destination), codec, video)], [])
     else:
-        raise InvalidArgumentError(f"cannot encode a {src_kind} to a {dst_kind}: encode an image to {LATENT_IMAGE_SUFFIX}, "
-                                   f"a folder of images to a folder, a video to {LATENT_VIDEO_SUFFIX}")
-    written = []
-    for src, dst in pairs:
+        raise InvalidArgumentError(f"cannot encode {_a(src_kind)} to {_a(dst_kind)}: encode an image to "
+                                   f"{LATENT_IMAGE_SUFFIX}, a folder of images to a folder, a video to "
+                                   f"{LATENT_VIDEO_SUFFIX}")
+
+    def work(src: Path, dst: Path) -> Written:
+        from edgesdk.cli.common import tile_progress
+
         image = load_image(src)
-        data = codec.encode(image)
-        dst.write_bytes(data)
-        written.append(Written(dst, len(data), image.shape[1], image.shape[0]))
-    return written
+        with tile_progress(codec, image.shape[0], image.shape[1], "encode"):
+            data = codec.encode(image)
+        write_atomically(dst, data)
+        return Written(dst, len(data), image.shape[1], image.shape[0])
+
+    return _run_pairs(pairs, work, "encode", "image")
+
+
+def _a(kind: str) -> str:
+    """'an image folder', 'a latent video': a kind with its article, in words."""
+    words = kind.replace("-", " ")
+    return ("an " if words[0] in "aeiou" else "a ") + words
+
+
+def _check_source(source: str, kind: str) -> None:
+    """A local input must exist (one line instead of a traceback later)."""
+    from edgesdk.errors import NotFoundError
+
+    if urlparse(source).scheme in VIDEO_SCHEMES:
+        return
+    path = local_path(source)
+    if not path.exists():
+        raise NotFoundError(f"{source}: no such file or folder")
 
 
 def _encode_video(source: str, destination: Path, codec, options: VideoOptions) -> Written:
+    from edgesdk.cli.common import atomic_output, progress
     from edgesdk.media import open_source
     from edgesdk.codecs.video import write_video
 
     frames = 0
-    with open_source(source) as frames_in:
+    with open_source(source) as frames_in, atomic_output(destination) as temporary:
         rate = Fraction(frames_in.fps) if frames_in.fps else None
+        total = getattr(frames_in, "frame_count", None)
+        if options.max_frames is not None:
+            total = min(total, options.max_frames) if total else options.max_frames
 
         def pixels():
             nonlocal frames
@@ -131,80 +237,158 @@ def _encode_video(source: str, destination: Path, codec, options: VideoOptions) 
                         return
                     frames += 1
                     yield frame.pixels
-            except KeyboardInterrupt:  # a live source ends when the user stops it; the stream is closed
-                return
+            except KeyboardInterrupt:
+                if urlparse(source).scheme not in VIDEO_SCHEMES:
+                    raise  # a file: Ctrl-C stops the command
+                return  # a live source ends when the user stops it; the stream is closed
 
-        size = write_video(destination, pixels(), codec, keyframe_interval=options.keyframe_interval,
-                           b_frames=options.b_frames, p_step=options.step,
+        size = write_video(temporary, progress(pixels(), total=total, desc="encode", unit="frame"), codec,
+                           keyframe_interval=options.keyframe_interval, b_frames=options.b_frames,
+                           p_step=options.step,
                            frame_rate=(rate.numerator, rate.denominator) if rate else None)
         width, height = frames_in.width, frames_in.height
-    if frames == 0:
-        raise InvalidArgumentError(f"{source}: no frames to encode")
+        if frames == 0:
+            raise InvalidArgumentError(f"{source}: no frames to encode")
     return Written(destination, size, width, height, frames)
 
 
 def _stream_quality(path: Path) -> int:
-    """The quality level recorded in a latent video's first frame."""
+    """The quality level recorded in a latent video's first intact frame."""
     from edgesdk.bitstream.container import Frame
     from edgesdk.bitstream.packets import DEFAULT_MAX_PAYLOAD, PacketReader
+    from edgesdk.errors import CorruptedError
 
-    reader = PacketReader(DEFAULT_MAX_PAYLOAD, "raise")
+    reader = PacketReader(DEFAULT_MAX_PAYLOAD, "skip")
     with open(path, "rb") as stream:
         while chunk := stream.read(1 << 16):
             for packet in reader.feed(chunk):
                 if packet.payload:
-                    return Frame.parse(packet.payload).quality
-    raise InvalidArgumentError(f"{path}: no frames in this latent video")
+                    try:
+                        return Frame.parse(packet.payload).quality
+                    except BitstreamError:
+                        continue
+    raise CorruptedError(f"{path}: no intact frame in this file; it is not a latent video or is damaged throughout")
 
 
-def _decode_video(source: Path, destination: str, codec) -> Written:
+def damage_summary(stats, reader_stats) -> str | None:
+    """What a damaged latent video lost, in one line; None when nothing was."""
+    parts = []
+    if reader_stats.damaged_packets:
+        parts.append(f"{reader_stats.damaged_packets} damaged packet(s)")
+    if reader_stats.lost_packets:
+        parts.append(f"{reader_stats.lost_packets} lost packet(s)")
+    if reader_stats.skipped_bytes:
+        parts.append(f"{reader_stats.skipped_bytes} unreadable byte(s)")
+    if stats.dropped_frames:
+        parts.append(f"{stats.dropped_frames} frame(s) dropped")
+    if stats.missing_frames:
+        parts.append(f"{stats.missing_frames} frame(s) missing")
+    truncated = any("ends inside a packet" in event for event in reader_stats.events)
+    if truncated:
+        parts.append("the file is truncated")
+    return ", ".join(parts) if parts else None
+
+
+def _decode_video(source: Path, destination: str, codec, on_damage: str, force: bool, crf: float | None) -> Batch:
+    import sys
+    from contextlib import nullcontext
+
+    from edgesdk.cli.common import atomic_output, check_output_file, check_writable_folder, progress
+    from edgesdk.codecs.video import VideoDecoder
     from edgesdk.media import open_sink
-    from edgesdk.codecs.video import read_video
 
+    folder = destination.endswith(("/", "\\"))
+    if folder:
+        existing = local_path(destination)
+        if existing.is_dir() and any(existing.iterdir()) and not force:
+            raise InvalidArgumentError(f"{existing}: the folder is not empty; use --force to write the frames into it")
+        check_writable_folder(existing, create=True)
+    else:
+        check_output_file(local_path(destination), force)
     low = codec.codec(_stream_quality(source))
+    decoder = VideoDecoder(low, on_damage="skip")
     sink, frames, size = None, 0, (0, 0)
-    try:
-        for decoded in read_video(source, low):
-            if sink is None:
-                size = decoded.image.shape[:2]
-                rate = decoded.syntax.frame_rate
-                sink = open_sink(destination, size[1], size[0], Fraction(*rate) if rate else DEFAULT_FRAME_RATE)
-            sink.write(decoded.image)
-            frames += 1
-    except BitstreamError as error:
-        if frames:  # what came before the damage is kept; say so
-            raise type(error)(f"{error} (the {frames} frame(s) before it were written to {destination})") from error
-        raise
-    finally:
-        if sink is not None:
-            sink.close()
-    if frames == 0:
-        raise InvalidArgumentError(f"{source}: no frames decoded")
+    stopped = None
+    options = {"crf": crf} if crf is not None else {}
     target = local_path(destination)
-    return Written(target, target.stat().st_size if target.is_file() else 0, size[1], size[0], frames)
+    with (nullcontext(destination) if folder else atomic_output(target)) as temporary:
+
+        def damaged() -> bool:
+            return damage_summary(decoder.stats, decoder.reader_stats) is not None
+
+        def decoded_frames():
+            with open(source, "rb") as stream:
+                while chunk := stream.read(1 << 16):
+                    decoder.push(chunk)
+                    yield from decoder.pull()
+                    if on_damage == "stop" and damaged():
+                        return  # what was decoded with this chunk is kept
+                decoder.flush()
+                yield from decoder.pull()
+
+        try:
+            for decoded in progress(decoded_frames(), desc="decode", unit="frame"):
+                if sink is None:
+                    size = decoded.image.shape[:2]
+                    rate = decoded.syntax.frame_rate
+                    sink = open_sink(str(temporary), size[1], size[0],
+                                     Fraction(*rate) if rate else DEFAULT_FRAME_RATE, **options)
+                sink.write(decoded.image)
+                frames += 1
+        finally:
+            if sink is not None:
+                sink.close()
+        if frames == 0:
+            lost = damage_summary(decoder.stats, decoder.reader_stats)
+            raise BitstreamError(f"{source}: no frame could be decoded" + (f" ({lost})" if lost else ""))
+    damage = damage_summary(decoder.stats, decoder.reader_stats)
+    if damage:
+        events = [*decoder.reader_stats.events, *decoder.stats.events]
+        first = events[0] if events else ""
+        stopped = " (stopped at the first damage)" if on_damage == "stop" else ""
+        damage = f"{source}: damaged: {damage}; {frames} frame(s) written to {destination}{stopped}" + \
+                 (f"; first: {first}" if first else "")
+    written = Written(target, target.stat().st_size if target.is_file() else 0, size[1], size[0], frames)
+    return Batch([written], [], damage)
 
 
-def decode(source: str, destination: str, codec) -> list[Written]:
-    """Decodes ``source`` (latent image, folder of them, or latent video) to ``destination``."""
-    from PIL import Image
+def decode(source: str, destination: str, codec, force: bool = False, on_damage: str = "skip",
+           crf: float | None = None) -> Batch:
+    """Decodes ``source`` (latent image, folder of them, or latent video) to ``destination``;
+    outputs are checked before any work and written atomically."""
+    from edgesdk.cli.common import atomic_output, check_output_file
+    from edgesdk.codecs.image.codec import read_latent_image
 
     src_kind, dst_kind = kind_of(source, must_exist=True), kind_of(destination, must_exist=False)
+    _check_source(source, src_kind)
     pairs: list[tuple[Path, Path]]
     if (src_kind, dst_kind) == ("latent-image", "image"):
         pairs = [(local_path(source), local_path(destination))]
+        check_output_file(pairs[0][1], force)
     elif (src_kind, dst_kind) == ("latent-folder", "image-folder"):
-        out = local_path(destination)
-        out.mkdir(parents=True, exist_ok=True)
-        pairs = [(p, out / (p.stem + ".png")) for p in _image_files(local_path(source), {LATENT_IMAGE_SUFFIX})]
+        pairs = folder_pairs(local_path(source), local_path(destination), {LATENT_IMAGE_SUFFIX}, ".png")
+        _prepare_pairs(pairs, force)
     elif src_kind == "latent-video" and dst_kind in ("video", "image-folder"):
         folder = dst_kind == "image-folder" and not destination.endswith("/")
-        return [_decode_video(local_path(source), destination + "/" if folder else destination, codec)]
+        return _decode_video(local_path(source), destination + "/" if folder else destination, codec,
+                             on_damage, force, crf)
     else:
-        raise InvalidArgumentError(f"cannot decode a {src_kind} to a {dst_kind}: decode {LATENT_IMAGE_SUFFIX} to an "
-                                   f"image, a folder of {LATENT_IMAGE_SUFFIX} to a folder, {LATENT_VIDEO_SUFFIX} to a video")
-    written = []
-    for src, dst in pairs:
-        image = codec.decode(src.read_bytes())
-        Image.fromarray(image).save(dst)
-        written.append(Written(dst, dst.stat().st_size, image.shape[1], image.shape[0]))
-    return written
+        raise InvalidArgumentError(f"cannot decode {_a(src_kind)} to {_a(dst_kind)}: decode {LATENT_IMAGE_SUFFIX} to "
+                                   f"an image, a folder of {LATENT_IMAGE_SUFFIX} to a folder, {LATENT_VIDEO_SUFFIX} "
+                                   f"to a video")
+
+    def work(src: Path, dst: Path) -> Written:
+        from PIL import Image
+
+        from edgesdk.bitstream.container import Frame
+        from edgesdk.cli.common import tile_progress
+
+        data = read_latent_image(src)
+        header = Frame.parse(data)
+        with tile_progress(codec, header.height, header.width, "decode"):
+            image = codec.decode(data)
+        with atomic_output(dst) as temporary:
+            Image.fromarray(image).save(temporary, format=Image.registered_extensions().get(dst.suffix.lower()))
+        return Written(dst, dst.stat().st_size, image.shape[1], image.shape[0])
+
+    return _run_pairs(pairs, work, "decode", "image")

@@ -51,22 +51,83 @@ def _image_size(path: Path) -> tuple[int, int]:
 
 
 def read_image(path: str | Path, expected: tuple[int, int] | None = None) -> np.ndarray:
-    """An image file as HxWx3 uint8 RGB (alpha dropped, grey expanded). Typed errors: missing
-    file (NotFoundError), unreadable (CorruptedError), above Pillow's decompression-bomb limit
-    (LimitExceededError), not ``expected`` (width, height) (InvalidArgumentError)."""
+    """An image file as HxWx3 uint8 RGB, upright (EXIF orientation applied), converted from
+    its mode by :func:`to_rgb8` (16-bit and float scaled, grey replicated, alpha composited on
+    white with an :class:`ImageWarning`). Typed errors: missing file (NotFoundError),
+    unreadable (CorruptedError), above Pillow's decompression-bomb limit (LimitExceededError),
+    not ``expected`` (width, height) (InvalidArgumentError)."""
+    import warnings
+
     Image = _pillow()
     path = Path(path)
     if not path.is_file():
         raise NotFoundError(f"{path}: no such image file")
     try:
-        with Image.open(path) as image:
-            if expected is not None and image.size != expected:
-                raise InvalidArgumentError(f"{path}: image is {image.size[0]}x{image.size[1]}, expected {expected[0]}x{expected[1]}")
-            return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                if expected is not None and image.size != expected:
+                    raise InvalidArgumentError(f"{path}: image is {image.size[0]}x{image.size[1]}, expected {expected[0]}x{expected[1]}")
+                pixels = to_rgb8(image, str(path))
+        for warning in caught:
+            if issubclass(warning.category, Image.DecompressionBombWarning):
+                width, height = pixels.shape[1], pixels.shape[0]
+                warnings.warn(ImageWarning(f"{path}: {width}x{height} is a very large image "
+                                           f"({width * height / 1e6:.0f} megapixels); this will take a while"))
+            else:
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+        return pixels
     except Image.DecompressionBombError as error:
         raise LimitExceededError(f"{path}: {error} (for a trusted file, raise PIL.Image.MAX_IMAGE_PIXELS)") from None
     except (OSError, ValueError, SyntaxError) as error:
         raise CorruptedError(f"{path}: cannot decode the image ({error})") from None
+
+
+class ImageWarning(UserWarning):
+    """Something about an input image the user should know (alpha dropped, very large)."""
+
+
+_SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+def to_rgb8(image, name: str = "image") -> np.ndarray:
+    """A Pillow image as HxWx3 uint8 RGB, decided per mode:
+
+    * EXIF orientation is applied first (a portrait phone photograph stays upright);
+    * ``1``, ``L``, ``P``, ``CMYK``, ``YCbCr``, ``LAB``, ``HSV``, ``RGB``: Pillow's conversion
+      (grey becomes three equal channels);
+    * ``I;16*`` and ``I`` (16-bit grey): 0..65535 scaled to 0..255 (``I`` values outside are clipped);
+    * ``F`` (float grey): 0..1 scaled to 0..255 when no value exceeds 1, else read as 0..255, clipped;
+    * ``LA``, ``PA``, ``RGBA``, ``La``, ``RGBa`` and ``P`` with transparency: composited on white,
+      with an :class:`ImageWarning` unless every pixel is opaque.
+    """
+    import warnings
+
+    from PIL import ImageOps
+
+    image = ImageOps.exif_transpose(image)
+    mode = image.mode
+    if mode in _SIXTEEN_BIT_MODES:
+        grey = np.asarray(image).astype(np.float64)
+        grey = np.rint(np.clip(grey, 0, 65535) / 257.0).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if mode == "F":
+        grey = np.nan_to_num(np.asarray(image, dtype=np.float64))
+        scale = 255.0 if grey.size and grey.max() <= 1.0 else 1.0
+        grey = np.rint(np.clip(grey * scale, 0, 255)).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if mode == "P" and "transparency" in image.info:
+        image, mode = image.convert("RGBA"), "RGBA"
+    if mode in ("LA", "PA", "La", "RGBa", "RGBA"):
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.uint8)
+        alpha = rgba[:, :, 3:4]
+        if alpha.min() < 255:
+            warnings.warn(ImageWarning(f"{name}: the alpha channel is not coded; transparent pixels "
+                                       "were composited on white"))
+            mixed = rgba[:, :, :3] * (alpha / 255.0) + 255.0 * (1 - alpha / 255.0)
+            return np.rint(mixed).astype(np.uint8)
+        return rgba[:, :, :3].copy()
+    return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
 
 
 class ImageSource(Source):

@@ -347,30 +347,33 @@ def _load_file(path: Path) -> DeviceProfile:
 # --- Detection --------------------------------------------------------------------------------
 
 
-def detect_profile(root: str | Path = "/", directory: str | Path | None = None) -> str:
-    """Best guess of this host's profile name.
-
-    In order: a profile whose ``detect.device_tree_model`` substring occurs in the device-tree
-    model (Jetson; the longest match wins), a ``detect.nvidia_driver`` profile when an NVIDIA
-    driver exposes a GPU, else the ``detect.fallback`` profile. ``root`` is the filesystem root
-    to look under (tests pass a fake one).
-    """
+def detect_profile(root: str | Path = "/", directory: str | Path | None = None, machine: str | None = None) -> str:
+    """Best guess of this host's profile name: a profile whose ``detect.device_tree_model``
+    occurs in the device-tree model (Jetson; longest match first), a ``detect.nvidia_driver``
+    profile when an NVIDIA driver exposes a GPU, else the ``detect.fallback`` profile of this
+    CPU's architecture (``machine``, default :func:`platform.machine`), else the first fallback.
+    ``root``: the filesystem root to look under (tests pass a fake one)."""
     root = Path(root)
     profiles = [load_profile(name, directory) for name in list_profiles(directory)]
     model = _device_tree_model(root).lower()
-    if model:
-        matches = sorted((-len(text), profile.name) for profile in profiles
-                         for text in profile.detect.device_tree_model if text.lower() in model)
-        if matches:
-            return matches[0][1]
-    if _has_nvidia_driver_gpu(root):
-        drivers = [profile.name for profile in profiles if profile.detect.nvidia_driver]
-        if drivers:
-            return drivers[0]
-    fallbacks = [profile.name for profile in profiles if profile.detect.fallback]
+    matches = sorted((-len(text), profile.name) for profile in profiles
+                     for text in profile.detect.device_tree_model if model and text.lower() in model)
+    drivers = [profile.name for profile in profiles if profile.detect.nvidia_driver]
+    if matches or (drivers and _has_nvidia_driver_gpu(root)):
+        return matches[0][1] if matches else drivers[0]
+    fallbacks = [profile for profile in profiles if profile.detect.fallback]
     if not fallbacks:
         raise DeviceProfileError("no device profile matches this host and none is marked detect.fallback")
-    return fallbacks[0]
+    same = [profile.name for profile in fallbacks if profile.architecture == host_architecture(machine)]
+    return same[0] if same else fallbacks[0].name
+
+
+def host_architecture(machine: str | None = None) -> str:
+    """``platform.machine()`` (or ``machine``) in the profiles' spelling: x86_64 or aarch64."""
+    import platform
+
+    name = (machine or platform.machine()).lower()
+    return {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64", "armv8l": "aarch64"}.get(name, name)
 
 
 def _read_small_text(path: Path) -> str:
@@ -382,11 +385,9 @@ def _read_small_text(path: Path) -> str:
 
 
 def _device_tree_model(root: Path) -> str:
-    for relative in ("proc/device-tree/model", "sys/firmware/devicetree/base/model"):
-        model = _read_small_text(root / relative)
-        if model:
-            return model
-    return ""
+    models = (_read_small_text(root / relative) for relative in ("proc/device-tree/model",
+                                                                  "sys/firmware/devicetree/base/model"))
+    return next((model for model in models if model), "")
 
 
 def _has_nvidia_driver_gpu(root: Path) -> bool:

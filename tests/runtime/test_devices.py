@@ -28,7 +28,8 @@ def write_profile(folder: Path, data: dict) -> Path:
 
 
 def test_every_shipped_profile_loads_and_round_trips():
-    assert SHIPPED == ["cpu-accessory", "jetson-agx-orin-64gb", "jetson-orin-nano-8gb", "jetson-orin-nx-16gb",
+    assert SHIPPED == ["cpu-accessory", "generic-aarch64", "generic-x86-64", "jetson-agx-orin-64gb",
+                       "jetson-orin-nano-8gb", "jetson-orin-nx-16gb",
                        "jetson-thor", "x86-dgpu"]
     assert set(SHIPPED) <= set(list_profiles())
     for name in SHIPPED:
@@ -187,7 +188,7 @@ def fake_root(tmp_path: Path, files: dict[str, str | None]) -> Path:
 
 
 @pytest.mark.parametrize(("files", "expected"), [
-    ({}, "cpu-accessory"),
+    ({}, "generic-x86-64"),
     ({"proc/device-tree/model": "NVIDIA Jetson Orin NX Engineering Reference Developer Kit\x00"}, "jetson-orin-nx-16gb"),
     ({"proc/device-tree/model": "NVIDIA Jetson Orin Nano Engineering Reference Developer Kit Super\x00"},
      "jetson-orin-nano-8gb"),
@@ -196,11 +197,14 @@ def fake_root(tmp_path: Path, files: dict[str, str | None]) -> Path:
       "proc/driver/nvidia/gpus/0000:01:00.0/information": "Model: Thor"}, "jetson-thor"),
     ({"proc/driver/nvidia/gpus/0000:01:00.0/information": "Model: NVIDIA RTX A4000"}, "x86-dgpu"),
     ({"dev/nvidia0": ""}, "x86-dgpu"),
-    ({"proc/driver/nvidia/gpus": None}, "cpu-accessory"),
-    ({"proc/device-tree/model": "Raspberry Pi 5 Model B Rev 1.0\x00"}, "cpu-accessory"),
+    ({"proc/driver/nvidia/gpus": None}, "generic-x86-64"),
+    ({"proc/device-tree/model": "Raspberry Pi 5 Model B Rev 1.0\x00"}, "generic-x86-64"),
 ])
 def test_detect_profile_from_a_host_root(tmp_path, files, expected):
-    assert detect_profile(fake_root(tmp_path / "root", files)) == expected
+    root = fake_root(tmp_path / "root", files)
+    assert detect_profile(root, machine="x86_64") == expected
+    aarch64 = detect_profile(root, machine="aarch64")
+    assert aarch64 == (expected.replace("x86-64", "aarch64") if expected.startswith("generic") else expected)
 
 
 def test_detect_prefers_the_longest_device_tree_match(tmp_path):
@@ -217,7 +221,9 @@ def test_detect_profile_on_this_host():
                                                            "/proc/device-tree/model", "/etc/nv_tegra_release"))
     if host_has_gpu_or_tegra:
         pytest.skip("this host has an NVIDIA GPU or a device tree; the fake-root tests cover detection")
-    assert detect_profile() == "cpu-accessory"
+    from edgesdk.runtime.devices import host_architecture
+
+    assert detect_profile() == f"generic-{host_architecture().replace('_', '-')}"
 
 
 def test_devices_command(capsys):

@@ -255,8 +255,14 @@ class ImageCodec:
         """One frame (bytes) for an image of any size."""
         return self.codec(quality).encode(as_pixels(image))
 
-    def decode(self, data: bytes | bytearray | memoryview) -> np.ndarray:
-        """The HxWx3 uint8 image of a frame made by this model (at any of its qualities)."""
+    def decode(self, data: bytes | bytearray | memoryview | str | Path) -> np.ndarray:
+        """The HxWx3 uint8 image of a frame made by this model (at any of its qualities):
+        its bytes, or the path of a latent image (.eli) file."""
+        if isinstance(data, (str, Path)):
+            data = read_latent_image(data)
+        elif not isinstance(data, (bytes, bytearray, memoryview)):
+            raise InvalidArgumentError(f"decode takes the bytes of a frame or the path of a .eli file, "
+                                       f"not {type(data).__name__}")
         quality = Frame.parse(data).quality
         if quality not in self.model.qualities:
             raise CorruptedError(f"frame says quality {quality}; this model has {self.model.qualities}")
@@ -297,12 +303,29 @@ def build_hyperprior_codec(image_codec: ImageCodec, quality: int) -> HyperpriorI
     )
 
 
+MAX_LATENT_IMAGE_BYTES = 1 << 30  # a latent image is a few MB at most
+
+
+def read_latent_image(path: str | Path) -> bytes:
+    """The bytes of a latent image file; NotFoundError or LimitExceededError instead of a raw OSError."""
+    from edgesdk.errors import LimitExceededError, NotFoundError
+
+    path = Path(path)
+    if not path.is_file():
+        raise NotFoundError(f"{path}: no such latent image file")
+    if path.stat().st_size > MAX_LATENT_IMAGE_BYTES:
+        raise LimitExceededError(f"{path}: {path.stat().st_size} bytes is too large for one latent image")
+    return path.read_bytes()
+
+
 def as_pixels(image: ImageInput) -> np.ndarray:
     """HxWx3 uint8 from a numpy array (HxWx3 or grey HxW), a PIL image or an image file path."""
     if isinstance(image, (str, Path)):
         return load_image(image)
     if not isinstance(image, np.ndarray) and hasattr(image, "convert") and hasattr(image, "size"):
-        return np.asarray(image.convert("RGB"))
+        from edgesdk.media.images import to_rgb8
+
+        return to_rgb8(image)
     pixels = np.asarray(image)
     if pixels.ndim == 2 and pixels.dtype == np.uint8:
         return np.repeat(pixels[:, :, None], 3, axis=2)

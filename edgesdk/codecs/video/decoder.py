@@ -81,6 +81,13 @@ class VideoDecoder:
         self._gop: _Gop | None = None
         self._ready: list[DecodedFrame] = []
 
+    @property
+    def reader_stats(self):
+        """What the packet reader found in the bytes given to :meth:`push`: damaged, lost and
+        reordered packets, skipped bytes, and whether the input ended inside a packet
+        (:class:`edgesdk.bitstream.packets.ReaderStats`)."""
+        return self._reader.stats
+
     def push(self, data: Packet | bytes | bytearray | memoryview) -> None:
         """Adds a :class:`Packet`, or bytes of a packet stream in chunks of any size."""
         if isinstance(data, Packet):

@@ -176,15 +176,15 @@ def test_cli_reports_bad_input_without_a_traceback(tmp_path, capsys):
     assert main(["encode", str(SAMPLE_IMAGE), str(tmp_path / "x.unknown")]) == 1
 
 
-def test_demo_prints_every_quality_and_writes_the_side_by_side(tmp_path, capsys):
+def test_demo_prints_every_quality_and_writes_the_comparison(tmp_path, capsys):
     from PIL import Image
 
     assert main(["demo", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     for quality in default_model().qualities:
         assert any(line.split()[:1] == [str(quality)] for line in out.splitlines())
-    picture = next(tmp_path.glob("*.side-by-side.png"))
-    assert Image.open(picture).size == (768 * 2 + 8, 512)
+    picture = next(tmp_path.glob("*.comparison.png"))  # original, ours, JPEG, WebP (tests/cli: the figures)
+    assert Image.open(picture).size == (768 * 4 + 8 * 3, 512 + 20)
 
 
 def test_device_profiles_choose_backend_and_precision_unless_named(photo):
