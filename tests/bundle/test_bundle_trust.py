@@ -204,3 +204,17 @@ def test_a_folder_that_changes_while_it_is_read_is_refused(tmp_path, monkeypatch
     monkeypatch.setattr(storage._Directory, "read", read_then_add)
     with pytest.raises(edgesdk.BundleIntegrityError, match="changed while it was read"):
         B.Bundle.open(folder)
+
+
+def test_export_refuses_graphs_the_runtime_would_refuse():
+    onnx = pytest.importorskip("onnx")
+    bundle_export = pytest.importorskip("edgesdk_export.bundle_export")
+    from onnx.external_data_helper import convert_model_to_external_data
+
+    files = lite_parts()[1]
+    bundle_export.check_graphs_self_contained(files)  # the shipped graphs pass
+    model = onnx.load_from_string(files["q1/generator.fp32.onnx"])
+    convert_model_to_external_data(model, all_tensors_to_one_file=True, location="gen.bin", size_threshold=0)
+    files["q1/generator.fp32.onnx"] = model.SerializeToString()
+    with pytest.raises(edgesdk.BundleIntegrityError, match="external data"):
+        bundle_export.check_graphs_self_contained(files)
