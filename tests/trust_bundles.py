@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 
 from edgesdk.bundle import Bundle, write_bundle
-from edgesdk.bundle.manifest import model_id_of
 from edgesdk.codecs.model import DEFAULT_MODEL
 
 
@@ -21,6 +20,17 @@ def lite_parts(qualities: tuple[int, ...] = (1,)) -> tuple[dict, dict[str, bytes
     manifest["qualities"] = {q: e for q, e in manifest["qualities"].items() if int(q) in qualities}
     files = {n: bundle.read(n) for n in bundle.names() if any(n.startswith(f"q{q}/") for q in qualities)}
     return manifest, files
+
+
+def model_id_of(manifest: dict, quality: int) -> str:
+    """docs/bundle.md's definition, written from the docs: sha256 of the config as sorted-key
+    JSON, the quality byte, and the raw sha256 of the level's files in name order (.onnx only
+    as *.fp32.onnx)."""
+    digest = hashlib.sha256(json.dumps(manifest["model"]["config"], sort_keys=True).encode() + bytes([quality]))
+    for name in sorted(n for n in manifest["files"] if n.startswith(f"q{quality}/")):
+        if not name.endswith(".onnx") or name.endswith(".fp32.onnx"):
+            digest.update(bytes.fromhex(manifest["files"][name]["sha256"]))
+    return digest.hexdigest()
 
 
 def write_lite(destination: Path, manifest: dict, files: dict[str, bytes], fix_ids: bool = True) -> Path:
