@@ -152,3 +152,29 @@ def test_onnxruntime_failures_are_backend_errors():
         runner.run({"y_hat": np.zeros((1, 5, 4, 4), np.float32)})  # wrong channel count
     with pytest.raises(edgesdk.BackendError, match="needs inputs"):
         runner.run({})
+
+
+def test_tensorrt_engine_builds_refuse_external_data(tmp_path, monkeypatch):
+    """build-engine opens the bundle without a CodecModel: the builder checks the graph itself,
+    before TensorRT's parser (which would read gen.bin from the disk) sees it."""
+    from onnx.external_data_helper import convert_model_to_external_data
+
+    from edgesdk.runtime.tensorrt import build
+
+    manifest, files = lite_parts()
+    model = onnx.load_from_string(files[GENERATOR])
+    convert_model_to_external_data(model, all_tensors_to_one_file=True, location="gen.bin", size_threshold=0)
+    bundle = edgesdk.Bundle.open(_with_graph(tmp_path, GENERATOR, model))
+
+    class FakeTensorRT:
+        __version__ = "10.3.0"
+
+    built = []
+    monkeypatch.setattr(build, "import_tensorrt", lambda: FakeTensorRT)
+    monkeypatch.setattr(build, "import_cudart", lambda: None)
+    monkeypatch.setattr(build, "gpu_identity", lambda cudart: ("Fake GPU", "8.9"))
+    monkeypatch.setattr(build, "_build_serialized", lambda *a: built.append(a) or (b"", b""))
+    profile = build.load_profile("x86-dgpu")
+    with pytest.raises(edgesdk.BundleIntegrityError, match="external data"):
+        build.prepare_engine(bundle, "generator", 1, profile, precision="fp32", cache_dir=tmp_path / "cache")
+    assert not built
