@@ -65,6 +65,7 @@ __all__ = [
         "ImageCodec": "edgesdk.codecs.image.codec",
         "CodecModel": "edgesdk.codecs.model",
         "Bundle": "edgesdk.bundle",
+        "Limits": "edgesdk.limits",
         "VideoEncoder": "edgesdk.codecs.video",
         "VideoDecoder": "edgesdk.codecs.video",
         "write_video": "edgesdk.codecs.video",

@@ -3,7 +3,9 @@ references of each quality level. The one place that walks the manifest's ``qual
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import re
 from collections import Counter
 from collections.abc import Mapping
@@ -83,9 +85,95 @@ def parse_manifest(data: bytes) -> dict:
     if version > SCHEMA_VERSION:
         raise BundleVersionError(f"bundle schema version {version} is newer than this edgesdk reads "
                                  f"({SCHEMA_VERSION}); upgrade edgesdk")
+    _check_values(manifest)
     _check_file_entries(manifest.get("files"))
+    _check_qualities(manifest)
     _check_references(manifest)
     return manifest
+
+
+def _check_values(manifest: dict) -> None:
+    """Every number finite (JSON's ``1e999`` parses as infinity) and every string, key or
+    value, valid Unicode (``"\\ud800"`` parses as a lone surrogate, which no encoder writes)."""
+    pending: list[Any] = [manifest]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise BundleIntegrityError("manifest.json holds a number too large to represent (like 1e999); "
+                                       "re-export the bundle")
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise BundleIntegrityError("manifest.json holds a string with a lone surrogate escape "
+                                           "(like \\ud800): not Unicode text; re-export the bundle") from None
+
+
+_QUALITY_KEY = re.compile(r"0|[1-9][0-9]{0,2}")
+MAX_LATENT_CHANNELS = 4096
+
+
+def _is_int(value: Any) -> bool:
+    return type(value) is int  # not bool: ``true`` is not 1
+
+
+def _check_qualities(manifest: dict) -> None:
+    """Types and ranges of the fields the runtime reads from ``model`` and ``qualities``,
+    wherever they are present (the codec layer then requires them: :func:`quality_entries`)."""
+    def refuse(where: str, what: str) -> None:
+        raise BundleIntegrityError(f"manifest.json: {where} {what}")
+
+    model = manifest.get("model")
+    if "model" in manifest and not isinstance(model, dict):
+        refuse("model", "must be an object")
+    if isinstance(model, dict):
+        if "family" in model and not isinstance(model["family"], str):
+            refuse("model.family", "must be a string")
+        if "config" in model and not isinstance(model["config"], dict):
+            refuse("model.config", "must be an object")
+    if "qualities" not in manifest:
+        return
+    qualities = manifest["qualities"]
+    if not isinstance(qualities, dict):
+        refuse("qualities", "must be an object")
+    for key, level in qualities.items():
+        # One spelling per number: "3" and "03" would be two entries for one quality.
+        if not _QUALITY_KEY.fullmatch(key) or int(key) > 255:
+            refuse(f"qualities key {key!r}", "must be a quality 0..255 in decimal without leading zeros")
+        where = f"qualities.{key}"
+        if not isinstance(level, dict):
+            refuse(where, "must be an object")
+        if "model_id" in level and not (isinstance(level["model_id"], str) and _SHA256_HEX.fullmatch(level["model_id"])):
+            refuse(f"{where}.model_id", "must be 64 lowercase hex digits")
+        if "lambda" in level and not (isinstance(level["lambda"], (int, float)) and not isinstance(level["lambda"], bool)
+                                      and level["lambda"] >= 0):
+            refuse(f"{where}.lambda", "must be a number >= 0")
+        graphs = level.get("graphs", {})
+        if not isinstance(graphs, dict):
+            refuse(f"{where}.graphs", "must be an object")
+        for graph, precisions in graphs.items():
+            if not isinstance(precisions, dict):
+                refuse(f"{where}.graphs.{graph}", "must be an object of precisions")
+            for precision, variant in precisions.items():
+                if not (isinstance(variant, dict) and isinstance(variant.get("file"), str)):
+                    refuse(f"{where}.graphs.{graph}.{precision}", "must be an object with a 'file' name")
+        data = level.get("integer_data", {})
+        if not isinstance(data, dict):
+            refuse(f"{where}.integer_data", "must be an object")
+        for name in ("hyper_tables", "hyper_synthesis", "latent_tables"):
+            if name in data and not isinstance(data[name], str):
+                refuse(f"{where}.integer_data.{name}", "must be a file name")
+        if "latent_channels" in data and not (_is_int(data["latent_channels"])
+                                              and 1 <= data["latent_channels"] <= MAX_LATENT_CHANNELS):
+            refuse(f"{where}.integer_data.latent_channels", f"must be an integer in 1..{MAX_LATENT_CHANNELS}")
+        bits = data.get("mean_fraction_bits")
+        if bits is not None and not (_is_int(bits) and 0 <= bits <= 30):
+            refuse(f"{where}.integer_data.mean_fraction_bits", "must be null or an integer in 0..30")
 
 
 def _check_file_entries(files: Any) -> None:
@@ -135,6 +223,19 @@ def _check_references(manifest: dict) -> None:
                                            f"which the manifest's files do not list")
 
 
+def graph_references(manifest: Mapping[str, Any]) -> list[str]:
+    """The listed files that ``qualities.*.graphs.*.*.file`` name (the ONNX graphs), sorted."""
+    names = set()
+    qualities = manifest.get("qualities")
+    for level in (qualities.values() if isinstance(qualities, dict) else ()):
+        graphs = level.get("graphs") if isinstance(level, dict) else None
+        for precisions in (graphs.values() if isinstance(graphs, dict) else ()):
+            for variant in (precisions.values() if isinstance(precisions, dict) else ()):
+                if isinstance(variant, dict) and variant.get("file") in manifest["files"]:
+                    names.add(variant["file"])
+    return sorted(names)
+
+
 def quality_entries(manifest: dict) -> dict[int, dict]:
     """The manifest's quality levels by number, checked for what the codecs and the runtime read
     from them (model_id, graph files, integer data); CorruptedError when one is missing."""
@@ -156,6 +257,33 @@ def quality_entries(manifest: dict) -> dict[int, dict]:
     if not qualities:
         raise CorruptedError("bundle manifest lists no quality levels")
     return qualities
+
+
+def model_id_of(manifest: Mapping[str, Any], quality: int) -> str:
+    """The model id of a quality level as docs/bundle.md defines it, from the manifest alone
+    (its file table holds the verified sha256 of every file): sha256 of the configuration as
+    sorted-key JSON, the quality as one byte, and the raw sha256 of each of the level's files
+    (``q<quality>/…``) in name order, skipping ``.onnx`` files other than ``*.fp32.onnx``."""
+    digest = hashlib.sha256(json.dumps(manifest["model"]["config"], sort_keys=True).encode())
+    digest.update(quality.to_bytes(1, "little"))
+    for name in sorted(n for n in manifest["files"] if n.startswith(f"q{quality}/")):
+        if not name.endswith(".onnx") or name.endswith(".fp32.onnx"):
+            digest.update(bytes.fromhex(manifest["files"][name]["sha256"]))
+    return digest.hexdigest()
+
+
+def check_model_ids(manifest: Mapping[str, Any]) -> None:
+    """BundleIntegrityError unless every level's ``model_id`` is the one its content gives: an id
+    copied from another model would let its frames decode with the wrong weights or tables."""
+    for key, level in quality_levels(manifest).items():
+        try:
+            expected = model_id_of(manifest, int(key))
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise CorruptedError(f"bundle manifest lacks what model_id is made of ({error!r})") from error
+        if level.get("model_id") != expected:
+            raise BundleIntegrityError(f"manifest.json: qualities.{key}.model_id is {str(level.get('model_id'))[:16]}…, "
+                                       f"but the level's configuration and files give {expected[:16]}…; the "
+                                       f"manifest was edited (re-export the bundle)")
 
 
 def quality_levels(manifest: Mapping[str, Any]) -> Mapping[str, Any]:

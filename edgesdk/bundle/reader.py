@@ -39,8 +39,9 @@ class Bundle:
         """Opens and verifies a bundle directory or ``.edgesdk`` file.
 
         ``trusted_keys`` (key objects, raw 32-byte keys, key text or key file paths) are added
-        to the configured ones (:func:`configured_trusted_keys`). A present signature must
-        verify with one of them whenever any is configured. ``require_signature=True`` or
+        to the configured ones (:func:`configured_trusted_keys`). Whenever any key is given or
+        configured, the bundle must carry a signature that verifies with one of them (a trusted
+        key means signatures are required). ``require_signature=True`` or
         ``EDGESDK_REQUIRE_SIGNATURE=1`` refuses bundles without a signature from a trusted key.
         """
         path = Path(path)

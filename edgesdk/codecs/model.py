@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from edgesdk.bitstream.entropy import CdfTables
-from edgesdk.bundle.manifest import quality_entries
+from edgesdk.bundle.graph_check import check_graph
+from edgesdk.bundle.manifest import check_model_ids, graph_references, quality_entries
 from edgesdk.codecs.image import MODEL_FAMILY  # noqa: F401 - re-exported (edgesdk_export)
 from edgesdk.errors import InvalidArgumentError
 from edgesdk.bitstream.intnet import IntNetwork
@@ -50,6 +51,9 @@ class CodecModel:
         self.bundle = bundle
         self.manifest = manifest
         self._qualities = quality_entries(manifest)
+        check_model_ids(manifest)  # recomputed, not taken on the manifest's word
+        for name in graph_references(manifest):  # refused for every backend: weights from outside, foreign ops
+            check_graph(name, bundle.read(name))
         self._entropy_models: dict[int, HyperpriorEntropyModel] = {}
 
     @classmethod

@@ -66,6 +66,8 @@ def read_image(path: str | Path, expected: tuple[int, int] | None = None) -> np.
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", Image.DecompressionBombWarning)
             with Image.open(path) as image:
+                # The header's size, before any pixel is decoded: the limit open_source applies.
+                check_frame_size(image.size[0], image.size[1], str(path))
                 if expected is not None and image.size != expected:
                     raise InvalidArgumentError(f"{path}: image is {image.size[0]}x{image.size[1]}, expected {expected[0]}x{expected[1]}")
                 pixels = to_rgb8(image, str(path))

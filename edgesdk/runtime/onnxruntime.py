@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgesdk.errors import DependencyError
+from edgesdk.errors import BackendError, DependencyError
 from edgesdk.lazy import require
 
 # Preferred ONNX Runtime execution providers, best first; the CPU one is always available.
@@ -37,15 +37,29 @@ class OnnxRuntimeRunner:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             options.intra_op_num_threads = threads
-        self._session = ort.InferenceSession(model, options, providers=providers)
+        try:
+            self._session = ort.InferenceSession(model, options, providers=providers)
+        except Exception as error:  # onnxruntime's exceptions share no base class we could name
+            raise BackendError(f"ONNX Runtime cannot load the graph ({type(error).__name__}: "
+                               f"{str(error)[:500]})") from error
         self.providers = tuple(self._session.get_providers())
         self.input_names = tuple(i.name for i in self._session.get_inputs())
         self.output_names = tuple(o.name for o in self._session.get_outputs())
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Runs the session on named float32 arrays; returns its named outputs."""
+        if self._session is None:
+            raise BackendError("this ONNX Runtime runner was closed")
+        missing = [name for name in self.input_names if name not in inputs]
+        if missing:
+            raise BackendError(f"the graph needs inputs {missing}; given {sorted(inputs)}")
         feeds = {name: np.ascontiguousarray(inputs[name], dtype=np.float32) for name in self.input_names}
-        return dict(zip(self.output_names, self._session.run(None, feeds), strict=True))
+        try:
+            results = self._session.run(None, feeds)
+        except Exception as error:  # onnxruntime's exceptions share no base class we could name
+            raise BackendError(f"ONNX Runtime failed to run the graph ({type(error).__name__}: "
+                               f"{str(error)[:500]})") from error
+        return dict(zip(self.output_names, results, strict=True))
 
     def close(self) -> None:
         """Drops the session."""

@@ -20,7 +20,28 @@ MAX_KEY_FILE_BYTES = 64 << 10
 REQUIRE_SIGNATURE_ENV = "EDGESDK_REQUIRE_SIGNATURE"
 TRUSTED_KEYS_ENV = "EDGESDK_TRUSTED_KEYS"
 
+# Ed25519 public keys that are not keys: encodings of y >= p (non-canonical) and the eight
+# points of small order (identity, order 2, 4 and 8; the x sign does not change the order).
+# A signature "R = identity, S = 0" verifies under the identity key for every message, so such
+# a key in a trust configuration would accept any bundle.
+_FIELD_PRIME = 2**255 - 19
+_ORDER_8_Y = int.from_bytes(bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"), "little")
+_SMALL_ORDER_Y = frozenset({0, 1, _FIELD_PRIME - 1, _ORDER_8_Y, _FIELD_PRIME - _ORDER_8_Y})
+
 # --------------------------------------------------------------------------- keys, signatures
+
+
+def check_public_key_bytes(raw: bytes, where: str = "key") -> bytes:
+    """``raw`` when it is a usable Ed25519 public key: 32 bytes, a canonical encoding, not a
+    point of small order (which would verify forged signatures); InvalidArgumentError otherwise."""
+    if len(raw) != 32:
+        raise InvalidArgumentError(f"{where}: an Ed25519 public key is 32 bytes, this one is {len(raw)}")
+    y = int.from_bytes(raw, "little") & ((1 << 255) - 1)
+    if y >= _FIELD_PRIME or y in _SMALL_ORDER_Y:
+        raise InvalidArgumentError(f"{where} is not a usable Ed25519 public key (a non-canonical or small-order "
+                                   f"point, which would accept forged signatures); trust the .pub file that "
+                                   f"edgesdk keygen wrote")
+    return raw
 
 def crypto():
     """cryptography's ed25519 and serialization modules and its InvalidSignature and
@@ -74,6 +95,17 @@ def _read_key_file(path: Path) -> bytes:
     return data
 
 
+def _check_not_world_writable(path: Path) -> None:
+    """A trust file or folder anyone may write to is anyone's trust: refused (POSIX)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        raise InvalidArgumentError(f"cannot read key file {path}: {error.strerror or error}") from error
+    if os.name == "posix" and mode & 0o002:
+        raise InvalidArgumentError(f"{path} is writable by every user, so anyone could add a trusted key; "
+                                   f"chmod o-w {path}")
+
+
 def _is_key_text(source: Any) -> bool:
     """Whether a str is key text rather than a path (no key file path has a line break)."""
     return isinstance(source, str) and ("\n" in source or not source.strip()
@@ -107,6 +139,18 @@ def load_private_key(source):
 def load_public_key(source):
     """An Ed25519 public key from: a key object, 32 raw bytes, key text (``ed25519 <base64>
     [comment]`` or PEM, as str or bytes), or a path to a file holding key text."""
+    try:
+        key = _load_public_key(source)
+    except (ValueError, TypeError) as error:
+        if isinstance(error, InvalidArgumentError):
+            raise
+        raise InvalidArgumentError(f"cannot read the public key ({error})") from error
+    check_public_key_bytes(raw_public_key(key), "the trusted key" if not isinstance(source, (str, os.PathLike))
+                           or _is_key_text(source) else str(source))
+    return key
+
+
+def _load_public_key(source):
     ed25519, serialization, _, unsupported = crypto()
     if isinstance(source, ed25519.Ed25519PublicKey):
         return source
@@ -163,11 +207,33 @@ def trusted_keys_folder() -> Path:
 def configured_trusted_keys() -> list:
     """Keys from ``EDGESDK_TRUSTED_KEYS`` (key files, os.pathsep-separated) and from the
     ``*.pub`` files of :func:`trusted_keys_folder`. A file that does not parse is an error."""
+    sources = _configured_key_files()
+    for path in sources:
+        _check_not_world_writable(path)
+    if sources and trusted_keys_folder().is_dir():
+        _check_not_world_writable(trusted_keys_folder())
+    return [load_public_key(path) for path in sources]
+
+
+def _configured_key_files() -> list[Path]:
+    """The key files the device's configuration names (the environment and the folder)."""
     sources = [Path(p) for p in os.environ.get(TRUSTED_KEYS_ENV, "").split(os.pathsep) if p]
     folder = trusted_keys_folder()
     if folder.is_dir():
         sources += sorted(folder.glob("*.pub"))
-    return [load_public_key(path) for path in sources]
+    return sources
+
+
+def trust_configured(trusted_keys: Any = None) -> bool:
+    """Whether any trusted key is configured or given (without loading or checking them):
+    then a signature is required (docs/bundle.md, policy)."""
+    if trusted_keys is not None and not isinstance(trusted_keys, (str, bytes, bytearray, os.PathLike)) \
+            and not hasattr(trusted_keys, "verify"):
+        trusted_keys = list(trusted_keys)
+        given = bool(trusted_keys)
+    else:
+        given = trusted_keys is not None
+    return given or bool(_configured_key_files())
 
 
 def signature_required(require_signature: bool | None) -> bool:
@@ -193,13 +259,21 @@ def resolve_trusted_keys(trusted_keys: Any) -> list:
 
 def check_signature(path: Path, manifest_bytes: bytes, signature: bytes | None, trusted_keys: Any,
                      required: bool) -> str | None:
-    """The signer's fingerprint, None when nothing was checked; raises what policy refuses."""
+    """The signer's fingerprint, None when nothing was checked; raises what policy refuses.
+    A configured (or given) trusted key means a signature is required: trusting a key and
+    accepting bundles nobody signed would make the key decorative."""
+    if trusted_keys is not None and not isinstance(trusted_keys, (str, bytes, bytearray, os.PathLike)) \
+            and not hasattr(trusted_keys, "verify"):
+        trusted_keys = list(trusted_keys)  # iterated twice below
+    configured = trust_configured(trusted_keys)
+    keys = resolve_trusted_keys(trusted_keys) if configured else []  # validated even for unsigned bundles
     if signature is None:
-        if required:
-            raise SignatureError(f"{path} is not signed and a signature is required (require_signature or "
-                                 f"{REQUIRE_SIGNATURE_ENV}); sign it: edgesdk sign {path} --key KEY")
+        if required or configured:
+            reason = (f"a signature is required (require_signature or {REQUIRE_SIGNATURE_ENV})" if required else
+                      f"trusted keys are configured ({', '.join(key_fingerprint(k) for k in keys)}), which "
+                      f"requires a signature")
+            raise SignatureError(f"{path} is not signed and {reason}; sign it: edgesdk sign {path} --key KEY")
         return None
-    keys = resolve_trusted_keys(trusted_keys)
     if not keys:
         if required:
             raise SignatureError(f"{path} is signed, but a signature is required and no trusted keys are configured "

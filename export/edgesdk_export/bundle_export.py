@@ -112,6 +112,17 @@ def model_id_of(config: dict, quality: int, files: dict[str, bytes]) -> str:
     return digest.hexdigest()
 
 
+def check_graphs_self_contained(files: dict[str, bytes]) -> None:
+    """Refuses, before anything is written, what the runtime refuses at load (docs/security.md):
+    graphs with external data (weights in a file the manifest does not pin) or operators
+    outside the default ONNX domain."""
+    from edgesdk.bundle.graph_check import check_graph
+
+    for name, data in sorted(files.items()):
+        if name.endswith(".onnx"):
+            check_graph(name, data)
+
+
 def export_bundle(checkpoints: Sequence[str | Path], destination: str | Path, *,
                   precisions: Sequence[str] = onnx_export.PRECISIONS, parity_image: np.ndarray | None = None,
                   signing_key: bytes | None = None, overwrite: bool = False,
@@ -168,4 +179,5 @@ def export_bundle(checkpoints: Sequence[str | Path], destination: str | Path, *,
         "shape_range": DEFAULT_SHAPE_RANGE,
         "qualities": dict(sorted(qualities.items(), key=lambda item: int(item[0]))),
     }
+    check_graphs_self_contained(files)
     return write_bundle(destination, manifest, files, signing_key=signing_key, overwrite=overwrite)

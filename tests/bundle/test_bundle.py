@@ -126,7 +126,7 @@ def test_writer_refuses_to_replace_without_overwrite_and_never_a_foreign_folder(
     # Replacing leaves nothing of the old bundle behind: no stale file, no stale signature.
     B.write_bundle(path, MANIFEST, {"q1/graph.onnx": b"new", "q1/tables.ecdf": b"t"}, overwrite=True)
     assert sorted(p.name for p in path.rglob("*") if p.is_file()) == ["graph.onnx", "manifest.json", "tables.ecdf"]
-    assert B.Bundle.open(path, trusted_keys=[keys["public"]]).read("q1/graph.onnx") == b"new"
+    assert B.Bundle.open(path).read("q1/graph.onnx") == b"new"  # unsigned now: a trusted key would refuse it
     foreign = tmp_path / "home"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("mine")
@@ -415,7 +415,9 @@ def test_signature_policy(tmp_path, keys, monkeypatch):
     assert opened.has_signature and opened.signed_by is None and "no trusted key" in opened.summary()
     with pytest.raises(edgesdk.SignatureError, match="no trusted keys are configured"):
         B.Bundle.open(signed, require_signature=True)
-    assert B.Bundle.open(unsigned, trusted_keys=[keys["public"]]).signed_by is None
+    # A trusted key means a signature is required (issue 18: the policy no longer fails open).
+    with pytest.raises(edgesdk.SignatureError, match="not signed"):
+        B.Bundle.open(unsigned, trusted_keys=[keys["public"]])
     with pytest.raises(edgesdk.SignatureError, match="not signed"):
         B.Bundle.open(unsigned, trusted_keys=[keys["public"]], require_signature=True)
     monkeypatch.setenv("EDGESDK_REQUIRE_SIGNATURE", "1")

@@ -19,8 +19,10 @@ from typing import Any, Union
 import numpy as np
 
 from edgesdk.runtime.backends import GraphRunner, open_runner, plan_graph
+from edgesdk.runtime.outputs import check_compressor_outputs, check_generator_output
 from edgesdk.bitstream.container import Frame, FrameType, Parameter, Section, SectionKind
 from edgesdk.errors import CorruptedError, InvalidArgumentError
+from edgesdk.limits import Limits, resolve_limits
 from edgesdk.shapes import PAD_MULTIPLE, padded_size
 from edgesdk.codecs.image.entropy_model import HyperpriorEntropyModel
 from edgesdk.codecs.model import CodecModel, default_model, load_image
@@ -42,6 +44,7 @@ class HyperpriorImageCodec:
     model_id: bytes = bytes(32)
 
     tile_size: int | None = 1024  # pixels; images above (tile_size + 128)² pixels run tile by tile
+    limits: Limits = Limits()  # what a frame may declare (checked before decoding allocates)
 
     def encode(self, image: np.ndarray) -> bytes:
         """One frame (bytes) for an HxWx3 uint8 image."""
@@ -50,7 +53,7 @@ class HyperpriorImageCodec:
         pixels = check_image(image)
         height, width = pixels.shape[:2]
         padded = pad_to_grid(pixels)
-        y, z = tiled_analyze(self.analyze, padded, self.tile())
+        y, z = tiled_analyze(self.analyze, padded, self.tile(), self.limits)
         hyper_data, latent_data = self.entropy_model.encode(y, z)
         frame = Frame(
             width=width,
@@ -74,7 +77,7 @@ class HyperpriorImageCodec:
         if self.synthesize is None:
             raise InvalidArgumentError("this codec has no generator (synthesize) and cannot decode")
         frame, y_hat = self.decode_latent(data)
-        return tiled_synthesize(self.synthesize, y_hat, self.tile())[: frame.height, : frame.width]
+        return tiled_synthesize(self.synthesize, y_hat, self.tile(), self.limits)[: frame.height, : frame.width]
 
     def tile(self) -> int | None:
         """The tile side the transforms run at (None: whole images); checks ``tile_size``."""
@@ -85,6 +88,15 @@ class HyperpriorImageCodec:
     def decode_latent(self, data: bytes | bytearray | memoryview) -> tuple[Frame, np.ndarray]:
         """Parses a frame down to ŷ [M, h, w] without running the generator."""
         frame = Frame.parse(data)
+        # Before anything proportional to the declared size is allocated (a 430 KB frame may
+        # declare 16384x16384), and only frames made for this decoder: an image keyframe of
+        # this model at this quality (video P and B frames go to a VideoDecoder).
+        self.limits.check_image(frame.width, frame.height, "frame")
+        if frame.frame_type != FrameType.KEY:
+            raise CorruptedError(f"a {frame.frame_type.name} frame is a video inter frame; decode it with a "
+                                 f"VideoDecoder, not as an image")
+        if frame.quality != self.quality:
+            raise CorruptedError(f"frame says quality {frame.quality}; this decoder is quality {self.quality}")
         if frame.model_id != self.model_id:
             raise CorruptedError(
                 f"frame was made by model {frame.model_id.hex()[:16]}…, this codec is {self.model_id.hex()[:16]}…"
@@ -128,6 +140,17 @@ def _runs_whole(height: int, width: int, tile: int | None) -> bool:
     return tile is None or height * width <= (tile + TILE_HALO) ** 2
 
 
+def _check_runs(height: int, width: int, tile: int | None, limits: Limits | None) -> None:
+    """LimitExceededError when one transform run (a tile with its halo, or the whole image)
+    would exceed ``limits.max_tile_pixels``."""
+    if limits is None:
+        return
+    if _runs_whole(height, width, tile):
+        limits.check_tile(height, width)
+    else:
+        limits.check_tile(min(height, tile + 2 * TILE_HALO), min(width, tile + 2 * TILE_HALO))
+
+
 def _spans(size: int, core: int, halo: int) -> list[tuple[int, int, int, int]]:
     """(core start, core end, input start, input end) along one axis, all multiples of 64."""
     spans = []
@@ -137,10 +160,12 @@ def _spans(size: int, core: int, halo: int) -> list[tuple[int, int, int, int]]:
     return spans
 
 
-def tiled_analyze(analyze: Analyze, padded: np.ndarray, tile: int | None) -> tuple[np.ndarray, np.ndarray]:
+def tiled_analyze(analyze: Analyze, padded: np.ndarray, tile: int | None,
+                  limits: Limits | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(y [M, H/16, W/16], z [N, H/64, W/64]) of an edge-padded uint8 image, at most one
-    tile (plus halo) converted to float at a time."""
+    tile (plus halo) converted to float at a time, each run within ``limits.max_tile_pixels``."""
     height, width = padded.shape[:2]
+    _check_runs(height, width, tile, limits)
     if _runs_whole(height, width, tile):
         y, z = analyze(to_tensor(padded))
         return np.asarray(y)[0], np.asarray(z)[0]
@@ -157,9 +182,11 @@ def tiled_analyze(analyze: Analyze, padded: np.ndarray, tile: int | None) -> tup
     return y_full, z_full
 
 
-def tiled_synthesize(synthesize: Synthesize, y_hat: np.ndarray, tile: int | None) -> np.ndarray:
+def tiled_synthesize(synthesize: Synthesize, y_hat: np.ndarray, tile: int | None,
+                     limits: Limits | None = None) -> np.ndarray:
     """The uint8 HxWx3 image of ŷ [M, h, w], tile by tile when it is large."""
     height, width = y_hat.shape[1] * LATENT_DOWNSAMPLING, y_hat.shape[2] * LATENT_DOWNSAMPLING
+    _check_runs(height, width, tile, limits)
     if _runs_whole(height, width, tile):
         return to_pixels(synthesize(y_hat[None]))
     image = np.empty((height, width, 3), np.uint8)
@@ -207,7 +234,7 @@ class ImageCodec:
                  compressor_backend: str | None = None, generator_backend: str | None = None,
                  compressor_precision: str | None = None, generator_precision: str | None = None,
                  device: str | None = None, threads: int | None = None, tile_size: int | None = 1024,
-                 trusted_keys=None, require_signature: bool | None = None) -> None:
+                 trusted_keys=None, require_signature: bool | None = None, limits: Limits | None = None) -> None:
         if isinstance(model, CodecModel):
             self.model = model
         elif model is None and trusted_keys is None and require_signature is None:
@@ -225,6 +252,7 @@ class ImageCodec:
         self.device = device
         self.threads = threads
         self.tile_size = tile_size
+        self.limits = resolve_limits(limits, device)  # given, else the device profile's, else the defaults
         self._runners: dict[tuple[int, str], GraphRunner] = {}
         self._codecs: dict[int, HyperpriorImageCodec] = {}
 
@@ -249,7 +277,14 @@ class ImageCodec:
     def analyze(self, quality: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(y, z) of an image tensor, from the compressor of ``quality``."""
         outputs = self.runner(quality, "compressor").run({"image": x})
-        return outputs["y"], outputs["z"]
+        entropy_model = self.model.entropy_model(quality)
+        return check_compressor_outputs(outputs, x.shape, entropy_model.latent_channels,
+                                        entropy_model.hyper_channels)
+
+    def synthesize(self, quality: int, y_hat: np.ndarray) -> np.ndarray:
+        """The image tensor of ŷ [1, M, h, w], from the generator of ``quality`` (checked:
+        float32 [1, 3, 16h, 16w], finite)."""
+        return check_generator_output(self.runner(quality, "generator").run({"y_hat": y_hat}), y_hat.shape)
 
     def encode(self, image: ImageInput, quality: int | None = None) -> bytes:
         """One frame (bytes) for an image of any size."""
@@ -296,10 +331,11 @@ def build_hyperprior_codec(image_codec: ImageCodec, quality: int) -> HyperpriorI
     return HyperpriorImageCodec(
         image_codec.model.entropy_model(quality),
         analyze=lambda x: image_codec.analyze(quality, x),
-        synthesize=lambda y_hat: image_codec.runner(quality, "generator").run({"y_hat": y_hat})["image"],
+        synthesize=lambda y_hat: image_codec.synthesize(quality, y_hat),
         quality=quality,
         model_id=image_codec.model.model_id(quality),
         tile_size=image_codec.tile_size,
+        limits=getattr(image_codec, "limits", Limits()),
     )
 
 

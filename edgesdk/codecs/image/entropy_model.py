@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgesdk.bitstream.entropy import CdfTables
-from edgesdk.errors import InvalidArgumentError
+from edgesdk.errors import BundleIntegrityError, InvalidArgumentError
 from edgesdk.bitstream.intnet import IntNetwork
 
 HYPER_DOWNSAMPLING = 4  # the hyper-latent is 4x smaller than the latent in each dimension
@@ -58,6 +58,8 @@ class HyperpriorEntropyModel:
         self.latent_tables = latent_tables
         self.latent_channels = latent_channels
         self.mean_fraction_bits = mean_fraction_bits
+        # The network's output geometry, checked once here (at load) on a one-cell hyper-latent.
+        self.parameters(np.zeros((self.hyper_channels, 1, 1), np.int32))
 
     @property
     def hyper_channels(self) -> int:
@@ -69,8 +71,12 @@ class HyperpriorEntropyModel:
         out = self.hyper_synthesis.run(z_hat)
         m = self.latent_channels
         expected = 2 * m if self.mean_fraction_bits is not None else m
-        if out.shape[0] != expected:
-            raise InvalidArgumentError(f"hyper-synthesis gives {out.shape[0]} channels, expected {expected}")
+        z_hat = np.asarray(z_hat)
+        shape = (expected, z_hat.shape[-2] * HYPER_DOWNSAMPLING, z_hat.shape[-1] * HYPER_DOWNSAMPLING)
+        if out.ndim != 3 or tuple(out.shape) != shape:
+            # A bundle's network that upsamples 2x instead of 4x would decode a smaller picture.
+            raise BundleIntegrityError(f"the bundle's integer hyper-synthesis gives {tuple(out.shape)} for a hyper-latent "
+                                 f"of {tuple(z_hat.shape)}, expected {shape}; the bundle's network is not this codec's")
         indexes = np.clip(out[:m], 0, self.latent_tables.num_tables - 1)
         means = None
         if self.mean_fraction_bits is not None:

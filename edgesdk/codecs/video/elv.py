@@ -12,6 +12,7 @@ from edgesdk.codecs.image.codec import HyperpriorImageCodec
 from edgesdk.codecs.video.decoder import DecodedFrame, VideoDecoder
 from edgesdk.codecs.video.encoder import VideoEncoder
 from edgesdk.codecs.video.syntax import Limits
+from edgesdk.errors import LimitExceededError
 
 
 # ---------------------------------------------------------------------------- .elv files
@@ -49,8 +50,20 @@ def read_video(source: str | Path | BinaryIO, image_codec: HyperpriorImageCodec,
             yield from read_video(stream, image_codec, on_damage, limits, chunk_size)
         return
     decoder = VideoDecoder(image_codec, on_damage=on_damage, limits=limits)
+    count = 0
     while chunk := source.read(chunk_size):
         decoder.push(chunk)
-        yield from decoder.pull()
+        for frame in decoder.pull():
+            count = _count_frame(count, limits)
+            yield frame
     decoder.flush()
-    yield from decoder.pull()
+    for frame in decoder.pull():
+        count = _count_frame(count, limits)
+        yield frame
+
+
+def _count_frame(count: int, limits: Limits) -> int:
+    """``count + 1``; LimitExceededError past ``limits.max_frames``."""
+    if count >= limits.max_frames:
+        raise LimitExceededError(f"the stream holds more than {limits.max_frames} frames (Limits.max_frames)")
+    return count + 1

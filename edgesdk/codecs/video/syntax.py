@@ -20,6 +20,7 @@ from edgesdk.codecs.image.codec import (
 )
 from edgesdk.codecs.video.motion import Motion, decode_copy_blocks, decode_motion
 from edgesdk.codecs.video.residual import decode_residual
+from edgesdk.limits import DEFAULT_MAX_GOP_LENGTH, DEFAULT_MAX_REFERENCE_DISTANCE, DEFAULT_MAX_VIDEO_PIXELS, Limits  # noqa: F401
 
 
 ELV_EXTENSION = ".elv"
@@ -31,10 +32,8 @@ MAX_RESIDUAL = 1 << 24  # |r| above this is never useful; clipping keeps int32 s
 # the generator's: a little distortion for the residual bits it saves (chosen on akiyo, docs/video.md).
 DEFAULT_COPY_TOLERANCE = 2.0
 
-# Decoder limits against hostile streams (each a VideoDecoder argument).
-DEFAULT_MAX_PIXELS = 3840 * 2160
-DEFAULT_MAX_REFERENCE_DISTANCE = 16
-DEFAULT_MAX_GOP_LENGTH = 1024
+# Decoder limits against hostile streams: edgesdk.limits.Limits, one set for every decoder.
+DEFAULT_MAX_PIXELS = DEFAULT_MAX_VIDEO_PIXELS
 
 DECISION_HISTORY = 1024  # groups whose GroupDecision an encoder keeps (a live encoder runs for days)
 EVENT_HISTORY = 256  # damage messages a decoder keeps
@@ -56,7 +55,7 @@ def latent_of(codec: HyperpriorImageCodec, image: np.ndarray) -> np.ndarray:
     """y [M, h, w] of an HxWx3 uint8 image, padded and tiled as keyframes are."""
     if codec.analyze is None:
         raise InvalidArgumentError("inter frames need the compressor (analyze), on the decoder too")
-    y, _ = tiled_analyze(codec.analyze, pad_to_grid(image), codec.tile())
+    y, _ = tiled_analyze(codec.analyze, pad_to_grid(image), codec.tile(), codec.limits)
     expected = latent_shape(codec, *image.shape[:2])
     if y.shape != expected:
         raise InvalidArgumentError(f"the compressor gave a latent of shape {y.shape}, expected {expected}")
@@ -74,7 +73,7 @@ def reconstruct(codec: HyperpriorImageCodec, y_pred: np.ndarray, residual: np.nd
     if codec.synthesize is None:
         raise InvalidArgumentError("this codec has no generator (synthesize) and cannot decode")
     y_hat = y_pred.astype(np.float32) + np.float32(step) * residual.astype(np.float32)
-    return tiled_synthesize(codec.synthesize, y_hat, codec.tile())[:height, :width]
+    return tiled_synthesize(codec.synthesize, y_hat, codec.tile(), codec.limits)[:height, :width]
 
 
 def show_copied_blocks(image: np.ndarray, prediction: np.ndarray, copy_blocks: np.ndarray | None) -> np.ndarray:
@@ -141,19 +140,6 @@ def required_section(frame: Frame, kind: SectionKind) -> memoryview | bytes:
     return section.data
 
 
-@dataclass(frozen=True)
-class Limits:
-    """What a decoder accepts; anything beyond raises :class:`LimitExceededError` before use."""
-
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    max_reference_distance: int = DEFAULT_MAX_REFERENCE_DISTANCE
-    max_gop_length: int = DEFAULT_MAX_GOP_LENGTH
-
-    def __post_init__(self) -> None:
-        if self.max_pixels < 1 or self.max_reference_distance < 1 or self.max_gop_length < 1:
-            raise InvalidArgumentError("decoder limits must be positive")
-
-
 def parse_video_frame(data: bytes | bytearray | memoryview, latent_channels: int,
                       limits: Limits = Limits()) -> tuple[Frame, FrameSyntax]:
     """Parses a video frame down to its integers (residual symbols, motion vectors).
@@ -162,10 +148,7 @@ def parse_video_frame(data: bytes | bytearray | memoryview, latent_channels: int
     Keyframes' latents are left to the image codec.
     """
     frame = Frame.parse(data)
-    if frame.width * frame.height > limits.max_pixels:
-        raise LimitExceededError(
-            f"frame is {frame.width}x{frame.height}, above the decoder's limit of {limits.max_pixels} pixels"
-        )
+    limits.check_video_frame(frame.width, frame.height)
     display = bounded_parameter(frame, Parameter.DISPLAY_INDEX, 0, DISPLAY_MODULUS - 1)
     gop_index = bounded_parameter(frame, Parameter.GOP_INDEX, 0, limits.max_gop_length - 1)
     common = dict(frame_type=frame.frame_type, width=frame.width, height=frame.height,

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 from edgesdk.runtime.devices import DeviceProfile, ShapeProfile, load_profile
 from edgesdk.runtime.graphs import GRAPHS
 from edgesdk.errors import BackendError, CorruptedError, DependencyError, InvalidArgumentError
+from edgesdk.bundle.graph_check import check_graph
 from edgesdk.bundle.manifest import quality_level
 from edgesdk.runtime.tensorrt.cache import EngineKey, cached_engine, engine_path, load_timing_cache, store_checked, store_engine, timing_cache_path
 from edgesdk.runtime.tensorrt.plan import BuildPlan, input_shape_ranges, plan_build
@@ -83,6 +84,7 @@ def prepare_engine(bundle: Any, graph: str, quality: int, profile: DeviceProfile
     except (KeyError, TypeError) as error:
         raise CorruptedError(f"manifest entry of the {plan.graph_precision} {graph} graph is incomplete ({error!r})") \
             from error
+    check_graph(variant["file"], onnx_model)  # TensorRT's parser would read external data from the disk too
     timing_path = timing_cache_path(version, gpu_name, capability, cache_dir)
     timing_meta = {"tensorrt_version": version, "gpu_name": gpu_name, "compute_capability": capability}
     start = time.perf_counter()
