@@ -24,10 +24,13 @@ def lite_parts(qualities: tuple[int, ...] = (1,)) -> tuple[dict, dict[str, bytes
 
 def model_id_of(manifest: dict, quality: int) -> str:
     """docs/bundle.md's definition, written from the docs: sha256 of the config as sorted-key
-    JSON, the quality byte, and the raw sha256 of the level's files in name order (.onnx only
-    as *.fp32.onnx)."""
+    JSON, the quality byte, and the raw sha256 of the files the level names in name order
+    (.onnx only as *.fp32.onnx)."""
     digest = hashlib.sha256(json.dumps(manifest["model"]["config"], sort_keys=True).encode() + bytes([quality]))
-    for name in sorted(n for n in manifest["files"] if n.startswith(f"q{quality}/")):
+    level = manifest["qualities"][str(quality)]
+    named = {variant["file"] for precisions in level["graphs"].values() for variant in precisions.values()}
+    named |= {level["integer_data"][key] for key in ("hyper_tables", "hyper_synthesis", "latent_tables")}
+    for name in sorted(named):
         if not name.endswith(".onnx") or name.endswith(".fp32.onnx"):
             digest.update(bytes.fromhex(manifest["files"][name]["sha256"]))
     return digest.hexdigest()
@@ -39,7 +42,7 @@ def write_lite(destination: Path, manifest: dict, files: dict[str, bytes], fix_i
     if fix_ids:
         table = {n: {"sha256": hashlib.sha256(d).hexdigest(), "size": len(d)} for n, d in files.items()}
         for key, entry in manifest["qualities"].items():
-            entry["model_id"] = model_id_of({"model": manifest["model"], "files": table}, int(key))
+            entry["model_id"] = model_id_of({**manifest, "files": table}, int(key))
     return write_bundle(destination, manifest, files)
 
 

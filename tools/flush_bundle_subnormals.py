@@ -20,7 +20,7 @@ import onnx
 
 from edgesdk.bundle import Bundle, write_bundle
 from edgesdk.bundle.manifest import quality_levels
-from edgesdk_export.bundle_export import level_model_id
+from edgesdk.bundle.manifest import file_table, model_id_of
 from edgesdk_export.onnx_export import flush_subnormal_weights
 
 
@@ -35,7 +35,7 @@ def main(source: str, destination: str) -> int:
             count = flush_subnormal_weights(proto)
             files[name] = proto.SerializeToString()
             print(f"{name}: {count} subnormal weights set to zero")
-        entry["model_id"] = level_model_id(manifest["model"]["config"], int(quality), entry, files)
+        entry["model_id"] = model_id_of({**manifest, "files": file_table(files)}, int(quality))
     print(f"wrote {write_bundle(destination, manifest, files, overwrite=True)}")
     return 0
 

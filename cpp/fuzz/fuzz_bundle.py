@@ -76,7 +76,7 @@ def seed_parts() -> tuple[dict, dict[str, bytes]]:
                               "mean_fraction_bits": 4}}
     manifest = {"model": {"family": "hyperprior-image", "config": {"M": 8, "N": 4}}, "qualities": {"1": level}}
     table = {n: {"sha256": hashlib.sha256(d).hexdigest(), "size": len(d)} for n, d in files.items()}
-    level["model_id"] = model_id_of({"model": manifest["model"], "files": table}, 1)
+    level["model_id"] = model_id_of({**manifest, "files": table}, 1)
     return manifest, files
 
 

@@ -202,22 +202,28 @@ def _check_file_entries(files: Any) -> None:
                                    f"also a folder): {clashes[:5]}")
 
 
+def level_file_references(level: Any) -> list[tuple[str, str]]:
+    """(where, file name) of every bundle file a quality level names: its graphs' files and its
+    integer data. Levels may share a file (a multi-rate model's integer data is stored once)."""
+    if not isinstance(level, dict):
+        return []
+    references = []
+    graphs = level.get("graphs")
+    for graph, precisions in (graphs.items() if isinstance(graphs, dict) else ()):
+        for precision, variant in (precisions.items() if isinstance(precisions, dict) else ()):
+            if isinstance(variant, dict) and isinstance(variant.get("file"), str):
+                references.append((f"graphs.{graph}.{precision}.file", variant["file"]))
+    data = level.get("integer_data")
+    references += [(f"integer_data.{key}", value) for key, value in
+                   (data.items() if isinstance(data, dict) else ()) if isinstance(value, str)]
+    return references
+
+
 def _check_references(manifest: dict) -> None:
     """Graph and integer-data file names in ``qualities`` (bundle-spec layout) must be listed files."""
     qualities = manifest.get("qualities")
     for quality, level in (qualities.items() if isinstance(qualities, dict) else ()):
-        if not isinstance(level, dict):
-            continue
-        references = []
-        graphs = level.get("graphs")
-        for graph, precisions in (graphs.items() if isinstance(graphs, dict) else ()):
-            for precision, variant in (precisions.items() if isinstance(precisions, dict) else ()):
-                if isinstance(variant, dict) and isinstance(variant.get("file"), str):
-                    references.append((f"graphs.{graph}.{precision}.file", variant["file"]))
-        data = level.get("integer_data")
-        references += [(f"integer_data.{key}", value) for key, value in
-                       (data.items() if isinstance(data, dict) else ()) if isinstance(value, str)]
-        for where, name in references:
+        for where, name in level_file_references(level):
             if name not in manifest["files"]:
                 raise BundleIntegrityError(f"manifest.json: qualities.{quality}.{where} names {name!r}, "
                                            f"which the manifest's files do not list")
@@ -225,15 +231,10 @@ def _check_references(manifest: dict) -> None:
 
 def graph_references(manifest: Mapping[str, Any]) -> list[str]:
     """The listed files that ``qualities.*.graphs.*.*.file`` name (the ONNX graphs), sorted."""
-    names = set()
     qualities = manifest.get("qualities")
-    for level in (qualities.values() if isinstance(qualities, dict) else ()):
-        graphs = level.get("graphs") if isinstance(level, dict) else None
-        for precisions in (graphs.values() if isinstance(graphs, dict) else ()):
-            for variant in (precisions.values() if isinstance(precisions, dict) else ()):
-                if isinstance(variant, dict) and variant.get("file") in manifest["files"]:
-                    names.add(variant["file"])
-    return sorted(names)
+    return sorted({name for level in (qualities.values() if isinstance(qualities, dict) else ())
+                   for where, name in level_file_references(level)
+                   if where.startswith("graphs.") and name in manifest["files"]})
 
 
 def quality_entries(manifest: dict) -> dict[int, dict]:
@@ -259,14 +260,21 @@ def quality_entries(manifest: dict) -> dict[int, dict]:
     return qualities
 
 
+def file_table(files: Mapping[str, bytes]) -> dict[str, dict]:
+    """The manifest's ``files`` object for ``files`` (name -> bytes): sha256 and size, by name."""
+    return {name: {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)} for name, data in sorted(files.items())}
+
+
 def model_id_of(manifest: Mapping[str, Any], quality: int) -> str:
     """The model id of a quality level as docs/bundle.md defines it, from the manifest alone
     (its file table holds the verified sha256 of every file): sha256 of the configuration as
-    sorted-key JSON, the quality as one byte, and the raw sha256 of each of the level's files
-    (``q<quality>/…``) in name order, skipping ``.onnx`` files other than ``*.fp32.onnx``."""
+    sorted-key JSON, the quality as one byte, and the raw sha256 of each file the level names
+    (``level_file_references``) in name order, skipping ``.onnx`` files other than
+    ``*.fp32.onnx``."""
     digest = hashlib.sha256(json.dumps(manifest["model"]["config"], sort_keys=True).encode())
     digest.update(quality.to_bytes(1, "little"))
-    for name in sorted(n for n in manifest["files"] if n.startswith(f"q{quality}/")):
+    level = quality_levels(manifest)[str(quality)]
+    for name in sorted({name for _, name in level_file_references(level)}):
         if not name.endswith(".onnx") or name.endswith(".fp32.onnx"):
             digest.update(bytes.fromhex(manifest["files"][name]["sha256"]))
     return digest.hexdigest()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
 import shutil
@@ -13,7 +12,7 @@ from typing import Any
 
 from edgesdk.errors import InvalidArgumentError
 
-from edgesdk.bundle.manifest import BUNDLE_SUFFIX, MANIFEST, SCHEMA, SCHEMA_VERSION, SIGNATURE, check_name, \
+from edgesdk.bundle.manifest import BUNDLE_SUFFIX, MANIFEST, SCHEMA, SCHEMA_VERSION, SIGNATURE, check_name, file_table, \
     parse_manifest, serialize_manifest
 from edgesdk.bundle.storage import ZIP_TIME, load_contents
 from edgesdk.security.keys import key_fingerprint, load_private_key
@@ -39,8 +38,7 @@ def write_bundle(destination: str | os.PathLike, manifest: Mapping[str, Any], fi
         contents[check_name(name)] = bytes(data)
     body = {key: value for key, value in manifest.items() if key not in ("schema", "schema_version", "files")}
     body.update(schema=SCHEMA, schema_version=SCHEMA_VERSION,
-                files={name: {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
-                       for name, data in sorted(contents.items())})
+                files=file_table(contents))
     manifest_bytes = serialize_manifest(body)
     parse_manifest(manifest_bytes)
     signature = load_private_key(signing_key).sign(manifest_bytes) if signing_key is not None else None

@@ -9,7 +9,6 @@ against PyTorch on a real image before it is written; a graph outside
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import torch
 
 from edgesdk import __version__
 from edgesdk.errors import InvalidArgumentError
+from edgesdk.bundle.manifest import file_table, model_id_of
 from edgesdk.codecs.model import MODEL_FAMILY, default_sample_image
 from edgesdk_export import onnx_export
 from edgesdk_export.codec import entropy_model
@@ -95,23 +95,6 @@ def share_identical_files(qualities: dict[str, dict], files: dict[str, bytes]) -
     return kept
 
 
-def level_model_id(config: dict, quality: int, entry: dict, files: dict[str, bytes]) -> str:
-    """``model_id_of`` over the files a (final) quality entry names."""
-    return model_id_of(config, quality, {holder[key]: files[holder[key]] for holder, key in level_references(entry)})
-
-
-def model_id_of(config: dict, quality: int, files: dict[str, bytes]) -> str:
-    """Frames carry this id; it covers what decoding depends on: the configuration, the integer
-    data and the fp32 weights (fp16 and int8 graphs are the same model at other precisions).
-    ``files``: the quality level's files by bundle name."""
-    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
-    digest.update(quality.to_bytes(1, "little"))
-    for name in sorted(files):
-        if not name.endswith(".onnx") or name.endswith(".fp32.onnx"):
-            digest.update(hashlib.sha256(files[name]).digest())
-    return digest.hexdigest()
-
-
 def check_graphs_self_contained(files: dict[str, bytes]) -> None:
     """Refuses, before anything is written, what the runtime refuses at load (docs/security.md):
     graphs with external data (weights in a file the manifest does not pin) or operators
@@ -162,8 +145,9 @@ def export_bundle(checkpoints: Sequence[str | Path], destination: str | Path, *,
     if config is None:
         raise InvalidArgumentError("no checkpoints given")
     files = share_identical_files(qualities, files)
+    identity = {"model": {"config": config.to_dict()}, "files": file_table(files), "qualities": qualities}
     for quality, entry in qualities.items():
-        entry["model_id"] = level_model_id(config.to_dict(), int(quality), entry, files)
+        entry["model_id"] = model_id_of(identity, int(quality))
     manifest = {
         "created_by": f"edgesdk {__version__}",
         "model": {

@@ -40,9 +40,10 @@ def model_id(bundle: zipfile.ZipFile, manifest: dict, quality: int) -> str:
     """docs/bundle.md, "model_id"."""
     digest = hashlib.sha256(json.dumps(manifest["model"]["config"], sort_keys=True).encode("utf-8"))
     digest.update(bytes([quality]))
-    prefix = f"q{quality}/"
-    names = sorted(n for n in manifest["files"] if n.startswith(prefix))
-    for name in names:
+    level = manifest["qualities"][str(quality)]
+    named = [variant["file"] for precisions in level["graphs"].values() for variant in precisions.values()]
+    named += [level["integer_data"][key] for key in ("hyper_tables", "hyper_synthesis", "latent_tables")]
+    for name in sorted(set(named)):
         if not name.endswith(".onnx") or name.endswith(".fp32.onnx"):
             digest.update(hashlib.sha256(bundle.read(name)).digest())
     return digest.hexdigest()
