@@ -54,6 +54,7 @@ class Parameter(enum.IntEnum):
     RESIDUAL_STEP = 10  # quantization step of a latent residual, in 1/16
     FRAME_RATE_NUMERATOR = 11  # frames per second as a fraction (optional, on keyframes)
     FRAME_RATE_DENOMINATOR = 12
+    MONOCHROME = 13  # 1: the source had three equal channels; decoders output grey (optional)
 
 
 @dataclass(frozen=True)

@@ -380,13 +380,15 @@ def decode(source: str, destination: str, codec, force: bool = False, on_damage:
     def work(src: Path, dst: Path) -> Written:
         from PIL import Image
 
-        from edgesdk.bitstream.container import Frame
+        from edgesdk.bitstream.container import Frame, Parameter
         from edgesdk.cli.common import tile_progress
 
         data = read_latent_image(src)
         header = Frame.parse(data)
         with tile_progress(codec, header.height, header.width, "decode"):
             image = codec.decode(data)
+        if header.parameters.get(Parameter.MONOCHROME) == 1:
+            image = image[:, :, 0]  # a grey source comes back as a grey (mode L) file
         with atomic_output(dst) as temporary:
             Image.fromarray(image).save(temporary, format=Image.registered_extensions().get(dst.suffix.lower()))
         return Written(dst, dst.stat().st_size, image.shape[1], image.shape[0])

@@ -122,3 +122,33 @@ def test_sixteen_bit_grey_png_through_the_cli_stays_mid_grey(tmp_path):
         assert result.returncode == 0, result.stderr
     decoded = np.asarray(Image.open(tmp_path / "g.png").convert("RGB"), dtype=float)
     assert abs(decoded.mean() - ramp.mean() / 257) < 8  # not almost white (255)
+
+
+def test_grey_stays_grey(tmp_path):
+    """A grey source is marked MONOCHROME in its frame and comes back grey (no colour tints),
+    as a mode-L file through the CLI; a colour picture is not marked."""
+    import subprocess
+    import sys
+
+    from edgesdk.bitstream.container import Frame, Parameter
+    from edgesdk.codecs.image.codec import ImageCodec
+
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:70, 0:90]
+    grey = np.clip(120 + 60 * np.sin(xx / 7.0) * np.cos(yy / 5.0) + rng.normal(0, 6, xx.shape), 0, 255).astype(np.uint8)
+    Image.fromarray(grey, "L").save(tmp_path / "grey.png")
+    codec = ImageCodec()
+    frame = codec.encode(tmp_path / "grey.png")
+    assert Frame.parse(frame).parameters.get(Parameter.MONOCHROME) == 1
+    decoded = codec.decode(frame)
+    assert np.array_equal(decoded[..., 0], decoded[..., 1]) and np.array_equal(decoded[..., 1], decoded[..., 2])
+    assert np.abs(decoded[..., 0].astype(float) - grey).mean() < 12
+    colour = np.stack([grey, grey // 2, 255 - grey], axis=-1)
+    assert Parameter.MONOCHROME not in Frame.parse(codec.encode(colour)).parameters
+    codec.close()
+    for args in (("encode", "grey.png", "grey.eli"), ("decode", "grey.eli", "back.png")):
+        result = subprocess.run([sys.executable, "-m", "edgesdk.cli", *args], capture_output=True, text=True,
+                                cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+    with Image.open(tmp_path / "back.png") as back:
+        assert back.mode == "L" and back.size == (90, 70)

@@ -55,19 +55,22 @@ class HyperpriorImageCodec:
         padded = pad_to_grid(pixels)
         y, z = tiled_analyze(self.analyze, padded, self.tile(), self.limits)
         hyper_data, latent_data = self.entropy_model.encode(y, z)
+        parameters = {
+            Parameter.LATENT_CHANNELS: self.entropy_model.latent_channels,
+            Parameter.HYPER_CHANNELS: self.entropy_model.hyper_channels,
+            Parameter.DOWNSAMPLING: LATENT_DOWNSAMPLING,
+            Parameter.PADDED_WIDTH: padded.shape[1],
+            Parameter.PADDED_HEIGHT: padded.shape[0],
+        }
+        if is_monochrome(pixels):
+            parameters[Parameter.MONOCHROME] = 1
         frame = Frame(
             width=width,
             height=height,
             frame_type=FrameType.KEY,
             quality=self.quality,
             model_id=self.model_id,
-            parameters={
-                Parameter.LATENT_CHANNELS: self.entropy_model.latent_channels,
-                Parameter.HYPER_CHANNELS: self.entropy_model.hyper_channels,
-                Parameter.DOWNSAMPLING: LATENT_DOWNSAMPLING,
-                Parameter.PADDED_WIDTH: padded.shape[1],
-                Parameter.PADDED_HEIGHT: padded.shape[0],
-            },
+            parameters=parameters,
             sections=(Section(SectionKind.HYPER_LATENT, hyper_data), Section(SectionKind.LATENT, latent_data)),
         )
         return frame.to_bytes()
@@ -77,7 +80,10 @@ class HyperpriorImageCodec:
         if self.synthesize is None:
             raise InvalidArgumentError("this codec has no generator (synthesize) and cannot decode")
         frame, y_hat = self.decode_latent(data)
-        return tiled_synthesize(self.synthesize, y_hat, self.tile(), self.limits)[: frame.height, : frame.width]
+        image = tiled_synthesize(self.synthesize, y_hat, self.tile(), self.limits)[: frame.height, : frame.width]
+        if frame.parameters.get(Parameter.MONOCHROME) == 1:
+            image = to_grey(image)
+        return image
 
     def tile(self) -> int | None:
         """The tile side the transforms run at (None: whole images); checks ``tile_size``."""
@@ -117,6 +123,19 @@ class HyperpriorImageCodec:
             raise CorruptedError("frame parameters do not match this model (channels, padding or sections)")
         latent_shape = (padded_h // LATENT_DOWNSAMPLING, padded_w // LATENT_DOWNSAMPLING)
         return frame, self.entropy_model.decode(hyper.data, latent.data, latent_shape)
+
+
+def is_monochrome(pixels: np.ndarray) -> bool:
+    """Whether an HxWx3 image's three channels are equal everywhere (a grey source)."""
+    return bool(np.array_equal(pixels[..., 0], pixels[..., 1]) and np.array_equal(pixels[..., 1], pixels[..., 2]))
+
+
+def to_grey(image: np.ndarray) -> np.ndarray:
+    """The mean of the three channels in all three (rounded): what a frame marked MONOCHROME
+    decodes to, so a grey picture comes back without colour tints. Pixels only: the parse and
+    every latent are unchanged."""
+    grey = np.rint(image.astype(np.float32).mean(axis=2)).astype(np.uint8)
+    return np.repeat(grey[:, :, None], 3, axis=2)
 
 
 def check_image(image: np.ndarray) -> np.ndarray:
