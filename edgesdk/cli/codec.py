@@ -33,10 +33,10 @@ def _encode(args: argparse.Namespace) -> int:
         raise InvalidArgumentError(f"--max-frames must be at least 1, not {args.max_frames}")
     with open_codec(args) as codec:
         batch = transcode.encode(args.source, args.destination, codec, video, force=args.force)
-    return _report(batch, "encoded", start)
+    return report_batch(batch, "encoded", start)
 
 
-def _report(batch, verb: str, start: float) -> int:
+def report_batch(batch, verb: str, start: float) -> int:
     """Prints what was written and what failed; the exit status: 0, 1 if an input failed,
     3 if a video was decoded with damage."""
     import sys
@@ -67,7 +67,7 @@ def _decode(args: argparse.Namespace) -> int:
     with open_codec(args) as codec:
         batch = transcode.decode(args.source, args.destination, codec, force=args.force,
                                  on_damage=args.on_damage, crf=args.crf)
-    return _report(batch, "decoded", start)
+    return report_batch(batch, "decoded", start)
 
 
 def _info(args: argparse.Namespace) -> int:

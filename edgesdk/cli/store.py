@@ -66,8 +66,13 @@ def _get(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     import tempfile
 
+    import time
+
     from edgesdk.cli import transcode
+    from edgesdk.cli.codec import report_batch
     from edgesdk.cli.common import open_codec
+
+    start = time.perf_counter()
 
     with tempfile.TemporaryDirectory() as folder:
         latent = Path(folder) / f"{args.stream}.elv"
@@ -76,10 +81,8 @@ def _export(args: argparse.Namespace) -> int:
         if not count:
             raise InvalidArgumentError(f"stream {args.stream} has no frames in that range")
         with open_codec(args) as codec:
-            written = transcode.decode(str(latent), args.destination, codec)
-    for item in written:
-        print(f"{item.path}: {item.frames} frame(s) {item.width}x{item.height}")
-    return 0
+            batch = transcode.decode(str(latent), args.destination, codec)
+    return report_batch(batch, "decoded", start)
 
 
 def _gc(args: argparse.Namespace) -> int:

@@ -290,7 +290,6 @@ def damage_summary(stats, reader_stats) -> str | None:
 
 
 def _decode_video(source: Path, destination: str, codec, on_damage: str, force: bool, crf: float | None) -> Batch:
-    import sys
     from contextlib import nullcontext
 
     from edgesdk.cli.common import atomic_output, check_output_file, check_writable_folder, progress

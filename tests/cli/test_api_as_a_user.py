@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import edgesdk
-from conftest import photo
+from cli_helpers import photo
 
 
 def test_decode_takes_a_path_like_encode(tmp_path):

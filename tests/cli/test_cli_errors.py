@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import edgesdk, one_line_error, photo, save
+from cli_helpers import edgesdk, one_line_error, photo, save
 
 
 @pytest.fixture(scope="module")

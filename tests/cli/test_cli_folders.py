@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 
-from conftest import edgesdk, photo, save
+from cli_helpers import edgesdk, one_line_error, photo, save
 
 
 def test_folder_encode_keeps_every_input_subfolders_and_goes_past_a_bad_file(tmp_path):
@@ -103,8 +103,6 @@ def test_a_large_image_shows_its_tiles_on_a_terminal(tmp_path):
 
 
 def test_a_missing_folder_and_a_folder_of_subfolders_of_latents(tmp_path):
-    from conftest import one_line_error
-
     assert "no such file or folder" in one_line_error(edgesdk("encode", tmp_path / "nowhere", tmp_path / "out"))
     save(tmp_path / "photos" / "trip" / "a.png", photo())
     assert edgesdk("encode", tmp_path / "photos", tmp_path / "latents").returncode == 0

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import edgesdk, one_line_error, photo, save
+from cli_helpers import edgesdk, one_line_error, photo, save
 
 
 def _json_lines(text: str) -> list[dict]:

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from conftest import edgesdk, one_line_error
+from cli_helpers import edgesdk, one_line_error
 
 
 def _frames(path) -> int:
