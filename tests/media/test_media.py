@@ -19,6 +19,7 @@ import pytest
 
 import edgesdk
 import shared_data
+from testenv import in_ci
 from edgesdk.media import YUVFrame, open_sink, open_source, register_sink, rgb_to_yuv, yuv_to_rgb
 
 HERE = Path(__file__).resolve().parent
@@ -543,7 +544,7 @@ def rtsp_server():
         pytest.skip(f"test video {AKIYO} is absent")
     missing = _rtsp_server_available()
     if missing:
-        if os.environ.get("CI", "").lower() == "true":
+        if in_ci():
             pytest.fail(missing)
         pytest.skip(missing)
     process = subprocess.Popen(
