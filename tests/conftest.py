@@ -10,19 +10,19 @@ from testenv import HARDWARE_MARKERS, in_ci  # noqa: E402
 
 pytest_plugins = ["torch_fixtures"]
 
-# Hypothesis: derandomised under CI (the same examples on every run, so CI never fails by luck),
-# random locally; both replay the committed seed database (tests/hypothesis-seeds), which holds
-# the examples that once failed. Locally new failures are saved there to be committed; CI
-# only reads it. docs/testing.md.
+# Hypothesis: derandomised under CI (the same examples on every run, so CI never fails by luck;
+# Hypothesis then uses no database). Locally it runs random examples and keeps the ones that
+# failed in the seed database tests/hypothesis-seeds (committed), which every local run replays
+# first; a failure found there also becomes an @example(...) on its test so CI runs it.
+# docs/testing.md.
 try:
     from hypothesis import HealthCheck, settings
-    from hypothesis.database import DirectoryBasedExampleDatabase, ReadOnlyDatabase
+    from hypothesis.database import DirectoryBasedExampleDatabase
 except ImportError:  # hypothesis is a dev extra
     pass
 else:
     _SEEDS = DirectoryBasedExampleDatabase(str(Path(__file__).resolve().parent / "hypothesis-seeds"))
-    settings.register_profile("ci", derandomize=True, database=ReadOnlyDatabase(_SEEDS), print_blob=True,
-                              suppress_health_check=[HealthCheck.too_slow])
+    settings.register_profile("ci", derandomize=True, print_blob=True, suppress_health_check=[HealthCheck.too_slow])
     settings.register_profile("dev", database=_SEEDS, print_blob=True)
     settings.load_profile("ci" if in_ci() else "dev")
 
