@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cstring>
 #include <iterator>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -303,5 +304,20 @@ TEST_CASE(intnet_golden_requantisation_ties) {
         // And as a column (height 28, width 1): the same integers.
         CHECK_STATUS(net.run(input.data(), int64_t(input.size()), 1, &out, &detail), Status::kOk);
         CHECK(out == expected[o]);
+    }
+}
+
+TEST_CASE(intnet_rejects_negative_multipliers) {
+    edgesdk_test::Random rng(24);
+    std::vector<Op> ops = {random_conv(rng, 1, 4, true)};
+    const std::vector<uint8_t> good = blob(1, -128, 127, ops);
+    Network net;
+    CHECK_STATUS(Network::parse(good.data(), good.size(), &net, nullptr), Status::kOk);
+    for (int32_t multiplier : {-1, -5, std::numeric_limits<int32_t>::min()}) {
+        ops[0].multiplier[3] = multiplier;
+        const std::vector<uint8_t> bad = blob(1, -128, 127, ops);
+        std::string detail;
+        CHECK_STATUS(Network::parse(bad.data(), bad.size(), &net, &detail), Status::kCorrupted);
+        CHECK(detail.find("negative requantization multiplier") != std::string::npos);
     }
 }
