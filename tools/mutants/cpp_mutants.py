@@ -108,7 +108,8 @@ def main() -> int:
     src = work / "cpp"
     if src.exists():
         shutil.rmtree(src)
-    shutil.copytree(REPO / "cpp", src, ignore=shutil.ignore_patterns("build*"))
+    # Fresh modification times (not copy2's): a kept build folder must rebuild whatever a past mutant left.
+    shutil.copytree(REPO / "cpp", src, ignore=shutil.ignore_patterns("build*"), copy_function=shutil.copy)
     build = work / "build"
     generator = ["-G", "Ninja"] if shutil.which("ninja") else []
     configure = sh(["cmake", "-S", str(src), "-B", str(build), *generator, "-DCMAKE_BUILD_TYPE=Release",

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Mutation testing of the Python layers with cosmic-ray (docs/testing.md).
+
+cosmic-ray mutates the working tree in place (the editable install imports edgesdk from
+here, so a copy would not be imported), runs the layer's tests for each mutant and restores
+the file. Run it on a clean tree and do not edit edgesdk/ meanwhile; the script refuses to
+start on a dirty edgesdk/ and checks it is clean afterwards.
+
+    python tools/mutants/python_mutants.py                       # every layer, every mutant (hours)
+    python tools/mutants/python_mutants.py --layer bundle --sample 15 --seed 1
+    python tools/mutants/python_mutants.py --sample 4 --seed 0   # the CI subset
+
+Writes the session databases and a report of surviving mutants (with diffs) to --out
+(default build/mutants). Exit status 1 when a sampled mutant survives that is not listed in
+EQUIVALENT (by module, operator and occurrence as cosmic-ray names them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PYTEST = "python -m pytest -x -q -p no:cacheprovider -p no:randomly"
+
+# layer: (modules mutated, tests that must kill their mutants)
+LAYERS = {
+    "bitstream": (
+        ["edgesdk/bitstream/container.py", "edgesdk/bitstream/packets.py", "edgesdk/bitstream/entropy.py",
+         "edgesdk/bitstream/intnet.py"],
+        "tests/bitstream/test_container.py tests/bitstream/test_packets.py tests/bitstream/test_packet_loss_counts.py "
+        "tests/bitstream/test_entropy.py tests/test_spec_vectors.py tests/test_stream_identity.py",
+    ),
+    "codecs": (
+        ["edgesdk/codecs/image/codec.py", "edgesdk/codecs/image/entropy_model.py", "edgesdk/codecs/model.py"],
+        "tests/codecs/image/test_pixels.py tests/codecs/image/test_noise_reaches_only_pixels.py "
+        "tests/codecs/image/test_image_api.py tests/codecs/image/test_latent_codec.py tests/codecs/test_families.py "
+        "tests/test_stream_identity.py",
+    ),
+    "bundle": (
+        ["edgesdk/bundle/manifest.py", "edgesdk/bundle/storage.py", "edgesdk/bundle/reader.py",
+         "edgesdk/bundle/writer.py"],
+        "tests/bundle/test_bundle.py tests/bundle/test_bundle_every_file.py",
+    ),
+    "video": (
+        ["edgesdk/codecs/video/syntax.py", "edgesdk/codecs/video/decoder.py", "edgesdk/codecs/video/residual.py",
+         "edgesdk/codecs/video/motion.py", "edgesdk/codecs/video/elv.py"],
+        "tests/codecs/video/test_video_format.py tests/codecs/video/test_video_reconstruction_torch.py",
+    ),
+}
+
+# Surviving mutants judged equivalent, "module:operator:occurrence" -> why (docs/testing.md).
+EQUIVALENT: dict[str, str] = {}
+
+
+def clean_tree() -> bool:
+    return subprocess.run(["git", "diff", "--quiet", "--", "edgesdk"], cwd=REPO).returncode == 0
+
+
+def run_layer(layer: str, sample: int | None, seed: int, out: Path, timeout: float) -> dict:
+    from cosmic_ray.work_db import use_db
+    from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
+
+    modules, tests = LAYERS[layer]
+    config = out / f"{layer}.toml"
+    session = out / f"{layer}.sqlite"
+    session.unlink(missing_ok=True)
+    config.write_text(
+        "[cosmic-ray]\n"
+        f"module-path = {json.dumps(modules)}\n"
+        f"timeout = {timeout}\n"
+        "excluded-modules = []\n"
+        f'test-command = "{PYTEST} {tests}"\n'
+        "[cosmic-ray.distributor]\n"
+        'name = "local"\n'
+    )
+    subprocess.run(["cosmic-ray", "init", str(config), str(session)], cwd=REPO, check=True)
+    with use_db(str(session)) as db:
+        items = list(db.work_items)
+        total = len(items)
+        if sample and sample < total:
+            keep = {item.job_id for item in random.Random(f"{seed}:{layer}").sample(items, sample)}
+            db.set_multiple_results([i.job_id for i in items if i.job_id not in keep],
+                                    WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
+    subprocess.run(["cosmic-ray", "exec", str(config), str(session)], cwd=REPO, check=True)
+    killed, survived, equivalent, errors = 0, [], [], 0
+    with use_db(str(session)) as db:
+        for item, result in db.completed_work_items:
+            if result.worker_outcome == WorkerOutcome.SKIPPED:
+                continue
+            if result.worker_outcome != WorkerOutcome.NORMAL or result.test_outcome != TestOutcome.SURVIVED:
+                # killed by a failing test, a timeout (abnormal) or an exception on import (incompetent)
+                killed += 1
+                errors += result.test_outcome == TestOutcome.INCOMPETENT
+                continue
+            spec = item.mutations[0]
+            key = f"{spec.module_path}:{spec.operator_name}:{spec.occurrence}"
+            entry = {"mutant": key, "line": spec.start_pos[0], "diff": result.diff}
+            (equivalent if key in EQUIVALENT else survived).append(entry)
+    return {"layer": layer, "mutants_in_layer": total, "sampled": killed + len(survived) + len(equivalent),
+            "killed": killed, "of_which_incompetent": errors, "survived": survived, "equivalent": equivalent,
+            "score": killed / max(1, killed + len(survived))}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--layer", action="append", choices=sorted(LAYERS), help="layers to run (default: all)")
+    parser.add_argument("--sample", type=int, help="mutants per layer, drawn at random (default: all)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per mutant's test run")
+    parser.add_argument("--out", type=Path, default=REPO / "build" / "mutants")
+    args = parser.parse_args()
+    if not clean_tree():
+        print("edgesdk/ has uncommitted changes; cosmic-ray mutates it in place: commit or stash first")
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    reports = []
+    try:
+        for layer in args.layer or sorted(LAYERS):
+            report = run_layer(layer, args.sample, args.seed, args.out, args.timeout)
+            reports.append(report)
+            print(f"{layer:10} score {report['killed']}/{report['killed'] + len(report['survived'])} killed "
+                  f"({100 * report['score']:.0f}%) of {report['sampled']} sampled from {report['mutants_in_layer']}; "
+                  f"{len(report['equivalent'])} equivalent", flush=True)
+            for entry in report["survived"]:
+                print(f"    survived {entry['mutant']} (line {entry['line']})\n" +
+                      "\n".join("        " + line for line in (entry["diff"] or "").splitlines()), flush=True)
+    finally:
+        (args.out / "report.json").write_text(json.dumps(reports, indent=1))
+        if not clean_tree():
+            print("WARNING: edgesdk/ was left mutated; restore it with: git checkout -- edgesdk")
+            return 2
+    return 1 if any(r["survived"] for r in reports) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
