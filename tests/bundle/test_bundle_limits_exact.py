@@ -55,3 +55,43 @@ def test_folder_walk_bound_is_four_entries_per_allowed_file(tmp_path):
     (spare / "one-more").mkdir()
     with pytest.raises(edgesdk.BundleLimitError, match=f"more than {bound} entries"):
         B.Bundle.open(path)
+
+
+def _edit_manifest(path, change):
+    manifest = json.loads((path / "manifest.json").read_text())
+    change(manifest)
+    (path / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_documented_limits_are_the_constants():
+    """docs/bundle.md: files of at most 512 MiB, 2 GiB in all, 4 MiB of manifest, 4096 files."""
+    assert (B.MAX_FILE_BYTES, B.MAX_TOTAL_BYTES, B.MAX_MANIFEST_BYTES, B.MAX_FILES) == (512 << 20, 2 << 30, 4 << 20, 4096)
+
+
+@pytest.mark.parametrize(("size", "limited"), [(512 << 20, False), ((512 << 20) + 1, True)])
+def test_file_size_limit_is_exact(tmp_path, size, limited):
+    path = B.write_bundle(tmp_path / "b", MANIFEST, FILES)
+    _edit_manifest(path, lambda m: m["files"]["q1/graph.onnx"].__setitem__("size", size))
+    with pytest.raises(edgesdk.BundleError) as caught:
+        B.Bundle.open(path)
+    assert isinstance(caught.value, edgesdk.BundleLimitError) == limited, caught.value
+
+
+@pytest.mark.parametrize(("entries", "limited"), [(4098, False), (4099, True)])
+def test_archive_entry_count_limit_is_exact(tmp_path, entries, limited):
+    """The end record may declare MAX_FILES + 2 entries (files, manifest, signature), no more;
+    checked from the end record before the central directory is read."""
+    path = B.write_bundle(tmp_path / "b.edgesdk", MANIFEST, FILES)
+    data = bytearray(path.read_bytes())
+    eocd = data.rindex(b"PK\x05\x06")
+    data[eocd + 8:eocd + 10] = entries.to_bytes(2, "little")   # entries on this disk
+    data[eocd + 10:eocd + 12] = entries.to_bytes(2, "little")  # entries in all
+    path.write_bytes(bytes(data))
+    if not limited:  # within the limit: the count is not what refuses it (zipfile reads the directory itself)
+        try:
+            B.Bundle.open(path)
+        except edgesdk.BundleError as error:
+            assert not isinstance(error, edgesdk.BundleLimitError) and "declares" not in str(error), error
+        return
+    with pytest.raises(edgesdk.BundleLimitError, match=f"declares {entries} entries"):
+        B.Bundle.open(path)
