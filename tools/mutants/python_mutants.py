@@ -145,14 +145,51 @@ def run_layer(layer: str, sample: int | None, seed: int, out: Path, timeout: flo
             "score": killed / max(1, killed + len(survived))}
 
 
+def recheck(report_path: Path) -> int:
+    """Re-runs the layer tests against each surviving mutant of an earlier report (its diff
+    applied with git apply, then reverted): how new tests are shown to kill old survivors."""
+    reports = json.loads(report_path.read_text())
+    still = 0
+    for report in reports:
+        _, tests = LAYERS[report["layer"]]
+        for entry in report["survived"]:
+            diff = "\n".join(line for line in entry["diff"].splitlines() if not line.startswith("--- mutation diff"))
+            diff += "\n"
+            module, operator = entry["mutant"].split(":")[:2]
+            if "BitOr" in operator and any(start[0] <= entry["line"] <= end[0]
+                                           for start, end in annotation_spans(REPO / module)):
+                print(f"equivalent {entry['mutant']} (line {entry['line']}): inside a type annotation")
+                continue
+            applied = subprocess.run(["git", "apply", "-"], cwd=REPO, input=diff, text=True, capture_output=True)
+            if applied.returncode:
+                print(f"  cannot apply {entry['mutant']}: {applied.stderr.strip()[:200]}")
+                continue
+            try:
+                result = subprocess.run(PYTEST.split() + tests.split(), cwd=REPO, capture_output=True, text=True,
+                                        timeout=900)
+            finally:
+                subprocess.run(["git", "apply", "-R", "-"], cwd=REPO, input=diff, text=True, check=True)
+            status = "killed" if result.returncode else "survived"
+            still += status == "survived"
+            failing = [line.split(" ")[1] for line in result.stdout.splitlines() if line.startswith("FAILED ")]
+            print(f"{status:9} {entry['mutant']} (line {entry['line']}) {' '.join(failing[:2])}", flush=True)
+    return 1 if still else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recheck", type=Path, help="re-test the survivors of this report.json and exit")
     parser.add_argument("--layer", action="append", choices=sorted(LAYERS), help="layers to run (default: all)")
     parser.add_argument("--sample", type=int, help="mutants per layer, drawn at random (default: all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per mutant's test run")
     parser.add_argument("--out", type=Path, default=REPO / "build" / "mutants")
     args = parser.parse_args()
+    if not clean_tree():
+        print("edgesdk/ has uncommitted changes; cosmic-ray mutates it in place: commit or stash first")
+        return 2
+    if args.recheck:
+        return recheck(args.recheck)
     if not clean_tree():
         print("edgesdk/ has uncommitted changes; cosmic-ray mutates it in place: commit or stash first")
         return 2
