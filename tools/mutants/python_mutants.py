@@ -32,7 +32,7 @@ LAYERS = {
     "bitstream": (
         ["edgesdk/bitstream/container.py", "edgesdk/bitstream/packets.py", "edgesdk/bitstream/entropy.py",
          "edgesdk/bitstream/intnet.py"],
-        "tests/bitstream/test_container.py tests/bitstream/test_packets.py tests/bitstream/test_packet_loss_counts.py "
+        "tests/bitstream/test_container.py tests/bitstream/test_container_defaults.py tests/bitstream/test_packets.py tests/bitstream/test_packet_loss_counts.py "
         "tests/bitstream/test_entropy.py tests/bitstream/test_intnet_spec_exact.py tests/bitstream/test_intnet_torch.py "
         "tests/test_spec_vectors.py "
         "tests/test_stream_identity.py",
