@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import struct
+import zipfile
 
 import pytest
 
@@ -121,3 +122,45 @@ def test_zip64_end_record_counts_all_entries(tmp_path):
         B.Bundle.open(path)
     except edgesdk.BundleError as error:  # zipfile may refuse the hand-made record; never for its count
         assert "declares" not in str(error), error
+
+
+def test_central_directory_size_bound_reads_the_size_field(tmp_path):
+    """The end record's central-directory size (not its entry count) is what is bounded."""
+    path = B.write_bundle(tmp_path / "b.edgesdk", MANIFEST, FILES)
+    data = bytearray(path.read_bytes())
+    eocd = data.rindex(b"PK\x05\x06")
+    data[eocd + 12:eocd + 16] = (5 << 20).to_bytes(4, "little")  # 5 MiB of central directory
+    path.write_bytes(bytes(data))
+    with pytest.raises(edgesdk.BundleLimitError, match=f"in {5 << 20} bytes"):
+        B.Bundle.open(path)
+
+
+def test_archive_members_are_plain_readable_files(tmp_path):
+    """Every member is a Unix regular file with mode 0644 (what unzip and the folder form get)."""
+    import stat
+
+    path = B.write_bundle(tmp_path / "b.edgesdk", MANIFEST, FILES)
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+    assert infos and all(info.create_system == 3 and info.external_attr >> 16 == 0o644 for info in infos)
+    assert all(stat.S_IMODE(info.external_attr >> 16) == 0o644 for info in infos)
+
+
+def test_quality_entries_check_every_quality_level():
+    """A codec field missing from any quality level (not only the first) is a CorruptedError."""
+    from edgesdk.bundle.manifest import quality_entries
+    from edgesdk.codecs.model import default_model
+
+    with zipfile.ZipFile(default_model().bundle.path) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    assert len(quality_entries(manifest)) == len(manifest["qualities"]) >= 2
+    last = max(manifest["qualities"], key=int)
+    for field in ("model_id", "graphs", "integer_data"):
+        broken = json.loads(json.dumps(manifest))
+        del broken["qualities"][last][field]
+        with pytest.raises(edgesdk.CorruptedError, match="lacks or garbles a codec field"):
+            quality_entries(broken)
+    broken = json.loads(json.dumps(manifest))
+    broken["qualities"][last]["integer_data"]["latent_channels"] = "many"
+    with pytest.raises(edgesdk.CorruptedError):
+        quality_entries(broken)
