@@ -68,6 +68,11 @@ EQUIVALENT: dict[str, str] = {
         "tiled_synthesize slicing ŷ to in_r1 | 16 instead of in_r1 // 16 (in_r1 is a multiple of 64) "
         "hands a tile every latent row below it: pixels equal up to float noise, since the halo already "
         "covers the generator's receptive field; only the tile's memory bound is lost (not tested)",
+    "edgesdk/codecs/video/residual.py:core/ReplaceBinaryOperator_Add_BitXor:1":
+        "_BITS_RANGE ^ 1 == _BITS_RANGE + 1 since _BITS_RANGE = 64 is even",
+    "edgesdk/codecs/video/motion.py:core/ReplaceComparisonOperator_Eq_LtE:0":
+        "compensate's fraction_bits <= 0 vs == 0: fraction bits are never negative (a header byte, "
+        "checked against MAX_FRACTION_BITS; the encoder's option is validated)",
 }
 
 
