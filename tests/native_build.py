@@ -9,13 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from testenv import in_ci  # re-exported: the one definition of "in CI"
+
 REPO = Path(__file__).resolve().parents[1]
 CPP = REPO / "cpp"
 GOLDEN = REPO / "edgesdk" / "data" / "golden"
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() == "true"
 
 
 def require_tools(*tools: str) -> None:

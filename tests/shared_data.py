@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from testenv import in_ci
+
 _CANDIDATES = [
     *([Path(os.environ["EDGESDK_SHARED_DATA"])] if os.environ.get("EDGESDK_SHARED_DATA") else []),
     Path(__file__).resolve().parents[2] / "shared" / "data",
@@ -22,7 +24,7 @@ def require(relative: str) -> Path:
     path = DATA / relative
     if not path.exists():
         message = f"shared test data {path} is absent (set EDGESDK_SHARED_DATA)"
-        if os.environ.get("CI"):
+        if in_ci():
             pytest.fail(message)
         pytest.skip(message)
     return path

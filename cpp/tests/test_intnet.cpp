@@ -1,5 +1,8 @@
 #include <algorithm>
 #include <cstring>
+#include <iterator>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include "check.h"
@@ -230,4 +233,91 @@ TEST_CASE(intnet_bounds_tensor_sizes) {
     int32_t one = 0;
     CHECK_STATUS(net.run(&one, int64_t{1} << 20, int64_t{1} << 20, &out, nullptr), Status::kLimitExceeded);
     CHECK_STATUS(net.run(&one, 0, 1, &out, nullptr), Status::kInvalidArgument);
+}
+
+// Golden vector of the requantisation (docs/integer-network.md): v = ⌊(acc·m + 2^(s-1)) / 2^s⌋,
+// i.e. halves round up (towards +∞) for either sign. The random networks above almost never
+// produce an exact tie, so a rounding change (half down, half away from zero, truncation
+// towards zero) passed ctest; here most outputs are ties. The expected integers were computed
+// once from the formula with exact rationals (Python fractions), not by this code.
+TEST_CASE(intnet_golden_requantisation_ties) {
+    struct Channel {
+        int8_t weight;
+        int32_t bias, multiplier;
+        uint8_t shift;
+        bool relu;
+    };
+    const Channel channels[] = {
+        {1, 0, 1, 1, false},                   // x/2: every odd x is a tie
+        {1, 0, 1 << 20, 21, false},            // the same with a wide shift
+        {-1, 0, 1, 1, false},                  // ties of negated inputs
+        {3, 1, 3, 2, false},                   // 3(3x+1)/4
+        {2, 0, 1, 2, true},                    // ReLU after a rounded -0.5
+        {5, -2, 1, 0, false},                  // shift 0: no rounding term
+        {-1, -7, 1 << 29, 30, false},         // negative weight and bias, shift 30
+    };
+    const std::vector<int32_t> input = {-12, -11, -10, -9, -8, -7, -6, -5, -4, -3, -2, -1, 0, 1,
+                                        2,   3,   4,   5,  6,  7,  8,  9,  10, 11, -128, 127, -200, 300};
+    const std::vector<std::vector<int32_t>> expected = {
+        {-6, -5, -5, -4, -4, -3, -3, -2, -2, -1, -1, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, -64, 64, -64, 64},
+        {-6, -5, -5, -4, -4, -3, -3, -2, -2, -1, -1, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, -64, 64, -64, 64},
+        {6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0, -1, -1, -2, -2, -3, -3, -4, -4, -5, -5, 64, -63, 64, -63},
+        {-26, -24, -22, -19, -17, -15, -13, -10, -8, -6, -4, -1, 1, 3, 5, 8, 10, 12, 14, 17, 19, 21, 23, 26,
+         -287, 287, -287, 287},
+        {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 0, 64, 0, 64},
+        {-62, -57, -52, -47, -42, -37, -32, -27, -22, -17, -12, -7, -2, 3, 8, 13, 18, 23, 28, 33, 38, 43, 48, 53,
+         -642, 633, -642, 633},
+        {3, 2, 2, 1, 1, 0, 0, -1, -1, -2, -2, -3, -3, -4, -4, -5, -5, -6, -6, -7, -7, -8, -8, -9, 61, -67, 61, -67},
+    };
+    Op op;
+    op.kind = OpKind::kConv;
+    op.in_channels = 1;
+    op.out_channels = uint32_t(std::size(channels));
+    op.kernel = 1;
+    op.relu = false;
+    op.out_min = -100000;
+    op.out_max = 100000;
+    for (const Channel& c : channels) {
+        op.weight.push_back(c.weight);
+        op.bias.push_back(c.bias);
+        op.multiplier.push_back(c.multiplier);
+        op.shift.push_back(c.shift);
+    }
+    // ReLU is per op: the ReLU channel runs as a network of its own.
+    for (size_t o = 0; o < std::size(channels); ++o) {
+        Op single = op;
+        single.out_channels = 1;
+        single.weight = {op.weight[o]};
+        single.bias = {op.bias[o]};
+        single.multiplier = {op.multiplier[o]};
+        single.shift = {op.shift[o]};
+        single.relu = channels[o].relu;
+        const std::vector<uint8_t> bytes = blob(1, -128, 127, {single});
+        Network net;
+        std::string detail;
+        CHECK_STATUS(Network::parse(bytes.data(), bytes.size(), &net, &detail), Status::kOk);
+        std::vector<int32_t> out;
+        CHECK_STATUS(net.run(input.data(), 1, int64_t(input.size()), &out, &detail), Status::kOk);
+        if (out != expected[o]) {
+            edgesdk_test::record_failure(__FILE__, __LINE__, "requantisation tie vector, channel " + std::to_string(o));
+        }
+        // And as a column (height 28, width 1): the same integers.
+        CHECK_STATUS(net.run(input.data(), int64_t(input.size()), 1, &out, &detail), Status::kOk);
+        CHECK(out == expected[o]);
+    }
+}
+
+TEST_CASE(intnet_rejects_negative_multipliers) {
+    edgesdk_test::Random rng(24);
+    std::vector<Op> ops = {random_conv(rng, 1, 4, true)};
+    const std::vector<uint8_t> good = blob(1, -128, 127, ops);
+    Network net;
+    CHECK_STATUS(Network::parse(good.data(), good.size(), &net, nullptr), Status::kOk);
+    for (int32_t multiplier : {-1, -5, std::numeric_limits<int32_t>::min()}) {
+        ops[0].multiplier[3] = multiplier;
+        const std::vector<uint8_t> bad = blob(1, -128, 127, ops);
+        std::string detail;
+        CHECK_STATUS(Network::parse(bad.data(), bad.size(), &net, &detail), Status::kCorrupted);
+        CHECK(detail.find("negative requantization multiplier") != std::string::npos);
+    }
 }

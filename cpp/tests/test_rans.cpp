@@ -193,3 +193,87 @@ TEST_CASE(rans_size_close_to_information_content) {
     CHECK_STATUS(rans::encode(tables, values.data(), indexes.data(), int64_t(n), &stream, nullptr), Status::kOk);
     CHECK(double(stream.size()) <= bits / 8 * 1.005 + 4 * rans::kLanes);
 }
+
+// Hand-made streams the encoder never writes (docs/testing.md: these killed the surviving
+// decode mutants). A one-element stream (one lane) is crafted with the format's own rules:
+// symbol `s` of a table, then the escape's bypass chunks in the decoder's read order (chunk
+// count minus one, then chunks low to high), coded from `initial_state`.
+namespace {
+
+constexpr uint32_t kCraftStateLow = 1u << 23;
+
+void craft_put(uint32_t& x, uint32_t start, uint32_t freq, int scale_bits, std::vector<uint8_t>& bytes) {
+    const uint64_t x_max = (uint64_t{kCraftStateLow >> scale_bits} << 8) * freq;
+    while (x >= x_max) {
+        bytes.push_back(uint8_t(x));
+        x >>= 8;
+    }
+    x = ((x / freq) << scale_bits) + (x % freq) + start;
+}
+
+std::vector<uint8_t> craft(const std::vector<int32_t>& cdf, uint32_t s, const std::vector<uint32_t>& bypass,
+                           uint32_t initial_state = kCraftStateLow) {
+    uint32_t x = initial_state;
+    std::vector<uint8_t> bytes;
+    for (size_t k = bypass.size(); k-- > 0;) craft_put(x, bypass[k], 1, rans::kBypassBits, bytes);
+    craft_put(x, uint32_t(cdf[s]), uint32_t(cdf[s + 1] - cdf[s]), rans::kPrecision, bytes);
+    std::vector<uint8_t> out;
+    for (int b = 0; b < 4; ++b) out.push_back(uint8_t(x >> (8 * b)));
+    out.insert(out.end(), bytes.rbegin(), bytes.rend());
+    return out;
+}
+
+Status decode_one(const std::vector<int32_t>& cdf, int32_t offset, const std::vector<uint8_t>& stream, int32_t* value) {
+    rans::CdfTables tables;
+    const int32_t length = int32_t(cdf.size());
+    CHECK_STATUS(rans::CdfTables::create(cdf.data(), 1, length, &length, &offset, &tables, nullptr), Status::kOk);
+    const int32_t index = 0;
+    return rans::decode(tables, stream.data(), stream.size(), &index, 1, value, nullptr);
+}
+
+}  // namespace
+
+TEST_CASE(rans_crafted_streams_decode_exactly_or_are_refused) {
+    const std::vector<int32_t> cdf = {0, 16384, 32768, 49152, 65536};  // symbols 0..2, escape 3
+    int32_t value = 0;
+    // The crafting is right: plain symbols and a one-chunk escape decode to their values.
+    CHECK_STATUS(decode_one(cdf, 10, craft(cdf, 1, {}), &value), Status::kOk);
+    CHECK(value == 11);
+    CHECK_STATUS(decode_one(cdf, 10, craft(cdf, 3, {0, 6}), &value), Status::kOk);
+    CHECK(value == 10 + 3 + 3);  // even payload 6: escape symbol + 3
+    CHECK_STATUS(decode_one(cdf, 10, craft(cdf, 3, {1, 6, 1}), &value), Status::kOk);
+    CHECK(value == 10 + 3 + (6 + 16) / 2);
+    CHECK_STATUS(decode_one(cdf, 10, craft(cdf, 3, {0, 5}), &value), Status::kOk);
+    CHECK(value == 10 - 3);  // odd payload 5: three below the table
+    // An escape with a zero last chunk is overlong: the encoder sends the fewest chunks.
+    CHECK_STATUS(decode_one(cdf, 10, craft(cdf, 3, {1, 6, 0}), &value), Status::kCorrupted);
+    // More chunks than an int32 payload needs.
+    CHECK_STATUS(decode_one(cdf, 10, craft(cdf, 3, {9, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1}), &value), Status::kCorrupted);
+    // A symbol whose value would be above INT32_MAX (the offset puts symbol 2 there).
+    const int32_t top = std::numeric_limits<int32_t>::max() - 1;
+    CHECK_STATUS(decode_one(cdf, top, craft(cdf, 1, {}), &value), Status::kOk);
+    CHECK(value == std::numeric_limits<int32_t>::max());
+    CHECK_STATUS(decode_one(cdf, top, craft(cdf, 2, {}), &value), Status::kCorrupted);
+    // Escapes beyond int32 either way.
+    CHECK_STATUS(decode_one(cdf, top, craft(cdf, 3, {0, 2}), &value), Status::kCorrupted);
+    CHECK_STATUS(decode_one(cdf, std::numeric_limits<int32_t>::min(), craft(cdf, 3, {0, 1}), &value),
+                 Status::kCorrupted);
+    // A stream that does not end in the encoder's initial state was not made by the encoder
+    // (wrong tables, indexes or data), though every symbol decoded.
+    for (uint32_t delta : {1u, 255u, 12345u, 1u << 22}) {
+        CHECK_STATUS(decode_one(cdf, 10, craft(cdf, 1, {}, kCraftStateLow + delta), &value), Status::kCorrupted);
+    }
+}
+
+TEST_CASE(rans_initial_state_outside_its_range_is_refused) {
+    const std::vector<int32_t> cdf = {0, 16384, 32768, 49152, 65536};
+    int32_t value = 0;
+    // Header state 0x80 (below 2^23), then two zero bytes: symbol 0 decodes and the state
+    // refills to exactly 2^23, so only the initial-state check can refuse this stream.
+    CHECK_STATUS(decode_one(cdf, 10, {0x80, 0, 0, 0, 0, 0}, &value), Status::kCorrupted);
+    // The same ending from a valid state decodes.
+    CHECK_STATUS(decode_one(cdf, 10, craft(cdf, 0, {}), &value), Status::kOk);
+    CHECK(value == 10);
+    // At or above 2^31.
+    CHECK_STATUS(decode_one(cdf, 10, {0, 0, 0, 0x80}, &value), Status::kCorrupted);
+}

@@ -22,8 +22,12 @@ pytestmark = [pytest.mark.native, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 CPP = REPO / "cpp"
 FUZZERS = ("fuzz_container", "fuzz_rans_decode", "fuzz_intnet")
-SECONDS_PER_FUZZER = 20
+SECONDS_PER_FUZZER = 20  # a cap; a run normally ends at RUNS inputs
 MIN_EXECUTIONS = 1000
+# Deterministic: a fixed seed per fuzzer and a fixed number of inputs, so a run is the same
+# sequence of mutations every time (reproduce a finding with the same -seed and -runs).
+SEEDS = {"fuzz_container": 1901, "fuzz_rans_decode": 1902, "fuzz_intnet": 1903}
+RUNS = 20000
 
 
 def _require_libfuzzer(tmp_path: Path) -> None:
@@ -76,6 +80,8 @@ def test_fuzzer_smoke(fuzz_build, fuzzer, tmp_path):
     corpus.mkdir()
     command = [
         str(binary),
+        f"-seed={SEEDS[fuzzer]}",
+        f"-runs={RUNS}",
         f"-max_total_time={SECONDS_PER_FUZZER}",
         "-timeout=5",
         # Linux carries the parent's peak RSS across exec into ru_maxrss, which libFuzzer's RSS

@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import tracemalloc
 from fractions import Fraction
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 
 import edgesdk
 import shared_data
+from testenv import in_ci
 from edgesdk.media import YUVFrame, open_sink, open_source, register_sink, rgb_to_yuv, yuv_to_rgb
 
 HERE = Path(__file__).resolve().parent
@@ -543,7 +543,7 @@ def rtsp_server():
         pytest.skip(f"test video {AKIYO} is absent")
     missing = _rtsp_server_available()
     if missing:
-        if os.environ.get("CI", "").lower() == "true":
+        if in_ci():
             pytest.fail(missing)
         pytest.skip(missing)
     process = subprocess.Popen(
@@ -582,11 +582,11 @@ def test_rtsp_stalled_server_times_out(rtsp_server):
     try:
         stream.read()
         process.send_signal(signal.SIGSTOP)  # connection stays open, no data flows
-        started = time.monotonic()
+        # Buffered frames drain, then the timeout fires (how fast: benchmarks/bench_rtsp_timeouts.py;
+        # wall-clock bounds are not asserted in tests, docs/testing.md).
         with pytest.raises(edgesdk.ConnectionTimeoutError, match="within 1 s"):
             while stream.read() is not None:
                 pass
-        assert time.monotonic() - started < 8  # buffered frames drain, then the timeout fires
     finally:
         process.send_signal(signal.SIGCONT)
         stream.close()
@@ -597,10 +597,8 @@ def test_rtsp_closed_port_fails_fast_with_a_typed_error():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # closed once the with block ends
-    started = time.monotonic()
-    with pytest.raises(edgesdk.ConnectionFailedError, match="refused"):
+    with pytest.raises(edgesdk.ConnectionFailedError, match="refused"):  # timing: benchmarks/bench_rtsp_timeouts.py
         open_source(f"rtsp://127.0.0.1:{port}/none", timeout=2)
-    assert time.monotonic() - started < 2
 
 
 @needs_av
@@ -608,10 +606,8 @@ def test_rtsp_silent_server_times_out():
     with socket.socket() as listener:  # accepts connections and never answers
         listener.bind(("127.0.0.1", 0))
         listener.listen()
-        started = time.monotonic()
-        with pytest.raises(edgesdk.ConnectionTimeoutError, match="within 1 s"):
+        with pytest.raises(edgesdk.ConnectionTimeoutError, match="within 1 s"):  # timing: the benchmark
             open_source(f"rtsp://127.0.0.1:{listener.getsockname()[1]}/none", timeout=1)
-        assert time.monotonic() - started < 3
 
 
 # ------------------------------------------------------------------------- V4L2

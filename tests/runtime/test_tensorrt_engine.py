@@ -195,6 +195,7 @@ def test_a_sidecar_for_another_key_does_not_validate_an_engine(tmp_path):
 # --- Missing TensorRT ----------------------------------------------------------------------------
 
 
+@pytest.mark.tensorrt  # depends on TensorRT being absent: may skip under CI
 @pytest.mark.skipif(HAVE_TENSORRT, reason="TensorRT is installed here")
 def test_runner_without_tensorrt_says_what_to_install(tmp_path):
     path = te.store_engine(KEY, b"not an engine", None, tmp_path)
@@ -320,6 +321,7 @@ def test_request_refusals(tiny_bundle, args, message):
         te.resolve_request(tiny_bundle, graph, quality, load_profile(profile), *rest)
 
 
+@pytest.mark.tensorrt  # depends on TensorRT being absent: may skip under CI
 @pytest.mark.skipif(HAVE_TENSORRT, reason="TensorRT is installed here")
 def test_build_without_tensorrt_says_what_to_install(tiny_bundle, tmp_path, capsys):
     with pytest.raises(DependencyError, match=r'pip install "edgesdk\[tensorrt\]"'):
