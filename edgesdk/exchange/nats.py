@@ -274,6 +274,8 @@ class NatsTransport:
         """Yields ``(records, acknowledge)`` from a durable pull consumer over every stream:
         call ``acknowledge()`` once the records are committed; until then the broker holds
         them and redelivers them after ``ack_wait`` (or to the next consumer after a crash).
+        ``acknowledge()`` returns False when the broker could not be reached (the records
+        come again: the consumer's store must keep one copy of each id).
         Stops when nothing arrived for ``idle_timeout`` seconds or at ``deadline``
         (time.monotonic())."""
         from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -289,9 +291,21 @@ class NatsTransport:
         chunk_messages: dict[str, list] = {}
 
         async def acknowledge_all(messages: list) -> None:
-            for message in messages:
+            # The server's reply to the last ack confirms the earlier ones (one connection, in
+            # order). Not flush(): a flush that times out leaves nats-py a cancelled future
+            # that breaks the connection when the late PONG arrives.
+            for message in messages[:-1]:
                 await message.ack()
-            await self._nc.flush()
+            await messages[-1].ack_sync(timeout=10)
+
+        def acknowledge(messages: list) -> bool:
+            # The records are committed: if the broker is gone now, it redelivers them after
+            # ack_wait and the store keeps one copy (ids are unique), so a failed ack is no loss.
+            try:
+                self._run(acknowledge_all(messages), timeout=30)
+                return True
+            except (self._nats.errors.Error, TransportUnavailableError, OSError):
+                return False
 
         try:
             while deadline is None or time.monotonic() < deadline:
@@ -322,7 +336,7 @@ class NatsTransport:
                     if record is not None:
                         records.append(record)
                 if records:
-                    yield records, (lambda messages=done: self._run(acknowledge_all(messages), timeout=30))
+                    yield records, (lambda messages=done: acknowledge(messages))
         finally:
             try:
                 self._run(subscription.unsubscribe(), timeout=5)
