@@ -30,6 +30,7 @@ import numpy as np
 
 from edgesdk.errors import InvalidArgumentError, LimitExceededError
 from edgesdk.exchange.errors import TransportError, TransportUnavailableError
+from edgesdk.exchange.nats_keys import KEYS_PREFIX, KeysAndRooms
 from edgesdk.exchange.records import FrameRecord, check_stream_name
 from edgesdk.lazy import require
 
@@ -52,13 +53,17 @@ def _headers(record: FrameRecord, chunk: int, chunks: int) -> dict[str, str]:
                "Edgesdk-Chunk": f"{chunk}/{chunks}"}
     if record.features is not None:
         headers["Edgesdk-Features"] = base64.b64encode(record.features.tobytes()).decode()
+    if record.sealed_features is not None:
+        headers["Edgesdk-Sealed-Features"] = base64.b64encode(record.sealed_features).decode()
     return headers
 
 
-def _record(meta: dict, data: bytes, features: str | None) -> FrameRecord:
+def _record(meta: dict, data: bytes, headers: dict[str, str]) -> FrameRecord:
+    features, sealed = headers.get("Edgesdk-Features"), headers.get("Edgesdk-Sealed-Features")
     vector = None if not features else np.frombuffer(base64.b64decode(features), dtype=np.float32)
     return FrameRecord(meta["stream"], meta["frame"], meta["time"], data, meta["kind"], meta["model"],
-                       meta["quality"], vector, tuple(meta["transforms"]))
+                       meta["quality"], vector, tuple(meta["transforms"]), bool(meta.get("encrypted", False)),
+                       None if sealed is None else base64.b64decode(sealed))
 
 
 class _Reassembler:
@@ -73,7 +78,7 @@ class _Reassembler:
         if not (0 <= index < count <= MAX_CHUNKS):
             raise TransportError(f"bad chunk header {headers.get('Edgesdk-Chunk')!r}")
         if count == 1:
-            return _record(meta, data, headers.get("Edgesdk-Features"))
+            return _record(meta, data, headers)
         key = f"{meta['stream']}.{meta['frame']}"
         parts = self.pending.setdefault(key, {})
         parts[index] = data
@@ -82,12 +87,13 @@ class _Reassembler:
                 self.pending.popitem(last=False)
             return None
         del self.pending[key]
-        return _record(meta, b"".join(parts[i] for i in range(count)), headers.get("Edgesdk-Features"))
+        return _record(meta, b"".join(parts[i] for i in range(count)), headers)
 
 
-class NatsTransport:
+class NatsTransport(KeysAndRooms):
     """Blocking JetStream transport. ``uri`` is ``nats://HOST:PORT`` (a path names the
-    default stream for :meth:`subscribe`)."""
+    default stream for :meth:`subscribe`). Keys of encrypted streams and call rosters:
+    :class:`edgesdk.exchange.nats_keys.KeysAndRooms`."""
 
     def __init__(self, uri: str, *, jetstream: str = DEFAULT_JETSTREAM, publish_timeout: float = 30.0,
                  request_timeout: float = 2.0, create_stream: bool = True, max_chunk: int | None = None,
@@ -149,7 +155,7 @@ class NatsTransport:
         if create_stream:
             from nats.js.api import StorageType, StreamConfig
 
-            config = StreamConfig(name=self.jetstream, subjects=[f"{SUBJECT_PREFIX}.>"], storage=StorageType.FILE,
+            config = StreamConfig(name=self.jetstream, subjects=[f"{SUBJECT_PREFIX}.>", f"{KEYS_PREFIX}.>"], storage=StorageType.FILE,
                                   duplicate_window=self.duplicate_window, num_replicas=self.replicas)
             try:
                 try:
@@ -226,10 +232,12 @@ class NatsTransport:
     # ------------------------------------------------------------------ subscribing
 
     def subscribe(self, stream: str | None = None, *, from_start: bool = False, timeout: float | None = None,
-                  max_frames: int | None = None, idle_timeout: float | None = None) -> Iterator[FrameRecord]:
+                  max_frames: int | None = None, idle_timeout: float | None = None,
+                  until=None) -> Iterator[FrameRecord]:
         """Frames of ``stream`` as they arrive (only new ones, or all stored ones with
-        ``from_start``). Stops after ``max_frames``, after ``timeout`` seconds in all, or when
-        nothing arrived for ``idle_timeout`` seconds."""
+        ``from_start``). Stops after ``max_frames``, after ``timeout`` seconds in all, when
+        nothing arrived for ``idle_timeout`` seconds, or once ``until()`` is true (checked at
+        least every second)."""
         stream = stream or self.default_stream
         if stream is None:
             raise InvalidArgumentError("name the stream (nats://HOST:PORT/STREAM or subscribe(stream))")
@@ -239,15 +247,15 @@ class NatsTransport:
         subscription = self._run(self._js.subscribe(subject_of(stream), ordered_consumer=True, deliver_policy=policy,
                                                     stream=self.jetstream), timeout=max(5.0, self.request_timeout) + 5)
         # subscribed now (not at the first next()): frames published after this call arrive
-        return self._iterate(subscription, timeout, max_frames, idle_timeout)
+        return self._iterate(subscription, timeout, max_frames, idle_timeout, until)
 
     def _iterate(self, subscription, timeout: float | None, max_frames: int | None,
-                 idle_timeout: float | None) -> Iterator[FrameRecord]:
+                 idle_timeout: float | None, until) -> Iterator[FrameRecord]:
         reassembler = _Reassembler()
         end = None if timeout is None else time.monotonic() + timeout
         count = 0
         try:
-            while max_frames is None or count < max_frames:
+            while (max_frames is None or count < max_frames) and not (until is not None and until()):
                 wait = 1.0 if idle_timeout is None else idle_timeout
                 if end is not None:
                     wait = min(wait, end - time.monotonic())
