@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+from edgesdk.cli.latent_io import add_encrypt_options, add_key_option, encryptor_for, opener_for
 from edgesdk.errors import InvalidArgumentError
 
 
@@ -29,8 +30,15 @@ def _put(args: argparse.Namespace) -> int:
         for position, packet in enumerate(read_packets(handle)):
             records.append(FrameRecord.from_packet(stream, packet.to_bytes(), start + position / args.fps))
     with _open(args) as store:
+        encryptor = encryptor_for(args, stream, store.put_keys, store.key_epochs(stream))
+        if encryptor is not None:
+            if store.frame_indexes(stream):
+                raise InvalidArgumentError(f"stream {stream} is already stored; encrypted frames go to a new stream "
+                                           "(--stream NAME)")
+            records = [encryptor.encrypt(record) for record in records]
         added = store.put_many(records)
-    print(f"{args.store}: stream {stream}: {added} new frame(s), {len(records) - added} already stored")
+    sealed = f", encrypted for {len(encryptor.encryptor.decoders)} decoder(s)" if encryptor else ""
+    print(f"{args.store}: stream {stream}: {added} new frame(s), {len(records) - added} already stored{sealed}")
     return 0
 
 
@@ -49,16 +57,22 @@ def _ls(args: argparse.Namespace) -> int:
 
 
 def _write_range(store, args: argparse.Namespace, target) -> int:
-    count = 0
-    for record in store.get(args.stream, args.start, args.end, from_keyframe=not args.exact_range):
+    opened = opener_for(args, store.keys_of, check_replay=False)
+    records = [opened(record) for record in store.get(args.stream, args.start, args.end,
+                                                       from_keyframe=not args.exact_range)]
+    for record in records:  # every frame opened before the first byte is written
         target.write(record.data)
-        count += 1
-    return count
+    return len(records)
 
 
 def _get(args: argparse.Namespace) -> int:
-    with _open(args) as store, open(args.destination, "wb") as target:
-        count = _write_range(store, args, target)
+    import io
+
+    with _open(args) as store:
+        buffer = io.BytesIO()
+        count = _write_range(store, args, buffer)
+    with open(args.destination, "wb") as target:
+        target.write(buffer.getvalue())
     print(f"wrote {count} frame(s) of stream {args.stream} to {args.destination} (the stored packet bytes)")
     return 0
 
@@ -100,6 +114,7 @@ def _range_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--end", type=float, help="last capture time, exclusive")
     parser.add_argument("--exact-range", action="store_true",
                         help="only frames in the range (default: from the keyframe the first one needs)")
+    add_key_option(parser)
 
 
 def add_commands(commands) -> None:
@@ -115,6 +130,7 @@ def add_commands(commands) -> None:
     put.add_argument("--stream", help="stream name (default: the file's stem)")
     put.add_argument("--fps", type=float, default=25.0, help="capture rate for the timestamps (default 25)")
     put.add_argument("--start-time", type=float, help="capture time of the first frame (default: now)")
+    add_encrypt_options(put)
     put.set_defaults(run=_put)
 
     ls = actions.add_parser("ls", help="list the streams")

@@ -40,6 +40,7 @@ class RecordEncryptor:
         if rotate_every is not None and rotate_every < 1:
             raise InvalidArgumentError("rotate_every must be at least 1 frame")
         self.encryptor = StreamEncryptor(stream, epoch=first_epoch, seal_features=seal_features)
+        self.first_epoch = first_epoch
         for name, key in recipients.items():
             self.encryptor.authorise(name, key)
         self._sink = key_sink
