@@ -117,7 +117,7 @@ def _subscribe(args: argparse.Namespace) -> int:
                 sink.add(opened(record))
         finally:
             sink.close()
-    print(f"received {sink.frames} frame(s) of {stream} {sink.describe()}")
+    print(f"received {sink.frames} frame(s) of {stream}{sink.describe()}")
     return 0
 
 

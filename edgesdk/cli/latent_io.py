@@ -81,7 +81,7 @@ class ElvSink:
 
     def describe(self) -> str:
         """What was written, for the command's summary."""
-        return f"into {self.path}"
+        return f" into {self.path}"
 
 
 class StoreSink:
@@ -119,7 +119,7 @@ class StoreSink:
 
     def describe(self) -> str:
         """What was written, for the command's summary."""
-        return f"into the store {self.target}"
+        return f" into the store {self.target}"
 
 
 class PictureSink:

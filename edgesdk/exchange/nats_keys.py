@@ -93,19 +93,15 @@ class KeysAndRooms:
         key = f"{check_stream_name(room)}.{check_stream_name(name)}"
         self._run(self._rooms().put(key, json.dumps(entry).encode()), timeout=self._timeout())
 
-    def leave(self, room: str, name: str) -> None:
-        """Removes party ``name``'s entry from ``room``."""
-        self._run(self._rooms().delete(f"{check_stream_name(room)}.{check_stream_name(name)}"),
-                  timeout=self._timeout())
-
     def roster(self, room: str) -> dict[str, dict]:
         """{party name: entry} of the parties present in ``room`` (entries that do not parse are
         left out)."""
         kv = self._rooms()
-        try:
-            keys = self._run(kv.keys(filters=[f"{check_stream_name(room)}.*"]), timeout=self._timeout())
-        except self._nats.js.errors.NoKeysError:
-            return {}
+        prefix = f"$KV.{ROOMS_BUCKET}."
+        info = self._run(self._js.stream_info(f"KV_{ROOMS_BUCKET}",
+                                              subjects_filter=f"{prefix}{check_stream_name(room)}.*"),
+                         timeout=self._timeout())
+        keys = [subject[len(prefix):] for subject in (info.state.subjects or {})]
         found = {}
         for key in keys:
             try:
