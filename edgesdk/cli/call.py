@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 from edgesdk.cli.latent_io import (
-    add_encrypt_options,
     add_key_option,
     encryptor_for,
     is_store,
@@ -192,6 +191,7 @@ def _call(args: argparse.Namespace) -> int:
 def add_commands(commands) -> None:
     """Adds ``edgesdk call`` to the CLI's subcommands."""
     from edgesdk.cli.common import add_codec_options
+    from edgesdk.cli.exchange import add_sender_options
 
     call = commands.add_parser("call", help="a multi-party call: publish SOURCE, receive every other party into OUT")
     call.add_argument("room", help="nats://HOST:PORT/ROOM")
@@ -202,11 +202,7 @@ def add_commands(commands) -> None:
                       help="stay until N other parties have joined (default 1)")
     call.add_argument("--duration", type=float, metavar="S", help="leave after S seconds at most")
     call.add_argument("--decode", action="store_true", help="write the others' pictures (OUT/NAME/), not packets")
-    call.add_argument("--max-frames", type=int, help="media sources: send at most this many")
-    call.add_argument("--keyframe-interval", type=int, default=32)
-    call.add_argument("--b-frames", type=int, default=0, help="B frames between anchors (0 for low latency)")
-    call.add_argument("--publish-timeout", type=float, default=30.0, help="seconds to retry a frame (default 30)")
-    add_encrypt_options(call)
+    add_sender_options(call)
     add_key_option(call)
     add_codec_options(call)
     call.set_defaults(run=_call)

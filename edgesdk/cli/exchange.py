@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import time
 from fractions import Fraction
-from pathlib import Path
 
 from edgesdk.cli.latent_io import (
     add_encrypt_options,
@@ -121,6 +120,17 @@ def _subscribe(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_sender_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a command that sends SOURCE (``publish``, ``call``): encoding a media
+    source, retrying, encrypting."""
+    parser.add_argument("--max-frames", type=int, help="media sources: stop after this many")
+    parser.add_argument("--keyframe-interval", type=int, default=32)
+    parser.add_argument("--b-frames", type=int, default=0, help="B frames between anchors (0 for low latency)")
+    parser.add_argument("--publish-timeout", type=float, default=30.0,
+                        help="seconds to keep retrying one frame while the broker is away (default 30)")
+    add_encrypt_options(parser)
+
+
 def add_commands(commands) -> None:
     """Adds ``edgesdk publish`` and ``edgesdk subscribe`` to the CLI's subcommands."""
     from edgesdk.cli.common import add_codec_options
@@ -129,12 +139,7 @@ def add_commands(commands) -> None:
     publish.add_argument("source", help=".elv, a store (with --stream), or a media source (camera, file, rtsp://)")
     publish.add_argument("destination", help="nats://HOST:PORT/STREAM")
     publish.add_argument("--stream", help="the stream to send when SOURCE is a store")
-    publish.add_argument("--max-frames", type=int, help="media sources: stop after this many")
-    publish.add_argument("--keyframe-interval", type=int, default=32)
-    publish.add_argument("--b-frames", type=int, default=0, help="B frames between anchors (0 for low latency)")
-    publish.add_argument("--publish-timeout", type=float, default=30.0,
-                         help="seconds to keep retrying one frame while the broker is away (default 30)")
-    add_encrypt_options(publish)
+    add_sender_options(publish)
     add_codec_options(publish)
     publish.set_defaults(run=_publish)
 

@@ -89,8 +89,7 @@ class RecordDecryptor:
         self._source = key_source
         self._check_replay = check_replay
 
-    def decrypt(self, record: FrameRecord) -> FrameRecord:
-        """The clear record (data and feature vector)."""
+    def _fetch_key(self, record: FrameRecord) -> None:
         if record.encrypted:
             epoch = decode_header(record.data)[0]
             if not self._decryptor.holds_key(record.stream, epoch):
@@ -98,7 +97,16 @@ class RecordDecryptor:
                 if wrapped is None:
                     raise NotAuthorisedError(f"no keys were published for stream {record.stream} epoch {epoch}")
                 self._decryptor.accept_keys(record.stream, epoch, wrapped)
+
+    def decrypt(self, record: FrameRecord) -> FrameRecord:
+        """The clear record (data and feature vector)."""
+        self._fetch_key(record)
         return self._decryptor.decrypt_record(record, check_replay=self._check_replay)
+
+    def features(self, record: FrameRecord) -> np.ndarray | None:
+        """Only the record's feature vector (opened if sealed; the frame's bytes stay sealed)."""
+        self._fetch_key(record)
+        return self._decryptor.open_features(record)
 
 
 def refuse_encrypted(record: FrameRecord) -> FrameRecord:
@@ -119,18 +127,19 @@ def search_decrypted(records: Iterable[FrameRecord], decryptor: RecordDecryptor,
                      k: int) -> list[tuple[str, int, float]]:
     """Exact k-NN (L2) over feature vectors a key holder opens: ``records`` are the candidates
     (select them by their clear metadata, e.g. ``store.get(stream, start, end)``); frames
-    without a vector are skipped. [(stream, frame index, distance)], nearest first."""
+    without a vector are skipped, clear ones ranked by their clear vectors. [(stream, frame
+    index, distance)], nearest first; only sealed vectors are opened, never the frames."""
     query = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)
     if k < 1:
         raise InvalidArgumentError("k must be at least 1")
     found = []
     for record in records:
-        clear = decryptor.decrypt(record) if record.encrypted else record
-        if clear.features is None:
+        features = decryptor.features(record)
+        if features is None:
             continue
-        if clear.features.shape != query.shape:
+        if features.shape != query.shape:
             raise InvalidArgumentError(f"query has {query.size} values; stream {record.stream} frame "
-                                       f"{record.frame_index} has {clear.features.size}")
-        found.append((float(np.linalg.norm(clear.features - query)), record.stream, record.frame_index))
+                                       f"{record.frame_index} has {features.size}")
+        found.append((float(np.linalg.norm(features - query)), record.stream, record.frame_index))
     found.sort()
     return [(stream, index, distance) for distance, stream, index in found[:k]]

@@ -16,6 +16,7 @@ Layout and guarantees: docs/exchange.md.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import struct
@@ -116,6 +117,7 @@ def decode_header(data: bytes) -> tuple[int, int, int]:
     return values[0], values[1], at
 
 
+@functools.lru_cache(maxsize=256)  # an epoch's frames share one derivation (keys held anyway)
 def derive_key_salt(base_key: bytes, kid: int, suite: int = DEFAULT_SUITE) -> tuple[bytes, bytes]:
     """(sframe_key, sframe_salt) of a base key and key id (RFC 9605 §4.4.2)."""
     s = _suite(suite)
@@ -176,6 +178,7 @@ def _wrap_aad(stream: str, epoch: int, decoder: str) -> bytes:
     return json.dumps([stream, epoch, decoder], separators=(",", ":")).encode()
 
 
+@functools.lru_cache(maxsize=256)
 def features_key(base_key: bytes) -> bytes:
     """The base key feature vectors are sealed with: HKDF of the epoch's base key with its own
     label, so a vector and its frame (same key id and counter) never share an AES-GCM nonce."""
@@ -310,18 +313,21 @@ class StreamDecryptor:
         if not record.encrypted:
             raise AuthenticationError(f"stream {record.stream} frame {record.frame_index} is not encrypted; a decoder "
                                       "with keys accepts only encrypted frames")
-        metadata = record.metadata()
-        data = self.open(record.stream, record.frame_index, metadata, record.data, check_replay=check_replay)
-        features = record.features
-        if record.sealed_features is not None:
-            key, _, _ = self._key_and_counter(record.stream, record.frame_index, record.sealed_features)
-            opened = sframe_decrypt(features_key(key), record.sealed_features, canonical_metadata(metadata),
-                                    self._suite)
-            if len(opened) % 4:
-                raise AuthenticationError(f"stream {record.stream} frame {record.frame_index}: sealed features are "
-                                          "not float32 values")
-            features = np.frombuffer(opened, dtype=np.float32).copy()
-        return replace(record, data=data, encrypted=False, features=features, sealed_features=None)
+        data = self.open(record.stream, record.frame_index, record.metadata(), record.data, check_replay=check_replay)
+        return replace(record, data=data, encrypted=False, features=self.open_features(record), sealed_features=None)
+
+    def open_features(self, record):
+        """The record's feature vector: its clear ``features``, or its sealed vector opened
+        (AuthenticationError if altered or moved; the frame's bytes are not opened)."""
+        if record.sealed_features is None:
+            return record.features
+        key, _, _ = self._key_and_counter(record.stream, record.frame_index, record.sealed_features)
+        opened = sframe_decrypt(features_key(key), record.sealed_features, canonical_metadata(record.metadata()),
+                                self._suite)
+        if len(opened) % 4:
+            raise AuthenticationError(f"stream {record.stream} frame {record.frame_index}: sealed features are not "
+                                      "float32 values")
+        return np.frombuffer(opened, dtype=np.float32).copy()
 
     def _check_replay(self, key: tuple[str, int], ctr: int) -> None:
         with self._lock:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from edgesdk.errors import InvalidArgumentError
 from edgesdk.lazy import require
+from edgesdk.security.keys import _read_key_file
 
 PREFIX = "x25519"
-MAX_KEY_FILE_BYTES = 64 << 10
 HINT = "encrypted latents need the cryptography package: pip install 'cryptography>=42'"
 
 
@@ -64,22 +64,11 @@ def generate_recipient_key(path: str | os.PathLike, comment: str = "") -> Path:
     return public_path
 
 
-def _read(path: str | os.PathLike) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_KEY_FILE_BYTES + 1)
-    except OSError as error:
-        raise InvalidArgumentError(f"cannot read key file {path}: {error.strerror or error}") from None
-    if len(data) > MAX_KEY_FILE_BYTES:
-        raise InvalidArgumentError(f"{path} is larger than {MAX_KEY_FILE_BYTES} bytes: not a key file")
-    return data
-
-
 def load_recipient_private_key(path: str | os.PathLike):
     """The X25519 private key in a PEM file written by :func:`generate_recipient_key`."""
     serialization = _serialization()
     try:
-        key = serialization.load_pem_private_key(_read(path), password=None)
+        key = serialization.load_pem_private_key(_read_key_file(Path(path)), password=None)
     except (ValueError, TypeError) as error:
         raise InvalidArgumentError(f"{path} is not an unencrypted PEM private key ({error}); make one with: "
                                    f"edgesdk keygen --x25519 {path}") from None
@@ -92,7 +81,7 @@ def load_recipient_private_key(path: str | os.PathLike):
 def load_recipient_public_key(path: str | os.PathLike):
     """The X25519 public key of a ``.pub`` file (``x25519 <base64> [comment]``, ``#`` lines
     are comments)."""
-    text = _read(path).decode("utf-8", "replace")
+    text = _read_key_file(Path(path)).decode("utf-8", "replace")
     lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     parts = lines[0].split(maxsplit=2) if len(lines) == 1 else []
     if len(parts) < 2 or parts[0] != PREFIX:
