@@ -208,7 +208,13 @@ class StreamEncryptor:
         return sorted(self._decoders)
 
     def authorise(self, decoder: str, public_key) -> None:
-        """``decoder`` (a name) may read this epoch and later ones."""
+        """``decoder`` (a name) may read this epoch and later ones. A key of small order (whose
+        shared secrets are all zero, e.g. all-zero bytes) is refused: InvalidArgumentError."""
+        try:
+            _x25519().X25519PrivateKey.generate().exchange(public_key)
+        except (ValueError, TypeError):
+            raise InvalidArgumentError(f"the public key of decoder {decoder} is not a usable X25519 key (a point of "
+                                       "small order, or not an X25519 key)") from None
         self._decoders[decoder] = public_key
 
     def revoke(self, decoder: str) -> int:

@@ -67,8 +67,9 @@ def generate_recipient_key(path: str | os.PathLike, comment: str = "") -> Path:
 def load_recipient_private_key(path: str | os.PathLike):
     """The X25519 private key in a PEM file written by :func:`generate_recipient_key`."""
     serialization = _serialization()
+    pem = _read_key_file(Path(path))
     try:
-        key = serialization.load_pem_private_key(_read_key_file(Path(path)), password=None)
+        key = serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError) as error:
         raise InvalidArgumentError(f"{path} is not an unencrypted PEM private key ({error}); make one with: "
                                    f"edgesdk keygen --x25519 {path}") from None
@@ -91,8 +92,8 @@ def load_recipient_public_key(path: str | os.PathLike):
         raw = base64.b64decode(parts[1], validate=True)
     except ValueError:
         raise InvalidArgumentError(f"{path}: the key is not base64") from None
-    if len(raw) != 32 or not any(raw):
-        raise InvalidArgumentError(f"{path}: an X25519 public key is 32 bytes, not all zero")
+    if len(raw) != 32:
+        raise InvalidArgumentError(f"{path}: an X25519 public key is 32 bytes, this one is {len(raw)}")
     return _x25519().X25519PublicKey.from_public_bytes(raw)
 
 

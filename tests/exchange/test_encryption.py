@@ -176,3 +176,13 @@ def test_encrypted_frames_in_the_store(tmp_path):
         store.put_many(camera.encrypt_record(record(i, b"frame %d" % i)) for i in range(4))
         back = list(store.get("cam0", 1001.0, 1003.0))  # the clear metadata still selects
         assert [viewers["alice"].decrypt_record(r).data for r in back] == [b"frame 1", b"frame 2"]
+
+
+def test_a_small_order_public_key_is_refused():
+    from cryptography.hazmat.primitives.asymmetric import x25519
+
+    camera = StreamEncryptor("cam0")
+    for raw in (bytes(32), bytes([1]) + bytes(31)):  # u = 0 and u = 1: every shared secret is zero
+        with pytest.raises(edgesdk.InvalidArgumentError):
+            camera.authorise("mallory", x25519.X25519PublicKey.from_public_bytes(raw))
+    assert camera.decoders == []
