@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from edgesdk.cli.latent_io import add_encrypt_options, add_key_option, encryptor_for, opener_for
+from edgesdk.cli.latent_io import ElvSink, add_encrypt_options, add_key_option, encryptor_for, opener_for
 from edgesdk.errors import InvalidArgumentError
 
 
@@ -56,23 +56,24 @@ def _ls(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_range(store, args: argparse.Namespace, target) -> int:
+def _write_range(store, args: argparse.Namespace, path) -> int:
+    """Writes the range's frame bytes (decrypted with --key) to ``path``, created at the first
+    frame: a stream refused at its first frame leaves no file."""
     opened = opener_for(args, store.keys_of, check_replay=False)
-    records = [opened(record) for record in store.get(args.stream, args.start, args.end,
-                                                       from_keyframe=not args.exact_range)]
-    for record in records:  # every frame opened before the first byte is written
-        target.write(record.data)
-    return len(records)
+    sink = ElvSink(str(path))
+    try:
+        for record in store.get(args.stream, args.start, args.end, from_keyframe=not args.exact_range):
+            sink.add(opened(record))
+    finally:
+        sink.close()
+    return sink.frames
 
 
 def _get(args: argparse.Namespace) -> int:
-    import io
-
     with _open(args) as store:
-        buffer = io.BytesIO()
-        count = _write_range(store, args, buffer)
-    with open(args.destination, "wb") as target:
-        target.write(buffer.getvalue())
+        count = _write_range(store, args, args.destination)
+    if not count:
+        raise InvalidArgumentError(f"stream {args.stream} has no frames in that range; nothing written")
     print(f"wrote {count} frame(s) of stream {args.stream} to {args.destination} (the stored packet bytes)")
     return 0
 
@@ -90,8 +91,8 @@ def _export(args: argparse.Namespace) -> int:
 
     with tempfile.TemporaryDirectory() as folder:
         latent = Path(folder) / f"{args.stream}.elv"
-        with _open(args) as store, open(latent, "wb") as target:
-            count = _write_range(store, args, target)
+        with _open(args) as store:
+            count = _write_range(store, args, latent)
         if not count:
             raise InvalidArgumentError(f"stream {args.stream} has no frames in that range")
         with open_codec(args) as codec:

@@ -297,9 +297,12 @@ class NatsTransport(KeysAndRooms):
         chunk_messages: dict[str, list] = {}
 
         async def acknowledge_all(messages: list) -> None:
-            for message in messages:
-                await message.ack()
-            await self._nc.flush()
+            try:
+                for message in messages:
+                    await message.ack()
+                await self._nc.flush()
+            except (self._nats.errors.Error, OSError):
+                pass  # broker gone before the acks: redelivered after ack_wait, stored once (conflict rule)
 
         try:
             while deadline is None or time.monotonic() < deadline:
