@@ -1,9 +1,10 @@
 """Exchange figures (docs/exchange.md): frames/s into the SQLite latent store against an
 fsync'd append-only file (the same durability, no index) in the same process; SFrame
 seal+open per frame (with and without sealing a 64-d feature vector); filtered k-NN query
-time, and k-NN over sealed vectors by a key holder against the same vectors in clear; camera->viewer latency at 25 fps CIF through
-JetStream (real CIF packets of the shipped model) against core NATS pub/sub (no persistence)
-on the same server, plus the codec's encode and decode time per CIF frame.
+time, and k-NN over sealed vectors by a key holder against the same vectors in clear;
+camera->viewer latency at 25 fps CIF through JetStream (real CIF packets of the shipped model)
+against core NATS pub/sub (no persistence) on the same server, plus the codec's encode and
+decode time per CIF frame.
 
 Fleet: 1,000 simulated cameras publish to JetStream; the ingest consumer (ack after commit)
 moves them into PostgreSQL + pgvector: drain rate of a backlog, and lag (publish to commit)
@@ -341,7 +342,8 @@ def main() -> None:
           f"open {results['sframe_with_vector_open_fps']:.0f} frames/s")
     sealed = results["knn10_ms_of_1000x64_sealed_vs_clear"]
     print(f"k-NN (k=10) over one stream of 1,000 64-d vectors, median ms: sealed (decrypt and rank) "
-          f"{sealed['sealed']:.1f}, baseline clear (vec0) {sealed['clear']:.2f}: x{sealed['sealed'] / sealed['clear']:.0f}")
+          f"{sealed['sealed']:.1f}, baseline clear (vec0) {sealed['clear']:.2f}: "
+          f"x{sealed['sealed'] / sealed['clear']:.0f}")
     knn = results["knn10_ms_of_10000x64"]
     print("k-NN (k=10) over 10,000 64-d vectors, median ms: " + ", ".join(f"{k} {v:.2f}" for k, v in knn.items()))
     if args.latency_frames:

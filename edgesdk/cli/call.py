@@ -76,7 +76,7 @@ class _Call:
     def _send(self) -> None:
         from edgesdk.cli.exchange import _records
 
-        encryptor = encryptor_for(self.args, self.stream, self.transport.publish_keys, [])
+        encryptor = encryptor_for(self.args, self.stream, self.transport.publish_keys, lambda stream: [])
         count = 0
         for record in _records(self.args, self.stream):
             if self.stop.is_set():

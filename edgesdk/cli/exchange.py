@@ -86,7 +86,7 @@ def _publish(args: argparse.Namespace) -> int:
     sent = duplicates = size = 0
     start = time.perf_counter()
     with open_transport(args.destination, publish_timeout=args.publish_timeout) as transport:
-        encryptor = encryptor_for(args, stream, transport.publish_keys, transport.key_epochs(stream))
+        encryptor = encryptor_for(args, stream, transport.publish_keys, transport.key_epochs)
         for record in _records(args, stream, transport.publish_keys):
             if encryptor is not None:
                 record = encryptor.encrypt(record)

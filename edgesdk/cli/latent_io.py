@@ -36,15 +36,16 @@ def add_encrypt_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rotate-every", type=int, metavar="N", help="start a new key epoch every N frames")
 
 
-def encryptor_for(args: argparse.Namespace, stream: str, key_sink, used_epochs):
-    """A RecordEncryptor when ``--encrypt`` was given (its first epoch after ``used_epochs``), else None."""
+def encryptor_for(args: argparse.Namespace, stream: str, key_sink, key_epochs):
+    """A RecordEncryptor when ``--encrypt`` was given (its first epoch after those
+    ``key_epochs(stream)`` names), else None."""
     if not args.encrypt:
         return None
     from edgesdk.exchange.keyring import RecordEncryptor, next_epoch
     from edgesdk.security.recipients import load_recipients
 
-    return RecordEncryptor(stream, load_recipients(args.encrypt), key_sink, first_epoch=next_epoch(used_epochs),
-                           rotate_every=args.rotate_every)
+    return RecordEncryptor(stream, load_recipients(args.encrypt), key_sink,
+                           first_epoch=next_epoch(key_epochs(stream)), rotate_every=args.rotate_every)
 
 
 def opener_for(args: argparse.Namespace, key_source, *, check_replay: bool = True, keep_sealed: bool = False):

@@ -30,7 +30,7 @@ def _put(args: argparse.Namespace) -> int:
         for position, packet in enumerate(read_packets(handle)):
             records.append(FrameRecord.from_packet(stream, packet.to_bytes(), start + position / args.fps))
     with _open(args) as store:
-        encryptor = encryptor_for(args, stream, store.put_keys, store.key_epochs(stream))
+        encryptor = encryptor_for(args, stream, store.put_keys, store.key_epochs)
         if encryptor is not None:
             if store.frame_indexes(stream):
                 raise InvalidArgumentError(f"stream {stream} is already stored; encrypted frames go to a new stream "

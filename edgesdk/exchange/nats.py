@@ -155,8 +155,9 @@ class NatsTransport(KeysAndRooms):
         if create_stream:
             from nats.js.api import StorageType, StreamConfig
 
-            config = StreamConfig(name=self.jetstream, subjects=[f"{SUBJECT_PREFIX}.>", f"{KEYS_PREFIX}.>"], storage=StorageType.FILE,
-                                  duplicate_window=self.duplicate_window, num_replicas=self.replicas)
+            config = StreamConfig(name=self.jetstream, subjects=[f"{SUBJECT_PREFIX}.>", f"{KEYS_PREFIX}.>"],
+                                  storage=StorageType.FILE, duplicate_window=self.duplicate_window,
+                                  num_replicas=self.replicas)
             try:
                 try:
                     await self._js.add_stream(config)

@@ -141,8 +141,8 @@ class PostgresStore:
         check_stream_name(stream)
         with self._lock:
             rows = self._fetch_and_rollback(
-                f"SELECT stream, frame_index, timestamp, data, kind, model_id, quality, transforms, checksum, encrypted, "
-                f"sealed_features FROM "
+                f"SELECT stream, frame_index, timestamp, data, kind, model_id, quality, transforms, checksum, "
+                f"encrypted, sealed_features FROM "
                 f"{self.table} WHERE stream = %s AND timestamp >= %s AND timestamp < %s ORDER BY frame_index",
                 (stream, -float("inf") if start is None else start, float("inf") if end is None else end))
         for stream_, index, timestamp, data, kind, model_id, quality, transforms, checksum, encrypted, sealed in rows:

@@ -280,7 +280,8 @@ class SQLiteStore:
         check_stream_name(stream)
         with self._lock, self._db:
             for recipient, blob in wrapped.items():
-                self._db.execute("INSERT OR REPLACE INTO keys VALUES (?, ?, ?, ?)", (stream, int(epoch), recipient, blob))
+                self._db.execute("INSERT OR REPLACE INTO keys VALUES (?, ?, ?, ?)",
+                                 (stream, int(epoch), recipient, blob))
 
     def key_epochs(self, stream: str) -> list[int]:
         """The epochs of ``stream`` whose wrapped keys are kept, ascending (empty: a clear stream)."""
