@@ -33,19 +33,22 @@ def add_encrypt_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--encrypt", action="append", type=Path, metavar="PUB",
                         help="encrypt for this decoder's public key (edgesdk keygen --x25519 writes KEY.pub); "
                              "repeat it, or give a folder of .pub files")
-    parser.add_argument("--rotate-every", type=int, metavar="N", help="start a new key epoch every N frames")
+    parser.add_argument("--rotate-every", type=int, metavar="N",
+                        help="start a new key epoch every N frames, for the --encrypt keys as they are then "
+                             "(remove a .pub file to revoke that decoder)")
 
 
 def encryptor_for(args: argparse.Namespace, stream: str, key_sink, key_epochs):
     """A RecordEncryptor when ``--encrypt`` was given (its first epoch after those
-    ``key_epochs(stream)`` names), else None."""
+    ``key_epochs(stream)`` names; the key files read again at each rotation), else None."""
     if not args.encrypt:
         return None
     from edgesdk.exchange.keyring import RecordEncryptor, next_epoch
     from edgesdk.security.recipients import load_recipients
 
     return RecordEncryptor(stream, load_recipients(args.encrypt), key_sink,
-                           first_epoch=next_epoch(key_epochs(stream)), rotate_every=args.rotate_every)
+                           first_epoch=next_epoch(key_epochs(stream)), rotate_every=args.rotate_every,
+                           refresh=lambda: load_recipients(args.encrypt))  # a .pub removed: revoked
 
 
 def opener_for(args: argparse.Namespace, key_source, *, check_replay: bool = True, keep_sealed: bool = False):

@@ -50,7 +50,8 @@ def _ls(args: argparse.Namespace) -> int:
         return 0
     for row in streams:
         print(f"{row['stream']:24} {row['frames']:7} frames {row['keyframes']:5} keys {row['bytes']:11} bytes  "
-              f"frames {row['first_frame']}..{row['last_frame']}  time {row['first_time']:.3f}..{row['last_time']:.3f}")
+              f"frames {row['first_frame']}..{row['last_frame']}  time {row['first_time']:.3f}..{row['last_time']:.3f}"
+              + ("  encrypted" if row.get("encrypted") else ""))
     if not streams:
         print("(empty)")
     return 0

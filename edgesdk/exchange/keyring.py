@@ -31,10 +31,13 @@ KeySource = Callable[[str, int], "dict | None"]  # (stream, epoch) -> wrapped ke
 class RecordEncryptor:
     """Encrypts the records of one stream for ``recipients`` ({recipient id: X25519 public
     key}). The first epoch is ``first_epoch`` (give one after the stream's last, so a stream
-    published again never reuses an epoch); ``rotate_every`` frames start a new epoch."""
+    published again never reuses an epoch); ``rotate_every`` frames start a new epoch. With
+    ``refresh`` (a callable giving the recipients again), each rotation takes the recipients
+    it gives: one that is gone is revoked (the new epoch is not wrapped for it), a new one
+    is authorised."""
 
     def __init__(self, stream: str, recipients: dict, key_sink: KeySink, *, first_epoch: int = 0,
-                 rotate_every: int | None = None, seal_features: bool = True) -> None:
+                 rotate_every: int | None = None, seal_features: bool = True, refresh=None) -> None:
         if not recipients:
             raise InvalidArgumentError("an encrypted stream needs at least one recipient")
         if rotate_every is not None and rotate_every < 1:
@@ -44,6 +47,7 @@ class RecordEncryptor:
         for name, key in recipients.items():
             self.encryptor.authorise(name, key)
         self._sink = key_sink
+        self._refresh = refresh
         self._rotate_every = rotate_every
         self._sent_epoch: int | None = None
         self.frames = 0
@@ -65,12 +69,27 @@ class RecordEncryptor:
         self._sink(self.encryptor.stream, self.encryptor.epoch, self.encryptor.wrapped_keys())
         self._sent_epoch = self.encryptor.epoch
 
+    def _scheduled_rotation(self) -> None:
+        if self._refresh is not None:
+            wanted = self._refresh()
+            if not wanted:
+                raise InvalidArgumentError(f"stream {self.encryptor.stream}: no recipients left to encrypt for")
+            for name, key in wanted.items():
+                if name not in self.encryptor.decoders:
+                    self.encryptor.authorise(name, key)
+            removed = [name for name in self.encryptor.decoders if name not in wanted]
+            if removed:
+                for name in removed:
+                    self.encryptor.revoke(name)  # each starts an epoch; only the last is ever used
+                return
+        self.encryptor.rotate()
+
     def encrypt(self, record: FrameRecord) -> FrameRecord:
         """The record sealed under the current epoch, whose keys have reached the sink first."""
         if record.stream != self.encryptor.stream:
             raise InvalidArgumentError(f"this encryptor seals stream {self.encryptor.stream}, not {record.stream}")
         if self._rotate_every and self.frames and self.frames % self._rotate_every == 0:
-            self.encryptor.rotate()
+            self._scheduled_rotation()
         if self._sent_epoch != self.encryptor.epoch:
             self._publish_keys()
         self.frames += 1

@@ -160,11 +160,12 @@ class PostgresStore:
 
     def streams(self) -> list[dict[str, Any]]:
         """One summary per stream (name, frames, bytes, first/last frame index and time,
-        keyframes), by name."""
+        keyframes, encrypted frames), by name."""
         rows = self._fetch_and_rollback(
             f"SELECT stream, COUNT(*), SUM(size), MIN(frame_index), MAX(frame_index), MIN(timestamp), MAX(timestamp), "
-            f"SUM((kind = 'key')::int) FROM {self.table} GROUP BY stream ORDER BY stream")
-        keys = ("stream", "frames", "bytes", "first_frame", "last_frame", "first_time", "last_time", "keyframes")
+            f"SUM((kind = 'key')::int), SUM(encrypted::int) FROM {self.table} GROUP BY stream ORDER BY stream")
+        keys = ("stream", "frames", "bytes", "first_frame", "last_frame", "first_time", "last_time", "keyframes",
+                "encrypted")
         return [dict(zip(keys, row)) for row in rows]
 
     def count(self) -> int:

@@ -258,12 +258,14 @@ class SQLiteStore:
 
     def streams(self) -> list[dict[str, Any]]:
         """One summary per stream (name, frames, bytes, first/last frame index and time,
-        keyframes), by name."""
+        keyframes, encrypted frames), by name."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT stream, COUNT(*), SUM(size), MIN(frame_index), MAX(frame_index), MIN(timestamp), "
-                "MAX(timestamp), SUM(kind = 'key') FROM frames GROUP BY stream ORDER BY stream").fetchall()
-        keys = ("stream", "frames", "bytes", "first_frame", "last_frame", "first_time", "last_time", "keyframes")
+                "MAX(timestamp), SUM(kind = 'key'), SUM(encrypted) FROM frames GROUP BY stream "
+                "ORDER BY stream").fetchall()
+        keys = ("stream", "frames", "bytes", "first_frame", "last_frame", "first_time", "last_time", "keyframes",
+                "encrypted")
         return [dict(zip(keys, row)) for row in rows]
 
     def frame_indexes(self, stream: str) -> list[int]:

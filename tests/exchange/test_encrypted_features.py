@@ -97,3 +97,21 @@ def test_an_older_store_is_upgraded_in_place(tmp_path):
         assert [r.data for r in store.get("cam0")] == [b"packet 0"]
         store.put_keys("cam0", 0, {"x": b"wrapped"})
         assert store.keys_of("cam0", 0) == {"x": b"wrapped"} and store.keys_of("cam0", 1) is None
+
+
+def test_a_recipient_removed_between_rotations_is_revoked(tmp_path):
+    keys = {name: generate_decoder_key() for name in ("alice", "bob")}
+    ids = {name: recipient_id(key) for name, key in keys.items()}
+    current = {ids[name]: key.public_key() for name, key in keys.items()}
+    with open_store(str(tmp_path / "s.db"), dimensions=DIMS) as store:
+        writer = RecordEncryptor("cam0", dict(current), store.put_keys, rotate_every=4, refresh=lambda: dict(current))
+        clear = frames(12)
+        sealed = [writer.encrypt(r) for r in clear[:6]]
+        del current[ids["bob"]]  # bob's key file removed while publishing
+        sealed += [writer.encrypt(r) for r in clear[6:]]
+        bob = RecordDecryptor(keys["bob"], store.keys_of)
+        assert [bob.decrypt(r).data for r in sealed[:8]] == [r.data for r in clear[:8]]  # up to the rotation
+        with pytest.raises(NotAuthorisedError):
+            bob.decrypt(sealed[8])
+        alice = RecordDecryptor(keys["alice"], store.keys_of)
+        assert [alice.decrypt(r).data for r in sealed] == [r.data for r in clear]

@@ -77,6 +77,8 @@ def test_publish_encrypted_and_only_recipients_read(server, keys, clip, tmp_path
         assert not out.exists()  # nothing written, never ciphertext
     relay = str(tmp_path / "relay.db")  # a store without the key keeps the ciphertext and the keys
     assert main(["subscribe", uri, relay, "--from-start", "--idle-timeout", "2"]) == 0
+    with open_store(relay) as store:
+        assert store.streams()[0]["encrypted"] == store.streams()[0]["frames"] == len(stored)
     assert main(["store", "get", relay, "enc0", str(tmp_path / "r.elv")]) == EXIT_NOT_AUTHORISED
     assert main(["store", "get", relay, "enc0", str(tmp_path / "r.elv"), "--key", str(keys / "bob.key")]) == 0
     assert (tmp_path / "r.elv").read_bytes() == clip.read_bytes()
