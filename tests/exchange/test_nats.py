@@ -195,12 +195,13 @@ def test_leaf_node_buffers_while_the_hub_is_down(tmp_path):
         with NatsTransport(hub.uri, jetstream="FLEET", create_stream=False) as fleet:
             with NatsTransport(device.uri) as camera:  # fleet sources camera's LATENTS
                 fleet.source_leaves(["dev"])
+                camera.publish_keys("cam0", 0, {"x25519-viewer": b"wrapped key"})  # sourced with the frames
                 for i in range(20):
                     camera.publish(FrameRecord("cam0", i, float(i), b"frame %d" % i))
                 deadline = time.monotonic() + 30
-                while fleet.message_count() < 20 and time.monotonic() < deadline:
+                while fleet.message_count() < 21 and time.monotonic() < deadline:
                     time.sleep(0.2)
-                assert fleet.message_count() == 20
+                assert fleet.message_count() == 21
         hub.kill()  # uplink down: the camera keeps going, acknowledged by its own leaf node
         with NatsTransport(device.uri) as camera:
             for i in range(20, 40):
@@ -211,12 +212,13 @@ def test_leaf_node_buffers_while_the_hub_is_down(tmp_path):
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
                 try:
-                    if fleet.message_count() >= 40:
+                    if fleet.message_count() >= 41:
                         break
                 except Exception:
                     pass
                 time.sleep(0.5)
             stored = fleet.stored("cam0")
+            assert fleet.keys_of("cam0", 0) == {"x25519-viewer": b"wrapped key"}
         assert sorted(r.frame_index for r in stored) == list(range(40))  # every frame, once
 
 
