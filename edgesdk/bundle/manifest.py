@@ -174,6 +174,10 @@ def _check_qualities(manifest: dict) -> None:
         bits = data.get("mean_fraction_bits")
         if bits is not None and not (_is_int(bits) and 0 <= bits <= 30):
             refuse(f"{where}.integer_data.mean_fraction_bits", "must be null or an integer in 0..30")
+        search = level.get("search", {})
+        if not (isinstance(search, dict) and isinstance(search.get("file", ""), str)
+                and isinstance(search.get("components", []), list)):
+            refuse(f"{where}.search", "must be an object with a 'file' name and a 'components' list")
 
 
 def _check_file_entries(files: Any) -> None:
@@ -220,10 +224,13 @@ def level_file_references(level: Any) -> list[tuple[str, str]]:
 
 
 def _check_references(manifest: dict) -> None:
-    """Graph and integer-data file names in ``qualities`` (bundle-spec layout) must be listed files."""
+    """Graph, integer-data and search identifier file names in ``qualities`` (bundle-spec layout)
+    must be listed files."""
     qualities = manifest.get("qualities")
     for quality, level in (qualities.items() if isinstance(qualities, dict) else ()):
-        for where, name in level_file_references(level):
+        search = level.get("search") if isinstance(level, dict) else None
+        extra = [("search.file", search["file"])] if isinstance(search, dict) and "file" in search else []
+        for where, name in level_file_references(level) + extra:
             if name not in manifest["files"]:
                 raise BundleIntegrityError(f"manifest.json: qualities.{quality}.{where} names {name!r}, "
                                            f"which the manifest's files do not list")

@@ -55,6 +55,7 @@ class CodecModel:
         for name in graph_references(manifest):  # refused for every backend: weights from outside, foreign ops
             check_graph(name, bundle.read(name))
         self._entropy_models: dict[int, HyperpriorEntropyModel] = {}
+        self._identifiers: dict[int, Any] = {}
 
     @classmethod
     def open(cls, path: str | Path | None = None, *, trusted_keys=None, require_signature: bool | None = None
@@ -125,6 +126,17 @@ class CodecModel:
                 mean_fraction_bits=data["mean_fraction_bits"],
             )
         return self._entropy_models[quality]
+
+    def feature_identifier(self, quality: int):
+        """The search feature identifier of a quality level (docs/latent-search.md), built once;
+        None when the bundle has none for it (everything else works without one)."""
+        from edgesdk.search.identifier import identifier_from_manifest
+
+        if quality not in self._identifiers:
+            entry = self.check_quality(quality).get("search")
+            self._identifiers[quality] = None if entry is None else identifier_from_manifest(
+                entry, self.bundle.read(entry.get("file", "")), f"qualities.{quality}.search")
+        return self._identifiers[quality]
 
     def describe(self) -> dict:
         """A JSON-ready summary: name, bundle id, qualities with λ and training, MACs/pixel."""

@@ -277,6 +277,34 @@ class SQLiteStore:
         with self._lock:
             return [(s, i, float(d)) for s, i, d in self._db.execute(sql, tuple(bindings))]
 
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """Names of the feature vector's components (docs/latent-search.md); () when unnamed."""
+        names = self._setting("feature_names", "")
+        return tuple(json.loads(names)) if names else ()
+
+    def set_feature_names(self, names: Iterable[str]) -> None:
+        """Records what each component of the stored feature vectors means (one name each)."""
+        names = [str(name) for name in names]
+        if len(names) != self.dimensions:
+            raise InvalidArgumentError(f"{len(names)} names for {self.dimensions}-dimensional vectors")
+        with self._lock, self._db:
+            self._db.execute("INSERT OR REPLACE INTO settings VALUES ('feature_names', ?)", (json.dumps(names),))
+
+    def codes(self, *, stream: str | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Every stored feature vector (of ``stream``, or all): (stream of each row, frame index
+        of each row as int64, vectors float32 [n, dimensions]), in storing order."""
+        if not self.dimensions:
+            raise StoreError(f"{self.path} was created without feature vectors (dimensions=0)")
+        where, bindings = ("WHERE v.stream = ?", (check_stream_name(stream),)) if stream is not None else ("", ())
+        with self._lock:
+            rows = self._db.execute("SELECT f.stream, f.frame_index, v.embedding FROM vectors v JOIN frames f ON "
+                                    f"f.id = v.frame_id {where} ORDER BY f.id", bindings).fetchall()
+        streams = [row[0] for row in rows]
+        indexes = np.fromiter((row[1] for row in rows), np.int64, len(rows))
+        vectors = np.frombuffer(b"".join(row[2] for row in rows), np.float32).reshape(len(rows), self.dimensions)
+        return streams, indexes, vectors
+
     # ------------------------------------------------------------------ retention and checks
 
     def gc(self, *, max_age: float | None = None, max_bytes: int | None = None,
