@@ -9,7 +9,8 @@ sqlite-vec for vector search (docs/exchange.md).
   it up to the next keyframe) from the oldest, so no kept frame loses its reference; the
   newest group of each stream is always kept.
 * Feature vectors go to a ``vec0`` table partitioned by stream with metadata columns, so
-  filtered k-NN is exact (vec0 scans; no approximate index).
+  filtered k-NN is exact (vec0 scans; no approximate index). Named vectors (search codes) are
+  also plain columns of table ``codes`` for predicates (edgesdk.exchange.code_index).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from edgesdk.errors import InvalidArgumentError, NotFoundError
+from edgesdk.exchange import code_index
 from edgesdk.exchange.errors import (
     DuplicateFrameError,
     FrameChecksumError,
@@ -95,6 +97,7 @@ class SQLiteStore:
                     self._db.execute(_SCHEMA)
                     self._init_settings(dimensions)
             self.dimensions = int(self._setting("dimensions", "0"))
+            self._codes = code_index.exists(self._db)
             if dimensions is not None and dimensions != self.dimensions:
                 raise InvalidArgumentError(f"{self.path} holds {self.dimensions}-dimensional vectors, not {dimensions}")
         except self._apsw.NotADBError:
@@ -187,6 +190,8 @@ class SQLiteStore:
                              "VALUES (?, ?, ?, ?, ?, ?, ?)",
                              (frame_id, record.stream, record.features.tobytes(), record.kind.value,
                               record.quality, record.model_id, float(record.timestamp)))
+            if self._codes:
+                code_index.insert(self._db, frame_id, record.features)
         return 1
 
     # ------------------------------------------------------------------ reading
@@ -284,26 +289,25 @@ class SQLiteStore:
         return tuple(json.loads(names)) if names else ()
 
     def set_feature_names(self, names: Iterable[str]) -> None:
-        """Records what each component of the stored feature vectors means (one name each)."""
+        """Names the components of the stored vectors (one name each), which makes them
+        queryable one by one (:meth:`select_codes`)."""
         names = [str(name) for name in names]
         if len(names) != self.dimensions:
             raise InvalidArgumentError(f"{len(names)} names for {self.dimensions}-dimensional vectors")
         with self._lock, self._db:
-            self._db.execute("INSERT OR REPLACE INTO settings VALUES ('feature_names', ?)", (json.dumps(names),))
+            code_index.create(self._db, names)
+            self._codes = True
 
-    def codes(self, *, stream: str | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """Every stored feature vector (of ``stream``, or all): (stream of each row, frame index
-        of each row as int64, vectors float32 [n, dimensions]), in storing order."""
-        if not self.dimensions:
-            raise StoreError(f"{self.path} was created without feature vectors (dimensions=0)")
-        where, bindings = ("WHERE v.stream = ?", (check_stream_name(stream),)) if stream is not None else ("", ())
+    def select_codes(self, conditions: Iterable[tuple[int, str, float]] = (), *, stream: str | None = None,
+                     limit: int | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Frames whose vector components satisfy every (component, ``<``/``<=``/``>``/``>=``,
+        value): (stream of each, frame index of each, vectors float32 [n, dimensions]), in
+        storing order. Needs named components (:meth:`set_feature_names`)."""
+        if not self._codes:
+            raise StoreError(f"{self.path} has no named feature components (store put --features names them)")
         with self._lock:
-            rows = self._db.execute("SELECT f.stream, f.frame_index, v.embedding FROM vectors v JOIN frames f ON "
-                                    f"f.id = v.frame_id {where} ORDER BY f.id", bindings).fetchall()
-        streams = [row[0] for row in rows]
-        indexes = np.fromiter((row[1] for row in rows), np.int64, len(rows))
-        vectors = np.frombuffer(b"".join(row[2] for row in rows), np.float32).reshape(len(rows), self.dimensions)
-        return streams, indexes, vectors
+            return code_index.select(self._db, list(conditions), self.dimensions,
+                                     None if stream is None else check_stream_name(stream), limit)
 
     # ------------------------------------------------------------------ retention and checks
 
@@ -328,6 +332,9 @@ class SQLiteStore:
                     continue
                 if self.dimensions:
                     self._db.execute("DELETE FROM vectors WHERE frame_id IN (SELECT id FROM frames WHERE "
+                                     "stream = ? AND group_index = ?)", (stream, group))
+                if self._codes:
+                    self._db.execute("DELETE FROM codes WHERE frame_id IN (SELECT id FROM frames WHERE "
                                      "stream = ? AND group_index = ?)", (stream, group))
                 self._db.execute("DELETE FROM frames WHERE stream = ? AND group_index = ?", (stream, group))
                 total -= size

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from edgesdk.errors import BitstreamError, InvalidArgumentError, NotFoundError
-from edgesdk.search.query import nearest, parse_query, select
+from edgesdk.search.query import nearest, parse_query
 
 
 def identifier_of(codec, quality: int):
@@ -69,19 +69,24 @@ def search(store, query: str | None = None, example: np.ndarray | None = None, *
            stream: str | None = None, limit: int | None = None) -> list[Match]:
     """Frames of ``store`` whose codes satisfy ``query`` (predicates; docs/latent-search.md) and,
     with an ``example`` code, the ``k`` nearest of those, nearest first; without one, every
-    selected frame in storing order (at most ``limit``)."""
+    selected frame in storing order (at most ``limit``). Predicates run as SQL on the code
+    columns; an example alone goes to the store's exact k-NN."""
     if query is None and example is None:
         raise InvalidArgumentError("give a query, an example, or both")
     names = store.feature_names
-    if query is not None and not names:
-        raise InvalidArgumentError(f"{getattr(store, 'path', 'the store')} has unnamed feature vectors; "
-                                   "predicates need codes stored by 'edgesdk store put --features'")
-    predicates = parse_query(query, names) if query is not None else []
-    streams, indexes, codes = store.codes(stream=stream)
-    rows = select(codes, predicates)
+    if not names:
+        raise InvalidArgumentError(f"{getattr(store, 'path', 'the store')} holds no named search codes; "
+                                   "store frames with 'edgesdk store put --features'")
+    if query is None:
+        found = store.search(example, k, stream=stream)
+        codes = [store.get_frame(s, i, features=True).features for s, i, _ in found]
+        return [Match(s, i, tuple(float(v) for v in c), d) for (s, i, d), c in zip(found, codes)]
+    conditions = [(p.component, p.op, p.value) for p in parse_query(query, names)]
+    streams, indexes, codes = store.select_codes(conditions, stream=stream,
+                                                 limit=None if example is not None else limit)
+    distances = None
+    rows = np.arange(len(codes))
     if example is not None:
         rows, distances = nearest(codes, example, k, rows)
-    else:
-        rows, distances = rows[:limit], None
     return [Match(streams[r], int(indexes[r]), tuple(float(v) for v in codes[r]),
                   None if distances is None else float(distances[i])) for i, r in enumerate(rows)]

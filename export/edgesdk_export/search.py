@@ -3,7 +3,9 @@ labels measured on the pixels the generator makes from it), a small network trai
 them in float, then quantized to an integer network (EINT) that runs on the integer latent.
 
 ``python -m edgesdk_export.search data FOLDER... --out pairs.npz`` builds the pairs;
-``python -m edgesdk_export.search train pairs.npz --out identifier.eint`` trains one.
+``python -m edgesdk_export.search train pairs.npz --out identifier.eint`` trains one (and writes
+``identifier.json``, its manifest entry); ``python -m edgesdk_export.search attach BUNDLE
+identifier.eint --quality 2 --out NEW.edgesdk [--sign-key KEY]`` puts it into a copy of a bundle.
 """
 
 from __future__ import annotations
@@ -77,6 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--steps", type=int, default=1500)
     train.add_argument("--seed", type=int, default=0)
     train.set_defaults(run=_train_main)
+    attach = commands.add_parser("attach", help="copy a bundle with an identifier added")
+    attach.add_argument("bundle")
+    attach.add_argument("identifier", help="EINT file; its manifest entry is the .json beside it")
+    attach.add_argument("--quality", type=int, required=True)
+    attach.add_argument("--out", required=True)
+    attach.add_argument("--sign-key", help="private key to sign the new bundle with (else it is unsigned)")
+    attach.add_argument("--overwrite", action="store_true")
+    attach.set_defaults(run=_attach_main)
     args = parser.parse_args(argv)
     return args.run(args)
 
@@ -89,6 +99,21 @@ def _train_main(args: argparse.Namespace) -> int:
     Path(args.out).write_bytes(blob)
     Path(args.out).with_suffix(".json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
     print(json.dumps(report, indent=1))
+    return 0
+
+
+def _attach_main(args: argparse.Namespace) -> int:
+    from edgesdk.search.identifier import attach_identifier
+
+    key = None
+    if args.sign_key:
+        from edgesdk.security.keys import load_private_key
+
+        key = load_private_key(args.sign_key)
+    blob = Path(args.identifier).read_bytes()
+    entry = json.loads(Path(args.identifier).with_suffix(".json").read_text())
+    out = attach_identifier(args.bundle, args.out, args.quality, blob, entry, signing_key=key, overwrite=args.overwrite)
+    print(f"{out}: identifier for quality {args.quality} ({len(blob)} bytes){', signed' if key else ', unsigned'}")
     return 0
 
 

@@ -88,3 +88,28 @@ def test_model_without_identifier_says_so(tmp_path, capsys, search_codec):
     source.write_bytes(Packet(1, 0, _frames(search_codec, 1)[0], PacketFlags.KEYFRAME).to_bytes())
     assert main(["store", "put", str(tmp_path / "s.db"), str(source), "--features", "-q", "1"]) == 1
     assert "no search feature identifier" in capsys.readouterr().err
+
+
+def test_code_columns_follow_puts_gc_and_reopening(tmp_path):
+    from edgesdk.exchange import FrameKind, FrameRecord
+    from edgesdk.exchange.errors import StoreError
+    from edgesdk.exchange.sqlite_store import SQLiteStore
+
+    def record(i, a):
+        return FrameRecord("cam", i, 1000 + i, b"x%d" % i, FrameKind.KEY if i % 2 == 0 else FrameKind.P,
+                           features=[a, 1.0 - a])
+
+    path = tmp_path / "s.db"
+    with SQLiteStore(path, dimensions=2) as store:
+        store.put_many(record(i, a) for i, a in enumerate([0.1, 0.7, 0.9]))
+        with pytest.raises(StoreError, match="no named feature components"):
+            store.select_codes([(0, ">", 0.5)])
+        store.set_feature_names(["a", "b"])  # fills the code columns from the vectors already stored
+        store.put(record(3, 0.8))
+        assert store.select_codes([(0, ">", 0.5), (1, ">=", 0.2)])[1].tolist() == [1, 3]
+        assert store.gc(max_bytes=1)["frames"] == 2  # frames 0 and 1 go, with their code rows
+        streams, indexes, codes = store.select_codes()
+        assert streams == ["cam", "cam"] and indexes.tolist() == [2, 3]
+        assert codes.tolist() == [[pytest.approx(0.9), pytest.approx(0.1)], [pytest.approx(0.8), pytest.approx(0.2)]]
+    with SQLiteStore(path, readonly=True) as store:
+        assert store.feature_names == ("a", "b") and store.select_codes([(1, "<", 0.15)])[1].tolist() == [2]
