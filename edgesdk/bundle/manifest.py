@@ -178,6 +178,10 @@ def _check_qualities(manifest: dict) -> None:
         if not (isinstance(search, dict) and isinstance(search.get("file", ""), str)
                 and isinstance(search.get("components", []), list)):
             refuse(f"{where}.search", "must be an object with a 'file' name and a 'components' list")
+        edit = level.get("edit", {})
+        maps = edit.get("maps", {}) if isinstance(edit, dict) else None
+        if not (isinstance(maps, dict) and all(isinstance(v, str) for v in maps.values())):
+            refuse(f"{where}.edit", "must be an object whose 'maps' map transform names to file names")
 
 
 def _check_file_entries(files: Any) -> None:
@@ -223,13 +227,23 @@ def level_file_references(level: Any) -> list[tuple[str, str]]:
     return references
 
 
+def optional_file_references(level: Any) -> list[tuple[str, str]]:
+    """(where, file name) of the optional parts of a level that are not part of its model id:
+    the search identifier and the edit maps (docs/latent-search.md, docs/latent-edit.md)."""
+    if not isinstance(level, dict):
+        return []
+    search, edit = level.get("search"), level.get("edit")
+    references = [("search.file", search["file"])] if isinstance(search, dict) and "file" in search else []
+    maps = edit.get("maps") if isinstance(edit, dict) else None
+    return references + [(f"edit.maps.{k}", v) for k, v in (maps.items() if isinstance(maps, dict) else ())]
+
+
 def _check_references(manifest: dict) -> None:
     """Graph, integer-data and search identifier file names in ``qualities`` (bundle-spec layout)
     must be listed files."""
     qualities = manifest.get("qualities")
     for quality, level in (qualities.items() if isinstance(qualities, dict) else ()):
-        search = level.get("search") if isinstance(level, dict) else None
-        extra = [("search.file", search["file"])] if isinstance(search, dict) and "file" in search else []
+        extra = optional_file_references(level)
         for where, name in level_file_references(level) + extra:
             if name not in manifest["files"]:
                 raise BundleIntegrityError(f"manifest.json: qualities.{quality}.{where} names {name!r}, "

@@ -138,6 +138,12 @@ class CodecModel:
                 entry, self.bundle.read(entry.get("file", "")), f"qualities.{quality}.search")
         return self._identifiers[quality]
 
+    def edit_map(self, quality: int, name: str) -> IntNetwork | None:
+        """The learned channel map ``name`` of a quality level's edits (docs/latent-edit.md), or
+        None when the bundle has none."""
+        maps = (self.check_quality(quality).get("edit") or {}).get("maps") or {}
+        return None if name not in maps else IntNetwork(self.bundle.read(maps[name]))
+
     def describe(self) -> dict:
         """A JSON-ready summary: name, bundle id, qualities with λ and training, MACs/pixel."""
         return {

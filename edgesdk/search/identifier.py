@@ -140,17 +140,10 @@ def attach_identifier(source, destination, quality: int, blob: bytes, entry: dic
     ``blob`` (EINT) as ``q<quality>/search.eint`` and ``entry`` (``components``, ``training``)
     as ``qualities.<quality>.search``. The model ids do not change (frames stay decodable);
     the bundle id does, so the copy is signed with ``signing_key`` or left unsigned."""
-    import copy
+    from edgesdk.bundle.extend import add_to_level
 
-    from edgesdk.bundle import Bundle, write_bundle
-    from edgesdk.bundle.manifest import quality_level
-
-    bundle = Bundle.open(source, trusted_keys=trusted_keys)
-    manifest = copy.deepcopy(bundle.manifest)
     name = f"q{int(quality)}/search.eint"
     search = {**entry, "file": name}
     identifier_from_manifest(search, bytes(blob), f"qualities.{quality}.search")  # refuse a broken one now
-    quality_level(manifest, quality)["search"] = search
-    files = {n: bundle.read(n) for n in bundle.names() if n != name}
-    files[name] = bytes(blob)
-    return write_bundle(destination, manifest, files, signing_key=signing_key, overwrite=overwrite)
+    return add_to_level(source, destination, quality, "search", search, {name: bytes(blob)},
+                        signing_key=signing_key, overwrite=overwrite, trusted_keys=trusted_keys)
