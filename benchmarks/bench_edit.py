@@ -40,6 +40,7 @@ TRANSFORMS = {
     "crop=128,64,320,256": lambda x: x[64:320, 128:448],
     "downscale=2": lambda x: _box(x, 2),
     "downscale=4": lambda x: _box(x, 4),
+    "brightness=24": lambda x: np.clip(x.astype(np.int32) + 24, 0, 255).astype(np.uint8),
 }
 
 

@@ -144,6 +144,23 @@ class CodecModel:
         maps = (self.check_quality(quality).get("edit") or {}).get("maps") or {}
         return None if name not in maps else IntNetwork(self.bundle.read(maps[name]))
 
+    def edit_offset(self, quality: int, name: str) -> tuple[int, np.ndarray]:
+        """(levels, int32 [M] sixteenths): the constant latent of edit ``name`` for ``levels``
+        units (docs/latent-edit.md); InvalidArgumentError when the bundle has none."""
+        from edgesdk.errors import BundleIntegrityError
+
+        offset = ((self.check_quality(quality).get("edit") or {}).get("offsets") or {}).get(name)
+        if offset is None:
+            raise InvalidArgumentError(f"{name}: the model has no '{name}' latent for quality {quality}; use a bundle "
+                                       "with edit maps (docs/latent-edit.md, 'Fitting the maps')")
+        levels, values = offset.get("levels") if isinstance(offset, dict) else None, offset.get("values")
+        channels = self.entropy_model(quality).latent_channels
+        if not (type(levels) is int and levels > 0 and isinstance(values, list) and len(values) == channels
+                and all(type(v) is int and abs(v) < 2**20 for v in values)):
+            raise BundleIntegrityError(f"manifest.json: qualities.{quality}.edit.offsets.{name} needs levels (> 0) "
+                                       f"and {channels} integer values")
+        return levels, np.array(values, np.int32)
+
     def describe(self) -> dict:
         """A JSON-ready summary: name, bundle id, qualities with λ and training, MACs/pixel."""
         return {

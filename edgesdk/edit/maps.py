@@ -19,5 +19,6 @@ def attach_edit_maps(source, destination, quality: int, folder=SHIPPED_MAPS, *, 
     facts = json.loads((folder / "edit.json").read_text())
     names = {name: f"q{int(quality)}/edit/{name}.eint" for name in facts["maps"]}
     files = {file: (folder / f"{name}.eint").read_bytes() for name, file in names.items()}
-    return add_to_level(source, destination, quality, "edit", {"maps": names, "training": facts["training"]}, files,
+    entry = {"maps": names, "offsets": facts.get("offsets", {}), "training": facts["training"]}
+    return add_to_level(source, destination, quality, "edit", entry, files,
                         signing_key=signing_key, overwrite=overwrite)

@@ -73,7 +73,13 @@ def read_latents(image_codec, data: bytes) -> tuple[Frame, Latents]:
 
 
 def _map_channels(model, quality: int, transform: Transform, latents: Latents) -> Latents:
-    """Applies the learned channel map that completes ``transform`` (if it needs one)."""
+    """Applies the learned part of ``transform``: the channel map that completes a geometric
+    one, or the constant latent of ``brightness`` (scaled to D levels)."""
+    if transform.name == "brightness":
+        levels, values = model.edit_offset(quality, "brightness")
+        delta = transform.params[0] * values.astype(np.int64)  # rounded half up, in sixteenths:
+        return Latents(latents.q + ((2 * delta + levels) // (2 * levels))[:, None, None], latents.z,
+                       latents.width, latents.height)
     name = map_name(transform)
     if name is None:
         return latents

@@ -47,6 +47,7 @@ TRANSFORMS = {
     "crop": (3, (4,), "X,Y,W,H in pixels: X, Y multiples of 64, W, H multiples of 16, inside the picture"),
     "redact": (4, (4,), "X,Y,W,H in pixels on the 64 grid: the latent and hyper-latent cells become constants"),
     "downscale": (5, (1,), "F = 2 or 4: a thumbnail 1/F the size (padded sides multiples of 64·F)"),
+    "brightness": (6, (1,), "D in -255..255: add D levels of luma through the model's brightness latent"),
 }
 IDS = {ident: name for name, (ident, _, _) in TRANSFORMS.items()}
 
@@ -108,6 +109,9 @@ def apply(transform: Transform, latents: Latents) -> Latents:
         q[:, y // LATENT:(y + h) // LATENT, x // LATENT:(x + w) // LATENT] = 0
         z[:, y // HYPER:(y + h) // HYPER, x // HYPER:(x + w) // HYPER] = 0
         return Latents(q, z, width, height)
+    if name == "brightness":
+        _require(-255 <= params[0] <= 255, transform, "D must be in -255..255")
+        return latents  # the model's constant latent is added by the recoder (edgesdk.edit.recode)
     factor = params[0]
     _require(factor in (2, 4), transform, "F must be 2 or 4")
     _require(q.shape[1] % (4 * factor) == 0 and q.shape[2] % (4 * factor) == 0, transform,

@@ -2,7 +2,8 @@
 for hflip, rot90 (1, 2, 3 turns) and downscale (2, 4), a per-cell linear map of latent
 channels such that map(structural transform of ŷ(x)) ≈ ŷ(pixel transform of x), by least
 squares over training images (never Kodak), then quantized to a 1×1 integer network (EINT)
-whose output is 16·ŷ'.
+whose output is 16·ŷ'; for brightness, the constant latent (integer sixteenths per channel)
+that adding 24 levels to every pixel adds to ŷ on average.
 
     python -m edgesdk_export.edit_fit FOLDER... --quality 2 --images 40 --out DIR
     python -m edgesdk_export.edit_fit --attach DIR --bundle BUNDLE --quality 2 --out NEW.edgesdk [--sign-key KEY]
@@ -58,6 +59,22 @@ def fit_maps(codec, images: list[np.ndarray]) -> dict[str, np.ndarray]:
             for name, (x, y) in pairs.items()}
 
 
+BRIGHTNESS_LEVELS = 24  # the brightness latent is fitted for +24 levels of every pixel
+
+
+def fit_brightness(codec, images: list[np.ndarray]) -> list[int]:
+    """The mean change of 16·ŷ per channel when every pixel gains BRIGHTNESS_LEVELS (clipped)."""
+    from edgesdk.edit.recode import read_latents
+
+    deltas = []
+    for pixels in images:
+        brighter = np.clip(pixels.astype(np.int32) + BRIGHTNESS_LEVELS, 0, 255).astype(np.uint8)
+        _, before = read_latents(codec, codec.encode(pixels))
+        _, after = read_latents(codec, codec.encode(brighter))
+        deltas.append((after.q - before.q).reshape(after.q.shape[0], -1).mean(axis=1))
+    return [int(v) for v in np.rint(np.mean(deltas, axis=0))]
+
+
 def to_network(matrix: np.ndarray) -> IntNetworkSpec:
     """The 1×1 integer conv computing 16·(A^T·ŷ) from the int8 input round(4·ŷ)."""
     weight = matrix.T  # [out, in]
@@ -95,11 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     images = [np.ascontiguousarray(x) for x in images if x.shape[:2] == (CROP, CROP)]
     with ImageCodec(args.model, quality=args.quality) as codec:
         maps = fit_maps(codec, images)
+        offsets = {"brightness": {"levels": BRIGHTNESS_LEVELS, "values": fit_brightness(codec, images)}}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for name, matrix in maps.items():
         (out / f"{name}.eint").write_bytes(to_network(matrix).to_blob())
-    (out / "edit.json").write_text(json.dumps({"maps": sorted(maps), "training": {"images": len(images),
+    (out / "edit.json").write_text(json.dumps({"maps": sorted(maps), "offsets": offsets, "training": {"images": len(images),
                                                "crop": CROP, "quality": args.quality}}, indent=1) + "\n")
     print(f"{len(maps)} maps from {len(images)} images -> {out}")
     return 0

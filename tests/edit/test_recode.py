@@ -92,3 +92,35 @@ def test_cli_edit(tmp_path, edit_codec):
     assert "unknown transform 'blur'" in one_line_error(edgesdk("edit", source, tmp_path / "x.eli", "-t", "blur"))
     assert "multiples of 64" in one_line_error(edgesdk("edit", source, tmp_path / "x.eli", "-t", "crop=8,0,16,16"))
     assert "exists" in one_line_error(edgesdk("edit", source, tmp_path / "out.eli", "-t", "hflip", "--model", bundle))
+
+
+def test_brightness_adds_the_models_constant_latent(edit_codec):
+    import edgesdk
+
+    data = edit_codec.encode(_picture(seed=2))
+    before = edit_codec.decode(data).astype(float).mean()
+    brighter = edit_codec.decode(edit_frame(edit_codec, data, ["brightness=24"])).astype(float).mean()
+    darker = edit_codec.decode(edit_frame(edit_codec, data, ["brightness=-24"])).astype(float).mean()
+    assert 16 < brighter - before < 32 and 16 < before - darker < 32
+    with pytest.raises(InvalidArgumentError, match="D must be in -255..255"):
+        edit_frame(edit_codec, data, ["brightness=300"])
+    with edgesdk.ImageCodec(quality=2) as plain:
+        with pytest.raises(InvalidArgumentError, match="no 'brightness' latent"):
+            edit_frame(plain, data, ["brightness=24"])
+
+
+def test_edit_maps_are_pinned_by_the_manifest(edit_codec, tmp_path):
+    import json
+    import shutil
+
+    from edgesdk.codecs.model import CodecModel
+    from edgesdk.errors import BundleIntegrityError
+
+    copy = tmp_path / "copy"
+    shutil.copytree(edit_codec.model.bundle.path, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    assert manifest["qualities"]["2"]["edit"]["maps"]["hflip"] == "q2/edit/hflip.eint"
+    manifest["qualities"]["2"]["edit"]["maps"]["hflip"] = "q2/edit/nothing.eint"
+    (copy / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    with pytest.raises(BundleIntegrityError, match="edit.maps.hflip names"):
+        CodecModel.open(copy)
