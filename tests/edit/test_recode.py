@@ -77,21 +77,22 @@ def test_a_model_without_maps_refuses_geometry_but_crops():
             edit_frame(codec, data, [])
 
 
-def test_cli_edit(tmp_path, edit_codec):
-    import sys
-
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "cli"))
-    from cli_helpers import edgesdk, one_line_error
+def test_cli_edit(tmp_path, capsys, edit_codec):
+    from edgesdk.cli import main
 
     source = tmp_path / "in.eli"
     source.write_bytes(edit_codec.encode(_picture()))
     bundle = str(edit_codec.model.bundle.path)
-    done = edgesdk("edit", source, tmp_path / "out.eli", "-t", "crop=0,0,64,64", "-t", "hflip", "--model", bundle)
-    assert done.returncode == 0, done.stderr
+    out = str(tmp_path / "out.eli")
+    assert main(["edit", str(source), out, "-t", "crop=0,0,64,64", "-t", "hflip", "--model", bundle]) == 0
     assert applied_transforms(Frame.parse((tmp_path / "out.eli").read_bytes()))[1] == Transform("hflip")
-    assert "unknown transform 'blur'" in one_line_error(edgesdk("edit", source, tmp_path / "x.eli", "-t", "blur"))
-    assert "multiples of 64" in one_line_error(edgesdk("edit", source, tmp_path / "x.eli", "-t", "crop=8,0,16,16"))
-    assert "exists" in one_line_error(edgesdk("edit", source, tmp_path / "out.eli", "-t", "hflip", "--model", bundle))
+    capsys.readouterr()
+    for args, message in ((["-t", "blur"], "unknown transform 'blur'"), (["-t", "crop=8,0,16,16"], "multiples of 64"),
+                          (["-t", "hflip", "--model", bundle], "exists")):
+        target = out if message == "exists" else str(tmp_path / "x.eli")
+        assert main(["edit", str(source), target, *args]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], err
 
 
 def test_brightness_adds_the_models_constant_latent(edit_codec):
