@@ -9,8 +9,17 @@ import json
 from edgesdk.errors import InvalidArgumentError
 
 
-def _search(args: argparse.Namespace) -> int:
+def _open_for_search(uri: str):
+    """The store at ``uri``, read-only where the store supports it (a missing file is an error,
+    not a new empty store)."""
     from edgesdk.exchange import open_store
+    from edgesdk.exchange.registry import split_uri
+
+    scheme, _ = split_uri(uri)
+    return open_store(uri, readonly=True) if scheme == "sqlite" else open_store(uri)
+
+
+def _search(args: argparse.Namespace) -> int:
     from edgesdk.search.store import example_code, search
 
     if args.query is None and args.like is None:
@@ -22,7 +31,7 @@ def _search(args: argparse.Namespace) -> int:
 
         with open_codec(args) as codec:
             example = example_code(codec, args.like)
-    with open_store(args.store) as store:
+    with _open_for_search(args.store) as store:
         matches = search(store, args.query, example, k=args.k, stream=args.stream, limit=args.limit)
         names = store.feature_names or tuple(f"c{i}" for i in range(store.dimensions))
     if args.json:

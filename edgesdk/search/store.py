@@ -73,6 +73,9 @@ def search(store, query: str | None = None, example: np.ndarray | None = None, *
     columns; an example alone goes to the store's exact k-NN."""
     if query is None and example is None:
         raise InvalidArgumentError("give a query, an example, or both")
+    if not hasattr(store, "select_codes"):
+        raise InvalidArgumentError(f"{type(store).__name__} has no search-code columns; search codes are queried "
+                                   "in the SQLite store (store put --features)")
     names = store.feature_names
     if not names:
         raise InvalidArgumentError(f"{getattr(store, 'path', 'the store')} holds no named search codes; "

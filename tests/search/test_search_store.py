@@ -69,6 +69,7 @@ def test_cli_put_features_and_search(tmp_path, capsys, search_codec, search_bund
     (["--query", "night"], "unknown component 'night'"),
     ([], "give --query"),
     (["--query", "face", "-k", "1", "--like", "missing.eli"], "no such latent image"),
+    (["--query", "face", "--stream", "no stream"], "stream name"),
 ])
 def test_cli_errors_are_one_line(tmp_path, capsys, args, message):
     from edgesdk.exchange.sqlite_store import SQLiteStore
@@ -113,3 +114,8 @@ def test_code_columns_follow_puts_gc_and_reopening(tmp_path):
         assert codes.tolist() == [[pytest.approx(0.9), pytest.approx(0.1)], [pytest.approx(0.8), pytest.approx(0.2)]]
     with SQLiteStore(path, readonly=True) as store:
         assert store.feature_names == ("a", "b") and store.select_codes([(1, "<", 0.15)])[1].tolist() == [2]
+
+
+def test_a_missing_store_is_an_error_not_a_new_file(tmp_path, capsys):
+    assert main(["search", str(tmp_path / "none.db"), "--query", "face"]) == 1
+    assert "no such store" in capsys.readouterr().err and not (tmp_path / "none.db").exists()
