@@ -87,6 +87,8 @@ def test_cli_edit(tmp_path, capsys, edit_codec):
     assert main(["edit", str(source), out, "-t", "crop=0,0,64,64", "-t", "hflip", "--model", bundle]) == 0
     assert applied_transforms(Frame.parse((tmp_path / "out.eli").read_bytes()))[1] == Transform("hflip")
     capsys.readouterr()
+    assert main(["info", out]) == 0
+    assert "transforms: crop=0,0,64,64, hflip" in capsys.readouterr().out
     for args, message in ((["-t", "blur"], "unknown transform 'blur'"), (["-t", "crop=8,0,16,16"], "multiples of 64"),
                           (["-t", "hflip", "--model", bundle], "exists")):
         target = out if message == "exists" else str(tmp_path / "x.eli")
