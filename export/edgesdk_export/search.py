@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--out", required=True)
     train.add_argument("--steps", type=int, default=1500)
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--hidden", type=int, default=32, help="channels of the hidden layers")
     train.set_defaults(run=_train_main)
     attach = commands.add_parser("attach", help="copy a bundle with an identifier added")
     attach.add_argument("bundle")
@@ -95,7 +96,7 @@ def _train_main(args: argparse.Namespace) -> int:
     from edgesdk_export.search_train import train_identifier
 
     pairs = dict(np.load(args.pairs))
-    blob, meta, report = train_identifier(pairs, steps=args.steps, seed=args.seed)
+    blob, meta, report = train_identifier(pairs, steps=args.steps, seed=args.seed, hidden=args.hidden)
     Path(args.out).write_bytes(blob)
     Path(args.out).with_suffix(".json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
     print(json.dumps(report, indent=1))
