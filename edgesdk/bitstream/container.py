@@ -37,6 +37,7 @@ class SectionKind(enum.IntEnum):
     METADATA = 4  # application data (UTF-8 JSON)
     RESIDUAL_MODEL = 5  # table indexes of a latent residual's forward-adaptive entropy model (docs/video.md)
     COPY_BLOCKS = 6  # inter frames: latent cells whose pixels the decoder copies from the prediction
+    TRANSFORMS = 7  # image frames: the transformation identifiers applied to the latents (optional)
 
 
 class Parameter(enum.IntEnum):

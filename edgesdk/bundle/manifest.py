@@ -174,6 +174,14 @@ def _check_qualities(manifest: dict) -> None:
         bits = data.get("mean_fraction_bits")
         if bits is not None and not (_is_int(bits) and 0 <= bits <= 30):
             refuse(f"{where}.integer_data.mean_fraction_bits", "must be null or an integer in 0..30")
+        search = level.get("search", {})
+        if not (isinstance(search, dict) and isinstance(search.get("file", ""), str)
+                and isinstance(search.get("components", []), list)):
+            refuse(f"{where}.search", "must be an object with a 'file' name and a 'components' list")
+        edit = level.get("edit", {})
+        maps = edit.get("maps", {}) if isinstance(edit, dict) else None
+        if not (isinstance(maps, dict) and all(isinstance(v, str) for v in maps.values())):
+            refuse(f"{where}.edit", "must be an object whose 'maps' map transform names to file names")
 
 
 def _check_file_entries(files: Any) -> None:
@@ -219,11 +227,24 @@ def level_file_references(level: Any) -> list[tuple[str, str]]:
     return references
 
 
+def optional_file_references(level: Any) -> list[tuple[str, str]]:
+    """(where, file name) of the optional parts of a level that are not part of its model id:
+    the search identifier and the edit maps (docs/latent-search.md, docs/latent-edit.md)."""
+    if not isinstance(level, dict):
+        return []
+    search, edit = level.get("search"), level.get("edit")
+    references = [("search.file", search["file"])] if isinstance(search, dict) and "file" in search else []
+    maps = edit.get("maps") if isinstance(edit, dict) else None
+    return references + [(f"edit.maps.{k}", v) for k, v in (maps.items() if isinstance(maps, dict) else ())]
+
+
 def _check_references(manifest: dict) -> None:
-    """Graph and integer-data file names in ``qualities`` (bundle-spec layout) must be listed files."""
+    """Graph, integer-data and search identifier file names in ``qualities`` (bundle-spec layout)
+    must be listed files."""
     qualities = manifest.get("qualities")
     for quality, level in (qualities.items() if isinstance(qualities, dict) else ()):
-        for where, name in level_file_references(level):
+        extra = optional_file_references(level)
+        for where, name in level_file_references(level) + extra:
             if name not in manifest["files"]:
                 raise BundleIntegrityError(f"manifest.json: qualities.{quality}.{where} names {name!r}, "
                                            f"which the manifest's files do not list")

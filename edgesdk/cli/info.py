@@ -23,7 +23,16 @@ def frame_info(data: bytes) -> dict:
         "bpp": round(8 * len(data) / pixels, 4) if pixels else None,
         "parameters": {_name(Parameter, key): value for key, value in sorted(frame.parameters.items())},
         "sections": [{"kind": _name(SectionKind, s.kind), "bytes": len(s.data)} for s in frame.sections],
+        **_transforms(frame),
     }
+
+
+def _transforms(frame: Frame) -> dict:
+    """{"transforms": [...]} for a frame edited in latent space (docs/latent-edit.md), else {}."""
+    from edgesdk.edit.recode import applied_transforms
+
+    applied = applied_transforms(frame)
+    return {"transforms": [str(t) for t in applied]} if applied else {}
 
 
 def _name(enum_type, value: int) -> str:
@@ -113,6 +122,8 @@ def format_info(info: dict) -> str:
             continue
         if key == "sections":
             value = ", ".join(f"{s['kind']} {s['bytes']} bytes" for s in value)
+        elif key == "transforms":
+            value = ", ".join(value)
         elif key == "parameters":
             value = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in value.items())
         elif key == "frames_by_type":

@@ -29,7 +29,12 @@ def _put(args: argparse.Namespace) -> int:
     with open(args.source, "rb") as handle:
         for position, packet in enumerate(read_packets(handle)):
             records.append(FrameRecord.from_packet(stream, packet.to_bytes(), start + position / args.fps))
-    with _open(args) as store:
+    names = None
+    if args.features:
+        records, names = _with_features(args, records)
+    with _open(args, **({} if names is None else {"dimensions": len(names)})) as store:
+        if names is not None:
+            store.set_feature_names(names)
         encryptor = encryptor_for(args, stream, store.put_keys, store.key_epochs)
         if encryptor is not None:
             if store.frame_indexes(stream):
@@ -40,6 +45,20 @@ def _put(args: argparse.Namespace) -> int:
     sealed = f", encrypted for {len(encryptor.encryptor.decoders)} decoder(s)" if encryptor else ""
     print(f"{args.store}: stream {stream}: {added} new frame(s), {len(records) - added} already stored{sealed}")
     return 0
+
+
+def _with_features(args: argparse.Namespace, records: list) -> tuple[list, tuple[str, ...]]:
+    """The records with the search codes of their keyframes (docs/latent-search.md), and the
+    components' names."""
+    import dataclasses
+
+    from edgesdk.cli.common import open_codec
+    from edgesdk.search.store import frame_code, identifier_of
+
+    with open_codec(args) as codec:
+        names = identifier_of(codec, codec.quality).names
+        coded = [dataclasses.replace(r, features=frame_code(codec, r.data)) if r.kind.is_key else r for r in records]
+    return coded, names
 
 
 def _ls(args: argparse.Namespace) -> int:
@@ -133,6 +152,9 @@ def add_commands(commands) -> None:
     put.add_argument("--fps", type=float, default=25.0, help="capture rate for the timestamps (default 25)")
     put.add_argument("--start-time", type=float, help="capture time of the first frame (default: now)")
     add_encrypt_options(put)
+    put.add_argument("--features", action="store_true",
+                     help="store each keyframe's search code, from its latent (the model's feature identifier)")
+    add_codec_options(put)
     put.set_defaults(run=_put)
 
     ls = actions.add_parser("ls", help="list the streams")

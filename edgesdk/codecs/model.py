@@ -55,6 +55,7 @@ class CodecModel:
         for name in graph_references(manifest):  # refused for every backend: weights from outside, foreign ops
             check_graph(name, bundle.read(name))
         self._entropy_models: dict[int, HyperpriorEntropyModel] = {}
+        self._identifiers: dict[int, Any] = {}
 
     @classmethod
     def open(cls, path: str | Path | None = None, *, trusted_keys=None, require_signature: bool | None = None
@@ -125,6 +126,40 @@ class CodecModel:
                 mean_fraction_bits=data["mean_fraction_bits"],
             )
         return self._entropy_models[quality]
+
+    def feature_identifier(self, quality: int):
+        """The search feature identifier of a quality level (docs/latent-search.md), built once;
+        None when the bundle has none for it (everything else works without one)."""
+        from edgesdk.search.identifier import identifier_from_manifest
+
+        if quality not in self._identifiers:
+            entry = self.check_quality(quality).get("search")
+            self._identifiers[quality] = None if entry is None else identifier_from_manifest(
+                entry, self.bundle.read(entry.get("file", "")), f"qualities.{quality}.search")
+        return self._identifiers[quality]
+
+    def edit_map(self, quality: int, name: str) -> IntNetwork | None:
+        """The learned channel map ``name`` of a quality level's edits (docs/latent-edit.md), or
+        None when the bundle has none."""
+        maps = (self.check_quality(quality).get("edit") or {}).get("maps") or {}
+        return None if name not in maps else IntNetwork(self.bundle.read(maps[name]))
+
+    def edit_offset(self, quality: int, name: str) -> tuple[int, np.ndarray]:
+        """(levels, int32 [M] sixteenths): the constant latent of edit ``name`` for ``levels``
+        units (docs/latent-edit.md); InvalidArgumentError when the bundle has none."""
+        from edgesdk.errors import BundleIntegrityError
+
+        offset = ((self.check_quality(quality).get("edit") or {}).get("offsets") or {}).get(name)
+        if offset is None:
+            raise InvalidArgumentError(f"{name}: the model has no '{name}' latent for quality {quality}; use a bundle "
+                                       "with edit maps (docs/latent-edit.md, 'Fitting the maps')")
+        levels, values = offset.get("levels") if isinstance(offset, dict) else None, offset.get("values")
+        channels = self.entropy_model(quality).latent_channels
+        if not (type(levels) is int and levels > 0 and isinstance(values, list) and len(values) == channels
+                and all(type(v) is int and abs(v) < 2**20 for v in values)):
+            raise BundleIntegrityError(f"manifest.json: qualities.{quality}.edit.offsets.{name} needs levels (> 0) "
+                                       f"and {channels} integer values")
+        return levels, np.array(values, np.int32)
 
     def describe(self) -> dict:
         """A JSON-ready summary: name, bundle id, qualities with λ and training, MACs/pixel."""

@@ -9,7 +9,8 @@ sqlite-vec for vector search (docs/exchange.md).
   it up to the next keyframe) from the oldest, so no kept frame loses its reference; the
   newest group of each stream is always kept.
 * Feature vectors go to a ``vec0`` table partitioned by stream with metadata columns, so
-  filtered k-NN is exact (vec0 scans; no approximate index).
+  filtered k-NN is exact (vec0 scans; no approximate index). Named vectors (search codes) are
+  also plain columns of table ``codes`` for predicates (edgesdk.exchange.code_index).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from edgesdk.errors import InvalidArgumentError, NotFoundError
+from edgesdk.exchange import code_index, sqlite_schema
 from edgesdk.exchange.errors import (
     DuplicateFrameError,
     FrameChecksumError,
@@ -34,53 +36,7 @@ from edgesdk.exchange.errors import (
 from edgesdk.exchange.records import FrameKind, FrameRecord, check_stream_name
 from edgesdk.lazy import require
 
-SCHEMA_VERSION = 2  # 2: encrypted frames (encrypted, sealed_features) and the keys table
-EXTRA_HINT = 'the SQLite latent store needs the exchange extra: pip install "edgesdk[exchange]"'
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS frames (
-    id INTEGER PRIMARY KEY,
-    stream TEXT NOT NULL,
-    frame_index INTEGER NOT NULL,
-    group_index INTEGER NOT NULL,   -- frame index of the keyframe this frame needs (itself for keys)
-    timestamp REAL NOT NULL,
-    model_id TEXT NOT NULL,
-    quality INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    checksum BLOB NOT NULL,         -- BLAKE2b-128 of data
-    transforms TEXT NOT NULL,       -- JSON list of transformation ids
-    data BLOB NOT NULL,
-    encrypted INTEGER NOT NULL DEFAULT 0,  -- data is an SFrame ciphertext
-    sealed_features BLOB,                  -- the feature vector, sealed (never in vectors)
-    UNIQUE (stream, frame_index)
-);
-CREATE INDEX IF NOT EXISTS frames_time ON frames (stream, timestamp);
-CREATE INDEX IF NOT EXISTS frames_group ON frames (stream, group_index);
-CREATE TABLE IF NOT EXISTS keys (           -- wrapped stream keys of encrypted streams
-    stream TEXT NOT NULL, epoch INTEGER NOT NULL, recipient TEXT NOT NULL, wrapped BLOB NOT NULL,
-    PRIMARY KEY (stream, epoch, recipient)
-);
-"""
-_UPGRADE_1_TO_2 = ("ALTER TABLE frames ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0",
-                   "ALTER TABLE frames ADD COLUMN sealed_features BLOB")
-
-
-def _connect(path: str, readonly: bool = False):
-    apsw = require("apsw", EXTRA_HINT)
-    sqlite_vec = require("sqlite_vec", EXTRA_HINT)
-    flags = apsw.SQLITE_OPEN_READONLY if readonly else apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
-    try:
-        connection = apsw.Connection(path, flags=flags)
-    except apsw.CantOpenError:
-        raise NotFoundError(f"{path}: cannot open the store (missing folder or file?)") from None
-    connection.enable_load_extension(True)
-    connection.load_extension(sqlite_vec.loadable_path())
-    connection.enable_load_extension(False)
-    connection.set_busy_timeout(10_000)
-    return connection
-
+from edgesdk.exchange.sqlite_schema import EXTRA_HINT, SCHEMA_VERSION
 
 class SQLiteStore:
     """Latent store in one SQLite file. ``dimensions`` fixes the feature vector length when the
@@ -93,17 +49,18 @@ class SQLiteStore:
         self._lock = threading.RLock()
         self._apsw = require("apsw", EXTRA_HINT)
         try:
-            self._db = _connect(str(self.path), readonly)
+            self._db = sqlite_schema.connect(str(self.path), readonly)
             if not readonly:
                 mode = self._one("PRAGMA journal_mode=WAL")
                 if str(mode).lower() != "wal":
                     raise StoreError(f"{self.path}: SQLite refused WAL mode ({mode})")
                 self._db.execute("PRAGMA synchronous=FULL")
                 with self._db:
-                    self._init_settings(dimensions)
+                    sqlite_schema.create_or_upgrade(self._db, self.path, dimensions)
             self.dimensions = int(self._setting("dimensions", "0"))
             if readonly and int(self._setting("schema", "1")) < SCHEMA_VERSION:
                 raise StoreError(f"{self.path}: an older store schema; open it once writable to upgrade it")
+            self._codes = code_index.exists(self._db)
             if dimensions is not None and dimensions != self.dimensions:
                 raise InvalidArgumentError(f"{self.path} holds {self.dimensions}-dimensional vectors, not {dimensions}")
         except self._apsw.NotADBError:
@@ -120,28 +77,6 @@ class SQLiteStore:
     def _setting(self, key: str, default: str) -> str:
         value = self._one("SELECT value FROM settings WHERE key = ?", (key,))
         return default if value is None else value
-
-    def _init_settings(self, dimensions: int | None) -> None:
-        self._db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        version = self._one("SELECT value FROM settings WHERE key = 'schema'")
-        if version is not None and int(version) == 1:
-            for statement in _UPGRADE_1_TO_2:
-                self._db.execute(statement)
-            self._db.execute("UPDATE settings SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
-        self._db.execute(_SCHEMA)
-        if version is None:
-            dims = int(dimensions or 0)
-            if not 0 <= dims <= 8192:
-                raise InvalidArgumentError("dimensions must be in [0, 8192]")
-            self._db.execute("INSERT INTO settings VALUES ('schema', ?), ('dimensions', ?)",
-                             (str(SCHEMA_VERSION), str(dims)))
-            if dims:
-                self._db.execute(
-                    f"CREATE VIRTUAL TABLE vectors USING vec0(frame_id INTEGER PRIMARY KEY, "
-                    f"stream TEXT PARTITION KEY, embedding float[{dims}], kind TEXT, quality INTEGER, "
-                    f"model_id TEXT, timestamp FLOAT)")
-        elif int(version) > SCHEMA_VERSION:
-            raise StoreError(f"{self.path}: store schema {version} is newer than this edgesdk reads; upgrade edgesdk")
 
     def close(self) -> None:
         """Closes the database; safe to call twice."""
@@ -203,6 +138,8 @@ class SQLiteStore:
                              "VALUES (?, ?, ?, ?, ?, ?, ?)",
                              (frame_id, record.stream, record.features.tobytes(), record.kind.value,
                               record.quality, record.model_id, float(record.timestamp)))
+            if self._codes:
+                code_index.insert(self._db, frame_id, record.features)
         return 1
 
     # ------------------------------------------------------------------ reading
@@ -321,6 +258,33 @@ class SQLiteStore:
         with self._lock:
             return [(s, i, float(d)) for s, i, d in self._db.execute(sql, tuple(bindings))]
 
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """Names of the feature vector's components (docs/latent-search.md); () when unnamed."""
+        names = self._setting("feature_names", "")
+        return tuple(json.loads(names)) if names else ()
+
+    def set_feature_names(self, names: Iterable[str]) -> None:
+        """Names the components of the stored vectors (one name each), which makes them
+        queryable one by one (:meth:`select_codes`)."""
+        names = [str(name) for name in names]
+        if len(names) != self.dimensions:
+            raise InvalidArgumentError(f"{len(names)} names for {self.dimensions}-dimensional vectors")
+        with self._lock, self._db:
+            code_index.create(self._db, names)
+            self._codes = True
+
+    def select_codes(self, conditions: Iterable[tuple[int, str, float]] = (), *, stream: str | None = None,
+                     limit: int | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Frames whose vector components satisfy every (component, ``<``/``<=``/``>``/``>=``,
+        value): (stream of each, frame index of each, vectors float32 [n, dimensions]), in
+        storing order. Needs named components (:meth:`set_feature_names`)."""
+        if not self._codes:
+            raise StoreError(f"{self.path} has no named feature components (store put --features names them)")
+        with self._lock:
+            return code_index.select(self._db, list(conditions), self.dimensions,
+                                     None if stream is None else check_stream_name(stream), limit)
+
     # ------------------------------------------------------------------ retention and checks
 
     def gc(self, *, max_age: float | None = None, max_bytes: int | None = None,
@@ -344,6 +308,9 @@ class SQLiteStore:
                     continue
                 if self.dimensions:
                     self._db.execute("DELETE FROM vectors WHERE frame_id IN (SELECT id FROM frames WHERE "
+                                     "stream = ? AND group_index = ?)", (stream, group))
+                if self._codes:
+                    self._db.execute("DELETE FROM codes WHERE frame_id IN (SELECT id FROM frames WHERE "
                                      "stream = ? AND group_index = ?)", (stream, group))
                 self._db.execute("DELETE FROM frames WHERE stream = ? AND group_index = ?", (stream, group))
                 total -= size

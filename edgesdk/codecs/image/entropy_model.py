@@ -103,12 +103,17 @@ class HyperpriorEntropyModel:
         h, w = latent_shape
         if h % HYPER_DOWNSAMPLING or w % HYPER_DOWNSAMPLING or h <= 0 or w <= 0:
             raise InvalidArgumentError(f"latent size {h}x{w} is not a positive multiple of {HYPER_DOWNSAMPLING}")
-        z_shape = (self.hyper_channels, h // HYPER_DOWNSAMPLING, w // HYPER_DOWNSAMPLING)
-        z_hat = self.hyper_tables.decode(hyper_data, self._channel_indexes(z_shape))
+        z_hat = self.decode_hyper(hyper_data, latent_shape)
         params = self.parameters(z_hat)
         symbols = self.latent_tables.decode(latent_data, params.indexes)
         y_hat = symbols if params.means is None else symbols + params.means
         return y_hat.astype(np.float32)
+
+    def decode_hyper(self, hyper_data: bytes, latent_shape: tuple[int, int]) -> np.ndarray:
+        """ẑ (int32 [N, h/4, w/4]) of a hyper-latent stream, for a latent of (h, w) cells."""
+        h, w = latent_shape
+        z_shape = (self.hyper_channels, h // HYPER_DOWNSAMPLING, w // HYPER_DOWNSAMPLING)
+        return self.hyper_tables.decode(hyper_data, self._channel_indexes(z_shape))
 
     def _check_shapes(self, y_shape: tuple[int, ...], z_shape: tuple[int, ...]) -> None:
         ok = (
