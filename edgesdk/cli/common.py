@@ -131,7 +131,7 @@ def tile_progress(codec, height: int, width: int, desc: str) -> Iterator[None]:
     when stderr is not a terminal."""
     import sys
 
-    from edgesdk.codecs.image.codec import TILE_HALO, _runs_whole, _spans
+    from edgesdk.codecs.image.tiles import TILE_HALO, _runs_whole, _spans
     from edgesdk.shapes import padded_size
 
     tile = codec.tile_size
