@@ -17,7 +17,8 @@ def open_codec(args: argparse.Namespace):
     from edgesdk.codecs.image.codec import ImageCodec
 
     return ImageCodec(args.model, quality=getattr(args, "quality", None), backend=args.backend,
-                      precision=args.precision, generator_precision=args.generator_precision, device=args.device)
+                      precision=args.precision, generator_precision=args.generator_precision, device=args.device,
+                      refine=getattr(args, "refine", 0))
 
 
 def add_codec_options(parser: argparse.ArgumentParser, quality: bool = True) -> None:

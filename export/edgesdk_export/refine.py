@@ -32,6 +32,7 @@ BYPASS_CHUNK_BITS = 4
 INITIAL_TEMPERATURE = 0.5
 FINAL_TEMPERATURE = 0.05
 ATANH_EPSILON = 1e-5
+NOISE_SEED = 0
 
 
 class TableRate:
@@ -111,6 +112,7 @@ class TorchRefiner:
         centred = torch.nn.Parameter(torch.from_numpy(task.y.astype(np.float64)) - means)
         optimizer = torch.optim.Adam([centred], lr=LEARNING_RATE)
         best_loss, best_symbols = math.inf, None
+        noise = torch.Generator().manual_seed(NOISE_SEED)  # the same image refines the same way
         self.history = []
         for step in range(self.steps + 1):
             symbols = torch.round(centred.detach())
@@ -127,7 +129,7 @@ class TorchRefiner:
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(step, self.steps)
             optimizer.zero_grad()
-            soft = annealed_rounding(centred, temperature(step, self.steps))
+            soft = annealed_rounding(centred, temperature(step, self.steps), noise)
             picture = self.generator((soft + means).to(torch.float32)[None])[0, :, : task.height, : task.width]
             mse = (picture - target).square().mean().to(torch.float64)
             (self.rate.relaxed_bits(soft, indexes).sum() / pixels + self.lmbda * 255.0**2 * mse).backward()
@@ -135,13 +137,15 @@ class TorchRefiner:
         return (best_symbols + means).numpy().astype(np.float32)
 
 
-def annealed_rounding(values: torch.Tensor, tau: float) -> torch.Tensor:
+def annealed_rounding(values: torch.Tensor, tau: float, generator: torch.Generator) -> torch.Tensor:
     """Stochastic Gumbel annealing (Yang et al. 2020): each value becomes a random soft mix of
-    its floor and ceiling, the nearer one likelier, harder (closer to rounding) as ``tau`` falls."""
+    its floor and ceiling, the nearer one likelier, harder (closer to rounding) as ``tau`` falls.
+    The noise comes from ``generator``, so a refinement is repeatable."""
     below = torch.floor(values.detach())
     distances = torch.stack([values - below, below + 1.0 - values], dim=-1)
     logits = -torch.atanh(distances.clamp(-1.0 + ATANH_EPSILON, 1.0 - ATANH_EPSILON)) / tau
-    weights = torch.nn.functional.gumbel_softmax(logits, tau=tau, hard=False, dim=-1)
+    uniform = torch.rand(logits.shape, generator=generator, dtype=logits.dtype).clamp(1e-20, 1.0 - 1e-7)
+    weights = torch.softmax((logits - torch.log(-torch.log(uniform))) / tau, dim=-1)
     return below + weights[..., 1]
 
 
