@@ -1,5 +1,5 @@
 """The ``edgesdk`` command line: one module per command group (codec, evaluate, bundles, devices,
-store, exchange, accessory).
+importers, store, exchange, accessory).
 
 Every failure ends in one line on stderr, never a traceback (docs/cli.md lists the exit
 statuses): 1 for an error, 2 for a usage error (argparse), 3 for a video decoded with damage
@@ -13,7 +13,7 @@ import os
 import sys
 
 from edgesdk import __version__
-from edgesdk.cli import accessory, bundles, codec, devices, evaluate, exchange, store
+from edgesdk.cli import accessory, bundles, codec, devices, evaluate, exchange, importers, store
 from edgesdk.errors import Error
 
 EXIT_ERROR = 1
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edgesdk", description="Learned image and video codecs on edge devices")
     parser.add_argument("--version", action="version", version=f"edgesdk {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    for group in (codec, evaluate, bundles, devices, store, exchange, accessory):
+    for group in (codec, evaluate, bundles, devices, importers, store, exchange, accessory):
         group.add_commands(commands)
     return parser
 
