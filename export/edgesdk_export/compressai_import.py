@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,7 +67,9 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise NotFoundError(f"{path}: no such checkpoint file")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's notes on pickle protocols: the error below says it
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - pickle, zip and torch raise many kinds
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({type(error).__name__})") from None
     for wrapper in ("state_dict", "model", "net"):
@@ -98,10 +101,12 @@ def config_of(arch: str, state: dict) -> CodecConfig:
         raise InvalidArgumentError(f"{arch} is not importable yet (docs/import.md); supported: {', '.join(SUPPORTED)}")
     n, m = _tensor(state, "g_a.0.weight", arch).shape[0], _tensor(state, "g_a.6.weight", arch).shape[0]
     mean_scale = arch == "mbt2018-mean"
-    expected = {"h_a.0.weight": (n, m, 3, 3), "h_a.4.weight": (n, n, 5, 5), "g_s.6.weight": (n, 3, 5, 5)}
+    expected = {"h_a.0.weight": (n, m, 3, 3), "h_a.4.weight": (n, n, 5, 5), "g_s.6.weight": (n, 3, 5, 5),
+                "h_s.4.weight": (2 * m, m * 3 // 2, 3, 3) if mean_scale else (m, n, 3, 3)}
     for key, shape in expected.items():
         if tuple(_tensor(state, key, arch).shape) != shape:
-            raise CheckpointError(f"{key} is {tuple(state[key].shape)}, a {arch} model with N={n}, M={m} has {shape}")
+            raise CheckpointError(f"{key} is {tuple(state[key].shape)}, a {arch} model with N={n}, M={m} has {shape}: "
+                                  f"is the checkpoint another architecture?")
     return CodecConfig(name=arch, N=int(n), M=int(m), widths=(int(n),) * 3, kernels=(5, 5, 5, 5), gdn="gdn",
                        hyper_kernels=(3, 5, 5), hyper_activation="leaky_relu" if mean_scale else "relu",
                        predict_means=mean_scale, prior_filters=(3, 3, 3, 3))
