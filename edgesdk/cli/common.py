@@ -21,6 +21,16 @@ def open_codec(args: argparse.Namespace):
                       refine=getattr(args, "refine", 0))
 
 
+def add_subcommand(commands, group: str, group_help: str, name: str, help: str) -> argparse.ArgumentParser:
+    """Adds ``edgesdk GROUP NAME`` (a command group whose subcommand is required) and returns
+    NAME's parser; a group already added gets the new subcommand."""
+    if group in commands.choices:
+        actions = next(a for a in commands.choices[group]._actions if isinstance(a, argparse._SubParsersAction))
+    else:
+        actions = commands.add_parser(group, help=group_help).add_subparsers(dest=f"{group}_command", required=True)
+    return actions.add_parser(name, help=help)
+
+
 def add_codec_options(parser: argparse.ArgumentParser, quality: bool = True) -> None:
     """Adds the model, quality, backend and precision options to a command."""
     from edgesdk.runtime.backends import BACKENDS, PRECISIONS

@@ -44,9 +44,10 @@ def _import_compressai(args: argparse.Namespace) -> int:
 
 def add_commands(commands) -> None:
     """Adds ``import`` and its subcommands to the ``edgesdk`` parser's ``commands``."""
-    importer = commands.add_parser("import", help="turn a model trained with another framework into a bundle")
-    frameworks = importer.add_subparsers(dest="framework", required=True)
-    compressai = frameworks.add_parser("compressai", help="a CompressAI checkpoint → bundle (docs/import.md)")
+    from edgesdk.cli.common import add_subcommand
+
+    compressai = add_subcommand(commands, "import", "turn a model trained with another framework into a bundle",
+                                "compressai", "a CompressAI checkpoint → bundle (docs/import.md)")
     compressai.add_argument("checkpoint", type=Path, help="CompressAI checkpoint (a state dict, any key spelling)")
     compressai.add_argument("--arch", required=True, choices=ARCHITECTURES, help="the model's CompressAI architecture")
     compressai.add_argument("--out", required=True, type=Path, help="bundle folder or .edgesdk file to write")
