@@ -71,6 +71,7 @@ def imported(tmp_path_factory):
     return out, report
 
 
+@pytest.mark.slow  # the import exports ONNX graphs: about a minute on a busy 2-core machine
 def test_imported_streams_cost_about_what_compressai_streams_cost(imported):
     out, report = imported
     arch = "bmshj2018-hyperprior"
@@ -87,6 +88,7 @@ def test_imported_streams_cost_about_what_compressai_streams_cost(imported):
     np.testing.assert_allclose(decoded / 255.0, np.clip(ref["x_hat"][0].transpose(1, 2, 0), 0, 1), atol=1 / 255 + 1e-6)
 
 
+@pytest.mark.slow
 def test_imported_bundles_parse_identically_across_backends(imported):
     out, _ = imported
     photo = _photo("bmshj2018-hyperprior")
