@@ -27,10 +27,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from edgesdk.errors import InvalidArgumentError, NotFoundError
+from edgesdk_export import compressai_factorized as factorized
 from edgesdk_export.models import CodecConfig, ImageCodecModel, _round_ste
 
 ARCHITECTURES = ("bmshj2018-factorized", "bmshj2018-hyperprior", "mbt2018-mean")
-SUPPORTED = ("bmshj2018-hyperprior", "mbt2018-mean")  # bmshj2018-factorized: not yet (docs/import.md)
 # CompressAI's MSE λ per quality (its zoo's training table), recorded in the bundle for refinement.
 COMPRESSAI_LAMBDAS = {1: 0.0018, 2: 0.0035, 3: 0.0067, 4: 0.0130, 5: 0.0250, 6: 0.0483, 7: 0.0932, 8: 0.1800}
 _PEDESTAL = 2.0**-36  # CompressAI's NonNegativeParametrizer: (2^-18)^2
@@ -38,9 +38,7 @@ _GDN_BETA_MIN = 1e-6
 _OLD_PRIOR_NAMES = {"_matrix": "matrices.", "_bias": "biases.", "_factor": "factors."}
 
 
-class CheckpointError(InvalidArgumentError):
-    """A checkpoint cannot be read, or is not the architecture it was named as."""
-
+CheckpointError = factorized.CheckpointError
 
 @dataclass
 class ImportReport:
@@ -97,8 +95,8 @@ def config_of(arch: str, state: dict) -> CodecConfig:
     """Our configuration of a CompressAI model (N and M read from the weights)."""
     if arch not in ARCHITECTURES:
         raise InvalidArgumentError(f"--arch must be one of {', '.join(ARCHITECTURES)}, not {arch!r}")
-    if arch not in SUPPORTED:
-        raise InvalidArgumentError(f"{arch} is not importable yet (docs/import.md); supported: {', '.join(SUPPORTED)}")
+    if arch == "bmshj2018-factorized":
+        return factorized.config(state, arch)
     n, m = _tensor(state, "g_a.0.weight", arch).shape[0], _tensor(state, "g_a.6.weight", arch).shape[0]
     mean_scale = arch == "mbt2018-mean"
     expected = {"h_a.0.weight": (n, m, 3, 3), "h_a.4.weight": (n, n, 5, 5), "g_s.6.weight": (n, 3, 5, 5),
@@ -120,9 +118,8 @@ def _gdn_roots(state: dict, prefix: str) -> dict[str, torch.Tensor]:
     return {prefix + "beta_root": (beta - _GDN_BETA_MIN).clamp_min(0).sqrt(), prefix + "gamma_root": gamma.clamp_min(0).sqrt()}
 
 
-def float_weights(arch: str, state: dict, model: ImageCodecModel) -> torch.Tensor:
-    """Loads g_a, g_s, h_a and the z density into ``model`` (its h_s is left to distillation);
-    returns CompressAI's hyper-latent medians [N]."""
+def transform_weights(arch: str, state: dict) -> dict[str, torch.Tensor]:
+    """g_a's and g_s's weights under our names (GDN resolved to our roots)."""
     ours = {}
     for transform in ("g_a", "g_s"):
         for layer in (0, 2, 4, 6):
@@ -132,6 +129,25 @@ def float_weights(arch: str, state: dict, model: ImageCodecModel) -> torch.Tenso
         for layer in (1, 3, 5):
             _tensor(state, f"{transform}.{layer}.beta", arch)
             ours.update(_gdn_roots(state, f"{transform}.{layer}."))
+    return ours
+
+
+def load_weights(model: ImageCodecModel, weights: dict[str, torch.Tensor]) -> None:
+    """Replaces ``model``'s tensors named in ``weights`` (shapes checked)."""
+    current = model.state_dict()
+    for key, value in weights.items():
+        if tuple(value.shape) != tuple(current[key].shape):
+            raise CheckpointError(f"{key}: {tuple(value.shape)} in the checkpoint, {tuple(current[key].shape)} expected")
+        current[key] = value.to(current[key].dtype)
+    model.load_state_dict(current)
+
+
+def float_weights(arch: str, state: dict, model: ImageCodecModel) -> torch.Tensor:
+    """Loads g_a, g_s, h_a and the z density into ``model`` (its h_s is left to distillation);
+    returns CompressAI's hyper-latent medians [N]."""
+    if arch == "bmshj2018-factorized":
+        return factorized.load(state, model, transform_weights(arch, state))
+    ours = transform_weights(arch, state)
     medians = _tensor(state, "entropy_bottleneck.quantiles", arch)[:, 0, 1]
     for layer in (0, 2, 4):
         for kind in ("weight", "bias"):
@@ -143,17 +159,15 @@ def float_weights(arch: str, state: dict, model: ImageCodecModel) -> torch.Tenso
             ours[f"z_prior.{kind}.{i}"] = _tensor(state, f"entropy_bottleneck.{kind}.{i}", arch)
     # The density of z - median at x is CompressAI's at x + median: shift the first layer's input.
     ours["z_prior.biases.0"] = ours["z_prior.biases.0"] + F.softplus(ours["z_prior.matrices.0"]) * medians.view(-1, 1, 1)
-    current = model.state_dict()
-    for key, value in ours.items():
-        if tuple(value.shape) != tuple(current[key].shape):
-            raise CheckpointError(f"{key}: {tuple(value.shape)} in the checkpoint, {tuple(current[key].shape)} expected")
-        current[key] = value.to(current[key].dtype)
-    model.load_state_dict(current)
+    load_weights(model, ours)
     return medians
 
 
-def teacher(arch: str, state: dict) -> nn.Sequential:
-    """CompressAI's float h_s with the checkpoint's weights: ẑ + median → scales (and means)."""
+def teacher(arch: str, state: dict) -> nn.Module:
+    """CompressAI's float h_s with the checkpoint's weights: ẑ + median → scales (and means);
+    for bmshj2018-factorized, its per-channel density as constant scales and medians."""
+    if arch == "bmshj2018-factorized":
+        return factorized.Teacher(state)
     mean_scale = arch == "mbt2018-mean"
     activation = (lambda: nn.LeakyReLU(0.01)) if mean_scale else nn.ReLU
     layers: list[nn.Module] = []
@@ -250,8 +264,11 @@ def measure(model: ImageCodecModel, net: nn.Sequential, medians: torch.Tensor, i
             y = model.g_a(x)
             z = torch.round(model.hyper_analysis(y))
             hyper, latent = codec.entropy_model.encode(y[0].numpy(), z[0].numpy())
-            scales, means = teacher_parameters(net, z, medians, model.config.M, model.config.scale_min)
-            float_bits += float(gaussian_bits(y, scales, means)) + 8 * len(hyper)
+            if isinstance(net, factorized.Teacher):  # CompressAI's own density of y
+                float_bits += float(net.bits(y)) + 8 * len(hyper)
+            else:
+                scales, means = teacher_parameters(net, z, medians, model.config.M, model.config.scale_min)
+                float_bits += float(gaussian_bits(y, scales, means)) + 8 * len(hyper)
             integer_bits += 8 * (len(hyper) + len(latent))
             pixels += x.shape[2] * x.shape[3]
     return float_bits, integer_bits, pixels
