@@ -80,9 +80,11 @@ def spread(arch: str, model) -> None:
         last.bias[: model.M].add_(3.0)  # scales of a few units (the first M channels are the scales)
 
 
-def reference(arch: str, model, x: torch.Tensor) -> dict[str, np.ndarray]:
-    """What CompressAI computes from ``x``: its transforms' outputs and its own streams' sizes."""
-    out: dict[str, np.ndarray] = {"x": x.numpy()}
+def reference(arch: str, model, pixels: np.ndarray) -> dict[str, np.ndarray]:
+    """What CompressAI computes from ``pixels`` (HxWx3 uint8, stored as they are; the model's
+    input is pixels / 255 in float32): its transforms' outputs and its own streams' sizes."""
+    out: dict[str, np.ndarray] = {"pixels": pixels}
+    x = torch.from_numpy(pixels.transpose(2, 0, 1)[None].astype(np.float32) / np.float32(255.0))
     with torch.no_grad():
         y = model.g_a(x)
         out["y"] = y.numpy()
@@ -116,7 +118,6 @@ def main() -> int:
     folder = Path(sys.argv[1] if len(sys.argv) > 1 else "tests/codecs/image/compressai")
     folder.mkdir(parents=True, exist_ok=True)
     pixels = np.asarray(Image.open(SAMPLE).convert("RGB"))[96:160, 160:288]
-    x = torch.from_numpy(pixels.transpose(2, 0, 1)[None].astype(np.float32) / 255.0)
     about = {"compressai": compressai.__version__, "torch": torch.__version__, "image": f"{SAMPLE.name}[96:160, 160:288]"}
     for seed, (arch, (n, m)) in enumerate(SIZES.items()):
         torch.manual_seed(seed)
@@ -125,7 +126,7 @@ def main() -> int:
         # Saved before update(), as CompressAI's training script saves: no CDF tables inside.
         torch.save(spelled(arch, model.state_dict()), folder / f"{arch}.pth.tar")
         model.update(force=True)
-        np.savez_compressed(folder / f"{arch}.reference.npz", **reference(arch, model, x))
+        np.savez_compressed(folder / f"{arch}.reference.npz", **reference(arch, model, np.ascontiguousarray(pixels)))
         about[arch] = {"N": n, "M": m, "seed": seed}
     (folder / "README.json").write_text(json.dumps(about, indent=2) + "\n")
     return 0
