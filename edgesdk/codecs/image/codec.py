@@ -11,6 +11,7 @@ different backends, precisions or machines:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,8 @@ from edgesdk.limits import Limits, resolve_limits
 from edgesdk.shapes import PAD_MULTIPLE, padded_size
 from edgesdk.codecs.image.entropy_model import HyperpriorEntropyModel
 from edgesdk.codecs.image.tiles import (  # noqa: F401 - re-exported: the codec's public helpers
-    LATENT_DOWNSAMPLING, TILE_HALO, Analyze, Synthesize, tiled_analyze, tiled_synthesize, to_pixels, to_tensor)
+    LATENT_DOWNSAMPLING, TILE_HALO, Analyze, Synthesize, _runs_whole, tiled_analyze, tiled_synthesize, to_pixels,
+    to_tensor)
 from edgesdk.codecs.image.refine import RefineTask, check_steps, open_refiner, refiner_factory
 from edgesdk.codecs.model import CodecModel, default_model, load_image
 
@@ -78,7 +80,13 @@ class HyperpriorImageCodec:
         return frame.to_bytes()
 
     def refine(self, padded: np.ndarray, height: int, width: int, y: np.ndarray, z: np.ndarray) -> np.ndarray:
-        """y after ``refiner``, with ẑ (so every table index and mean) as the compressor gave it."""
+        """y after ``refiner``, with ẑ (so every table index and mean) as the compressor gave it.
+        Refinement runs the generator on the whole image: one larger than a tile with its halo
+        is coded unrefined, with a warning (its gradients would need gigabytes)."""
+        if not _runs_whole(padded.shape[0], padded.shape[1], self.tile()):
+            warnings.warn(f"a {width}x{height} image is larger than one tile ({self.tile()} + {TILE_HALO} "
+                          f"pixels square): coded without refinement", stacklevel=3)
+            return y
         parameters = self.entropy_model.parameters(np.rint(z).astype(np.int32))
         refined = np.asarray(self.refiner(RefineTask(padded, height, width, y, parameters)), np.float32)
         if refined.shape != y.shape or not np.isfinite(refined).all():

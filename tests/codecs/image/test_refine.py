@@ -53,6 +53,14 @@ def test_the_codec_codes_what_the_refiner_returns_and_keeps_the_hyper_latent(fak
     assert ImageCodec(threads=1).decode(data).shape == photo.shape
 
 
+def test_images_larger_than_a_tile_are_coded_unrefined_with_a_warning(fake_refiner, photo):
+    with ImageCodec(refine=2, threads=1, tile_size=64) as codec:
+        with pytest.warns(UserWarning, match="without refinement"):
+            data = codec.encode(np.tile(photo, (4, 2, 1)))  # 256x192 > (64 + 128)²
+        assert fake_refiner == []
+        assert codec.decode(data).shape == (256, 192, 3)
+
+
 def test_refine_zero_never_opens_a_refiner(fake_refiner, photo):
     assert ImageCodec(threads=1, refine=0).encode(photo) == ImageCodec(threads=1).encode(photo)
     assert fake_refiner == []
