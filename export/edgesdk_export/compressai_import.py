@@ -303,5 +303,6 @@ def import_compressai(checkpoint: str | Path, arch: str, out: str | Path, images
         torch.save({"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "step": steps, "elapsed_s": elapsed,
                     "config": config.to_dict(), "quality": quality, "lmbda": COMPRESSAI_LAMBDAS[quality],
                     "model": model.state_dict()}, path)
-        export_bundle([path], out, precisions=precisions, overwrite=overwrite, log=log)
+        export_bundle([path], out, precisions=precisions, overwrite=overwrite,
+                      log=lambda line: log(line.replace(str(path), str(checkpoint))))
     return report
