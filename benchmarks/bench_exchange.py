@@ -1,8 +1,10 @@
 """Exchange figures (docs/exchange.md): frames/s into the SQLite latent store against an
 fsync'd append-only file (the same durability, no index) in the same process; SFrame
-seal+open per frame; filtered k-NN query time; camera->viewer latency at 25 fps CIF through
-JetStream (real CIF packets of the shipped model) against core NATS pub/sub (no persistence)
-on the same server, plus the codec's encode and decode time per CIF frame.
+seal+open per frame (with and without sealing a 64-d feature vector); filtered k-NN query
+time, and k-NN over sealed vectors by a key holder against the same vectors in clear;
+camera->viewer latency at 25 fps CIF through JetStream (real CIF packets of the shipped model)
+against core NATS pub/sub (no persistence) on the same server, plus the codec's encode and
+decode time per CIF frame.
 
 Fleet: 1,000 simulated cameras publish to JetStream; the ingest consumer (ack after commit)
 moves them into PostgreSQL + pgvector: drain rate of a backlog, and lag (publish to commit)
@@ -54,8 +56,8 @@ def bench_append(folder: Path, items: list[FrameRecord], batch: int) -> float:
         return len(items) / (time.perf_counter() - start)
 
 
-def bench_crypto(items: list[FrameRecord]) -> tuple[float, float]:
-    camera = StreamEncryptor("cam0")
+def bench_crypto(items: list[FrameRecord], seal_features: bool = True) -> tuple[float, float]:
+    camera = StreamEncryptor("cam0", seal_features=seal_features)
     key = generate_decoder_key()
     camera.authorise("viewer", key.public_key())
     viewer = StreamDecryptor("viewer", key)
@@ -82,6 +84,31 @@ def bench_search(folder: Path, rng, count: int = 10_000, dims: int = 64, queries
                 times.append((time.perf_counter() - start) * 1000)
             out[label] = statistics.median(times)
         return out
+
+
+def bench_sealed_search(folder: Path, rng, count: int = 1000, dims: int = 64, queries: int = 5) -> dict[str, float]:
+    """Median ms of a k=10 query over one stream of ``count`` vectors: sealed, ranked by a key
+    holder after decryption (search_decrypted), against the same vectors in clear (vec0)."""
+    from edgesdk.exchange.keyring import RecordDecryptor, RecordEncryptor, search_decrypted
+    from edgesdk.security.recipients import recipient_id
+
+    key = generate_decoder_key()
+    items = [FrameRecord("cam0", i, float(i), b"x" * 64, features=rng.normal(size=dims)) for i in range(count)]
+    times: dict[str, list[float]] = {"sealed": [], "clear": []}
+    with open_store(str(folder / "sealed.db"), dimensions=dims) as store:
+        writer = RecordEncryptor("cam0", {recipient_id(key): key.public_key()}, store.put_keys)
+        store.put_many(writer.encrypt(item) for item in items)
+        store.put_many(item.with_stream("clear") for item in items)
+        reader = RecordDecryptor(key, store.keys_of, check_replay=False)
+        for _ in range(queries):
+            query = rng.normal(size=dims)
+            start = time.perf_counter()
+            search_decrypted(store.get("cam0"), reader, query, 10)
+            times["sealed"].append((time.perf_counter() - start) * 1000)
+            start = time.perf_counter()
+            store.search(query, 10, stream="clear")
+            times["clear"].append((time.perf_counter() - start) * 1000)
+    return {label: statistics.median(values) for label, values in times.items()}
 
 
 def cif_packets(count: int) -> tuple[list[bytes], float, float]:
@@ -189,7 +216,8 @@ def bench_fleet(cameras: int, seconds: float, frame_bytes: int, dims: int = 64) 
     import nats
     import pgserver
 
-    from edgesdk.exchange.nats import NatsTransport, _headers, subject_of
+    from edgesdk.exchange.nats import NatsTransport
+    from edgesdk.exchange.nats_messages import message_headers, subject_of
     from edgesdk.exchange.nats_server import LocalNatsServer
     from edgesdk.exchange.postgres import PostgresStore, ingest
 
@@ -216,7 +244,7 @@ def bench_fleet(cameras: int, seconds: float, frame_bytes: int, dims: int = 64) 
                 record = FrameRecord(record.stream, record.frame_index, time.time(), record.data, record.kind,
                                      features=record.features)
             pending.append(asyncio.ensure_future(js.publish(subject_of(record.stream), record.data,
-                                                            headers=_headers(record, 0, 1))))
+                                                            headers=message_headers(record, 0, 1))))
             if len(pending) >= 256:
                 await asyncio.gather(*pending)
                 pending.clear()
@@ -291,7 +319,9 @@ def main() -> None:
             results[f"append_fsync_fps_batch{batch}"] = bench_append(folder, items, batch)
         items = records(args.frames, args.frame_bytes, 64, rng)
         results["store_fps_batch25_with_64d_vectors"] = bench_store(folder, items, 25, 64)
-        results["sframe_seal_fps"], results["sframe_open_fps"] = bench_crypto(items)
+        results["sframe_seal_fps"], results["sframe_open_fps"] = bench_crypto(items, seal_features=False)
+        results["sframe_with_vector_seal_fps"], results["sframe_with_vector_open_fps"] = bench_crypto(items)
+        results["knn10_ms_of_1000x64_sealed_vs_clear"] = bench_sealed_search(folder, rng)
         results["knn10_ms_of_10000x64"] = bench_search(folder, rng)
     if args.latency_frames:
         packets, encode_ms, decode_ms = cif_packets(25)
@@ -309,6 +339,12 @@ def main() -> None:
               f"baseline append+fsync {results[f'append_fsync_fps_batch{batch}']:9.0f} frames/s")
     print(f"  batch 25 with 64-d feature vectors: {results['store_fps_batch25_with_64d_vectors']:.0f} frames/s")
     print(f"SFrame AES-128-GCM: seal {results['sframe_seal_fps']:.0f} frames/s, open {results['sframe_open_fps']:.0f} frames/s")
+    print(f"  with the 64-d vector sealed too: seal {results['sframe_with_vector_seal_fps']:.0f} frames/s, "
+          f"open {results['sframe_with_vector_open_fps']:.0f} frames/s")
+    sealed = results["knn10_ms_of_1000x64_sealed_vs_clear"]
+    print(f"k-NN (k=10) over one stream of 1,000 64-d vectors, median ms: sealed (decrypt and rank) "
+          f"{sealed['sealed']:.1f}, baseline clear (vec0) {sealed['clear']:.2f}: "
+          f"x{sealed['sealed'] / sealed['clear']:.0f}")
     knn = results["knn10_ms_of_10000x64"]
     print("k-NN (k=10) over 10,000 64-d vectors, median ms: " + ", ".join(f"{k} {v:.2f}" for k, v in knn.items()))
     if args.latency_frames:

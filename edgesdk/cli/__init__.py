@@ -1,9 +1,10 @@
 """The ``edgesdk`` command line: one module per command group (codec, evaluate, bundles, devices,
-importers, store, exchange, accessory).
+importers, store, exchange, call, accessory).
 
 Every failure ends in one line on stderr, never a traceback (docs/cli.md lists the exit
 statuses): 1 for an error, 2 for a usage error (argparse), 3 for a video decoded with damage
-(every decodable frame written, what was lost reported), 130 after Ctrl-C.
+(every decodable frame written, what was lost reported), 4 for encrypted latents without a
+key for them, 130 after Ctrl-C.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import os
 import sys
 
 from edgesdk import __version__
-from edgesdk.cli import accessory, bundles, codec, devices, evaluate, exchange, importers, store
+from edgesdk.cli import accessory, bundles, call, codec, devices, evaluate, exchange, importers, store
 from edgesdk.errors import Error
+from edgesdk.security.encryption import NotAuthorisedError
 
 EXIT_ERROR = 1
 EXIT_DAMAGED = 3  # a latent video decoded with damage: what could be decoded was written
+EXIT_NOT_AUTHORISED = 4  # encrypted latents and no key for them (none given, or revoked)
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
@@ -26,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edgesdk", description="Learned image and video codecs on edge devices")
     parser.add_argument("--version", action="version", version=f"edgesdk {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    for group in (codec, evaluate, bundles, devices, importers, store, exchange, accessory):
+    for group in (codec, evaluate, bundles, devices, importers, store, exchange, call, accessory):
         group.add_commands(commands)
     return parser
 
@@ -38,7 +41,8 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def main(argv: list[str] | None = None) -> int:
     """Runs ``edgesdk`` with ``argv`` (default: the process's) and returns the exit status:
-    0, 1 and a one-line message on an error, 3 for a damaged video, 130 after Ctrl-C."""
+    0, 1 and a one-line message on an error, 3 for a damaged video, 4 for encrypted latents
+    without a key, 130 after Ctrl-C."""
     import warnings
 
     args = build_parser().parse_args(argv)
@@ -46,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _show_warning
     try:
         return args.run(args)
+    except NotAuthorisedError as error:
+        print(f"edgesdk: error: not authorised: {error}", file=sys.stderr)
+        return EXIT_NOT_AUTHORISED
     except Error as error:
         print(f"edgesdk: error: {error}", file=sys.stderr)
         return EXIT_ERROR

@@ -11,6 +11,15 @@ def _keygen(args: argparse.Namespace) -> int:
 
     from edgesdk.security import generate_signing_key
 
+    if args.x25519:
+        from edgesdk.security.recipients import generate_recipient_key, load_recipient_public_key, recipient_id
+
+        public_path = generate_recipient_key(args.private_key, args.comment or args.private_key.name.split(".")[0])
+        print(f"wrote {args.private_key} (a decoder's private key: keep it on the viewer) and {public_path} "
+              f"(give it to cameras: publish --encrypt {public_path}); recipient "
+              f"{recipient_id(load_recipient_public_key(public_path))}")
+        return 0
+
     private, public = generate_signing_key()
     if args.private_key.exists():
         from edgesdk.errors import InvalidArgumentError
@@ -77,6 +86,9 @@ def add_commands(commands) -> None:
     """Adds this group's subcommands to the ``edgesdk`` parser's ``commands``."""
     keygen = commands.add_parser("keygen", help="make an Ed25519 key pair for signing bundles")
     keygen.add_argument("private_key", type=Path, help="where to write the private key (PEM); PATH.pub gets the public")
+    keygen.add_argument("--x25519", action="store_true",
+                        help="a decoder's key pair for encrypted latents (default: Ed25519 for signing bundles)")
+    keygen.add_argument("--comment", help="--x25519: a label written in PATH.pub (default: the file name's stem)")
     keygen.set_defaults(run=_keygen)
 
     sign = commands.add_parser("sign", help="sign a bundle's manifest")

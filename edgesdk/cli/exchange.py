@@ -12,16 +12,16 @@ from __future__ import annotations
 import argparse
 import time
 from fractions import Fraction
-from pathlib import Path
 
+from edgesdk.cli.latent_io import (
+    add_encrypt_options,
+    add_key_option,
+    encryptor_for,
+    is_store,
+    open_latent_sink,
+    opener_for,
+)
 from edgesdk.errors import InvalidArgumentError
-
-STORE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
-
-
-def _is_store(target: str) -> bool:
-    return target.startswith("sqlite://") or Path(target).suffix.lower() in STORE_SUFFIXES
-
 
 def _stream_of(uri: str, given: str | None) -> str:
     from urllib.parse import urlsplit
@@ -32,8 +32,9 @@ def _stream_of(uri: str, given: str | None) -> str:
     return stream
 
 
-def _records(args: argparse.Namespace, stream: str):
-    """Frame records of SOURCE, timestamped when they are ready (capture time for live sources)."""
+def _records(args: argparse.Namespace, stream: str, key_sink=None):
+    """Frame records of SOURCE, timestamped when they are ready (capture time for live sources).
+    A store's encrypted stream is sent as it is, its wrapped keys first (to ``key_sink``)."""
     from edgesdk.bitstream.packets import read_packets
     from edgesdk.exchange import FrameRecord, open_store
 
@@ -43,13 +44,19 @@ def _records(args: argparse.Namespace, stream: str):
             for packet in read_packets(handle):
                 yield FrameRecord.from_packet(stream, packet.to_bytes(), time.time())
         return
-    if _is_store(source):
+    if is_store(source):
         if not args.stream:
             raise InvalidArgumentError("publishing from a store needs --stream (the stored stream to send)")
         with open_store(source) as store:
-            for record in store.get(args.stream):
-                yield FrameRecord(stream, record.frame_index, record.timestamp, record.data, record.kind,
-                                  record.model_id, record.quality, record.features, record.transforms)
+            epochs = store.key_epochs(args.stream)
+            if epochs and stream != args.stream:
+                raise InvalidArgumentError(f"stream {args.stream} is stored encrypted, bound to its name; publish it "
+                                           f"as nats://HOST:PORT/{args.stream}")
+            for epoch in epochs:
+                if key_sink is not None:
+                    key_sink(stream, epoch, store.keys_of(stream, epoch))
+            for record in store.get(args.stream, features=True):
+                yield record.with_stream(stream)
         return
     from edgesdk.cli.common import open_codec
     from edgesdk.codecs.video import VideoEncoder
@@ -79,91 +86,49 @@ def _publish(args: argparse.Namespace) -> int:
     sent = duplicates = size = 0
     start = time.perf_counter()
     with open_transport(args.destination, publish_timeout=args.publish_timeout) as transport:
-        for record in _records(args, stream):
+        encryptor = encryptor_for(args, stream, transport.publish_keys, transport.key_epochs)
+        for record in _records(args, stream, transport.publish_keys):
+            if encryptor is not None:
+                record = encryptor.encrypt(record)
             if transport.publish(record):
                 sent += 1
             else:
                 duplicates += 1
             size += record.size
     elapsed = time.perf_counter() - start
-    print(f"published {sent} frame(s) ({size} bytes) to {args.destination} in {elapsed:.2f} s"
+    sealed = (f", encrypted for {len(encryptor.encryptor.decoders)} decoder(s) (key epochs "
+              f"{encryptor.first_epoch}..{encryptor.encryptor.epoch})" if encryptor else "")
+    print(f"published {sent} frame(s) ({size} bytes) to {args.destination} in {elapsed:.2f} s{sealed}"
           + (f"; {duplicates} already stored (same message id)" if duplicates else ""))
     return 0
 
 
-class _PictureSink:
-    """Decodes received packets and writes pictures to a media sink (opened at the first)."""
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        from edgesdk.cli.common import open_codec
-
-        self.args = args
-        self.codec = open_codec(args)
-        self.decoder = None
-        self.sink = None
-        self.frames = 0
-
-    def add(self, record) -> None:
-        from edgesdk.codecs.video import VideoDecoder
-
-        if self.decoder is None:
-            if record.quality < 0:
-                return  # nothing to decode before the first frame
-            self.decoder = VideoDecoder(self.codec.codec(record.quality), on_damage="skip")
-        self.decoder.push(record.data)
-        self._drain()
-
-    def _drain(self) -> None:
-        from edgesdk.media import open_sink
-
-        for decoded in self.decoder.pull():
-            if self.sink is None:
-                height, width = decoded.image.shape[:2]
-                rate = decoded.syntax.frame_rate
-                self.sink = open_sink(self.args.destination, width, height, Fraction(*rate) if rate else 25)
-            self.sink.write(decoded.image)
-            self.frames += 1
-
-    def close(self) -> None:
-        if self.decoder is not None:
-            self.decoder.flush()
-            self._drain()
-        if self.sink is not None:
-            self.sink.close()
-        self.codec.close()
-
-
 def _subscribe(args: argparse.Namespace) -> int:
-    from edgesdk.exchange import open_store, open_transport
+    from edgesdk.exchange import open_transport
 
     stream = _stream_of(args.source, None)
-    destination = args.destination
-    received = 0
     with open_transport(args.source) as transport:
-        frames = transport.subscribe(stream, from_start=args.from_start, timeout=args.timeout,
-                                     max_frames=args.max_frames, idle_timeout=args.idle_timeout)
-        if destination.lower().endswith(".elv"):
-            with open(destination, "wb") as handle:
-                for record in frames:
-                    handle.write(record.data)
-                    received += 1
-            print(f"received {received} frame(s) of {stream} into {destination}")
-        elif _is_store(destination):
-            with open_store(destination) as store:
-                for record in frames:
-                    store.put(record)
-                    received += 1
-            print(f"received {received} frame(s) of {stream} into the store {destination}")
-        else:
-            sink = _PictureSink(args)
-            try:
-                for record in frames:
-                    sink.add(record)
-                    received += 1
-            finally:
-                sink.close()
-            print(f"received {received} frame(s) of {stream}; wrote {sink.frames} picture(s) to {destination}")
+        opened = opener_for(args, transport.keys_of, keep_sealed=is_store(args.destination))
+        sink = open_latent_sink(args, args.destination, transport.keys_of)
+        try:
+            for record in transport.subscribe(stream, from_start=args.from_start, timeout=args.timeout,
+                                              max_frames=args.max_frames, idle_timeout=args.idle_timeout):
+                sink.add(opened(record))
+        finally:
+            sink.close()
+    print(f"received {sink.frames} frame(s) of {stream}{sink.describe()}")
     return 0
+
+
+def add_sender_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a command that sends SOURCE (``publish``, ``call``): encoding a media
+    source, retrying, encrypting."""
+    parser.add_argument("--max-frames", type=int, help="media sources: stop after this many")
+    parser.add_argument("--keyframe-interval", type=int, default=32)
+    parser.add_argument("--b-frames", type=int, default=0, help="B frames between anchors (0 for low latency)")
+    parser.add_argument("--publish-timeout", type=float, default=30.0,
+                        help="seconds to keep retrying one frame while the broker is away (default 30)")
+    add_encrypt_options(parser)
 
 
 def add_commands(commands) -> None:
@@ -174,11 +139,7 @@ def add_commands(commands) -> None:
     publish.add_argument("source", help=".elv, a store (with --stream), or a media source (camera, file, rtsp://)")
     publish.add_argument("destination", help="nats://HOST:PORT/STREAM")
     publish.add_argument("--stream", help="the stream to send when SOURCE is a store")
-    publish.add_argument("--max-frames", type=int, help="media sources: stop after this many")
-    publish.add_argument("--keyframe-interval", type=int, default=32)
-    publish.add_argument("--b-frames", type=int, default=0, help="B frames between anchors (0 for low latency)")
-    publish.add_argument("--publish-timeout", type=float, default=30.0,
-                         help="seconds to keep retrying one frame while the broker is away (default 30)")
+    add_sender_options(publish)
     add_codec_options(publish)
     publish.set_defaults(run=_publish)
 
@@ -189,5 +150,6 @@ def add_commands(commands) -> None:
     subscribe.add_argument("--max-frames", type=int, help="stop after this many")
     subscribe.add_argument("--timeout", type=float, help="stop after this many seconds")
     subscribe.add_argument("--idle-timeout", type=float, help="stop when nothing arrived for this many seconds")
+    add_key_option(subscribe)
     add_codec_options(subscribe, quality=False)
     subscribe.set_defaults(run=_subscribe)

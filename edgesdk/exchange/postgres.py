@@ -56,7 +56,8 @@ class PostgresStore:
                     id BIGSERIAL PRIMARY KEY, stream TEXT NOT NULL, frame_index BIGINT NOT NULL,
                     timestamp DOUBLE PRECISION NOT NULL, model_id TEXT NOT NULL, quality INTEGER NOT NULL,
                     kind TEXT NOT NULL, size INTEGER NOT NULL, checksum BYTEA NOT NULL, transforms JSONB NOT NULL,
-                    data BYTEA NOT NULL{vector}, UNIQUE (stream, frame_index))""")
+                    data BYTEA NOT NULL{vector}, encrypted BOOLEAN NOT NULL DEFAULT false, sealed_features BYTEA,
+                    UNIQUE (stream, frame_index))""")
                 self._db.execute(f"CREATE INDEX {table}_time ON {table} (stream, timestamp)")
                 if dims:
                     self._db.execute(f"CREATE INDEX {table}_hnsw ON {table} USING hnsw (embedding vector_l2_ops) "
@@ -65,6 +66,8 @@ class PostgresStore:
                 self.dimensions = dims
             else:
                 self.dimensions = int(row[0])
+                for column in ("encrypted BOOLEAN NOT NULL DEFAULT false", "sealed_features BYTEA"):  # older tables
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column}")
         if dimensions is not None and dimensions != self.dimensions:
             raise InvalidArgumentError(f"table {table} holds {self.dimensions}-dimensional vectors, not {dimensions}")
 
@@ -97,14 +100,15 @@ class PostgresStore:
             if r.features is not None and r.features.shape != (self.dimensions,):
                 raise InvalidArgumentError(f"features have {r.features.size} values; this store holds {self.dimensions}")
             row = [r.stream, r.frame_index, r.timestamp, r.model_id, r.quality, r.kind.value, r.size, r.digest(),
-                   json.dumps(list(r.transforms)), r.data]
+                   json.dumps(list(r.transforms)), r.data, r.encrypted, r.sealed_features]
             if self.dimensions:
                 row.append(None if r.features is None else "[" + ",".join(map(repr, r.features.tolist())) + "]")
             rows.append(row)
-        columns = "stream, frame_index, timestamp, model_id, quality, kind, size, checksum, transforms, data"
+        columns = ("stream, frame_index, timestamp, model_id, quality, kind, size, checksum, transforms, data, "
+                   "encrypted, sealed_features")
         if self.dimensions:
             columns += ", embedding"
-        placeholders = ", ".join(["%s"] * (11 if self.dimensions else 10))
+        placeholders = ", ".join(["%s"] * len(rows[0]))
         with self._lock, self._db.transaction():
             with self._db.cursor() as cursor:
                 cursor.executemany(f"INSERT INTO {self.table} ({columns}) VALUES ({placeholders}) "
@@ -137,12 +141,13 @@ class PostgresStore:
         check_stream_name(stream)
         with self._lock:
             rows = self._fetch_and_rollback(
-                f"SELECT stream, frame_index, timestamp, data, kind, model_id, quality, transforms, checksum FROM "
+                f"SELECT stream, frame_index, timestamp, data, kind, model_id, quality, transforms, checksum, "
+                f"encrypted, sealed_features FROM "
                 f"{self.table} WHERE stream = %s AND timestamp >= %s AND timestamp < %s ORDER BY frame_index",
                 (stream, -float("inf") if start is None else start, float("inf") if end is None else end))
-        for stream_, index, timestamp, data, kind, model_id, quality, transforms, checksum in rows:
+        for stream_, index, timestamp, data, kind, model_id, quality, transforms, checksum, encrypted, sealed in rows:
             record = FrameRecord(stream_, index, timestamp, bytes(data), FrameKind(kind), model_id, quality, None,
-                                 tuple(transforms))
+                                 tuple(transforms), encrypted, None if sealed is None else bytes(sealed))
             if record.digest() != bytes(checksum):
                 raise FrameChecksumError(f"stream {stream_} frame {index}: bytes do not match their checksum")
             yield record
@@ -155,11 +160,12 @@ class PostgresStore:
 
     def streams(self) -> list[dict[str, Any]]:
         """One summary per stream (name, frames, bytes, first/last frame index and time,
-        keyframes), by name."""
+        keyframes, encrypted frames), by name."""
         rows = self._fetch_and_rollback(
             f"SELECT stream, COUNT(*), SUM(size), MIN(frame_index), MAX(frame_index), MIN(timestamp), MAX(timestamp), "
-            f"SUM((kind = 'key')::int) FROM {self.table} GROUP BY stream ORDER BY stream")
-        keys = ("stream", "frames", "bytes", "first_frame", "last_frame", "first_time", "last_time", "keyframes")
+            f"SUM((kind = 'key')::int), SUM(encrypted::int) FROM {self.table} GROUP BY stream ORDER BY stream")
+        keys = ("stream", "frames", "bytes", "first_frame", "last_frame", "first_time", "last_time", "keyframes",
+                "encrypted")
         return [dict(zip(keys, row)) for row in rows]
 
     def count(self) -> int:

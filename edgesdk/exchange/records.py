@@ -49,6 +49,8 @@ class FrameRecord:
     quality: int = -1
     features: np.ndarray | None = field(default=None, compare=False)  # float32 search vector
     transforms: tuple[str, ...] = ()  # transformation ids applied to the latents
+    encrypted: bool = False  # data is an SFrame ciphertext (edgesdk.security.encryption)
+    sealed_features: bytes | None = None  # the feature vector, SFrame-sealed (then features is None)
 
     def __post_init__(self) -> None:
         check_stream_name(self.stream)
@@ -61,6 +63,11 @@ class FrameRecord:
         object.__setattr__(self, "quality", int(self.quality))
         object.__setattr__(self, "kind", FrameKind(self.kind))
         object.__setattr__(self, "transforms", tuple(str(t) for t in self.transforms))
+        object.__setattr__(self, "encrypted", bool(self.encrypted))
+        if self.sealed_features is not None:
+            if not self.encrypted:
+                raise InvalidArgumentError("sealed_features belong to encrypted frames (encrypted=True)")
+            object.__setattr__(self, "sealed_features", bytes(self.sealed_features))
         if self.features is not None:
             features = np.ascontiguousarray(self.features, dtype=np.float32).reshape(-1)
             if not np.all(np.isfinite(features)):
@@ -82,9 +89,21 @@ class FrameRecord:
         return hashlib.blake2b(self.data, digest_size=16).digest()
 
     def metadata(self) -> dict:
-        """The clear metadata as JSON-able values (what SFrame binds as authenticated data)."""
-        return {"stream": self.stream, "frame": self.frame_index, "time": self.timestamp, "kind": self.kind.value,
+        """The clear metadata as JSON-able values (what SFrame binds as authenticated data).
+        ``encrypted`` and ``sealed_features`` appear only when true, so they are bound too."""
+        meta = {"stream": self.stream, "frame": self.frame_index, "time": self.timestamp, "kind": self.kind.value,
                 "model": self.model_id, "quality": self.quality, "size": self.size, "transforms": list(self.transforms)}
+        if self.encrypted:
+            meta["encrypted"] = True
+        if self.sealed_features is not None:
+            meta["sealed_features"] = True
+        return meta
+
+    def with_stream(self, stream: str) -> FrameRecord:
+        """The same frame under another stream name (e.g. a stored stream republished)."""
+        from dataclasses import replace
+
+        return replace(self, stream=stream)
 
     @classmethod
     def from_packet(cls, stream: str, packet: bytes, timestamp: float, *, features: np.ndarray | None = None,

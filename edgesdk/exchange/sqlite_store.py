@@ -34,7 +34,7 @@ from edgesdk.exchange.errors import (
 from edgesdk.exchange.records import FrameKind, FrameRecord, check_stream_name
 from edgesdk.lazy import require
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: encrypted frames (encrypted, sealed_features) and the keys table
 EXTRA_HINT = 'the SQLite latent store needs the exchange extra: pip install "edgesdk[exchange]"'
 
 _SCHEMA = """
@@ -52,11 +52,19 @@ CREATE TABLE IF NOT EXISTS frames (
     checksum BLOB NOT NULL,         -- BLAKE2b-128 of data
     transforms TEXT NOT NULL,       -- JSON list of transformation ids
     data BLOB NOT NULL,
+    encrypted INTEGER NOT NULL DEFAULT 0,  -- data is an SFrame ciphertext
+    sealed_features BLOB,                  -- the feature vector, sealed (never in vectors)
     UNIQUE (stream, frame_index)
 );
 CREATE INDEX IF NOT EXISTS frames_time ON frames (stream, timestamp);
 CREATE INDEX IF NOT EXISTS frames_group ON frames (stream, group_index);
+CREATE TABLE IF NOT EXISTS keys (           -- wrapped stream keys of encrypted streams
+    stream TEXT NOT NULL, epoch INTEGER NOT NULL, recipient TEXT NOT NULL, wrapped BLOB NOT NULL,
+    PRIMARY KEY (stream, epoch, recipient)
+);
 """
+_UPGRADE_1_TO_2 = ("ALTER TABLE frames ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0",
+                   "ALTER TABLE frames ADD COLUMN sealed_features BLOB")
 
 
 def _connect(path: str, readonly: bool = False):
@@ -92,9 +100,10 @@ class SQLiteStore:
                     raise StoreError(f"{self.path}: SQLite refused WAL mode ({mode})")
                 self._db.execute("PRAGMA synchronous=FULL")
                 with self._db:
-                    self._db.execute(_SCHEMA)
                     self._init_settings(dimensions)
             self.dimensions = int(self._setting("dimensions", "0"))
+            if readonly and int(self._setting("schema", "1")) < SCHEMA_VERSION:
+                raise StoreError(f"{self.path}: an older store schema; open it once writable to upgrade it")
             if dimensions is not None and dimensions != self.dimensions:
                 raise InvalidArgumentError(f"{self.path} holds {self.dimensions}-dimensional vectors, not {dimensions}")
         except self._apsw.NotADBError:
@@ -113,7 +122,13 @@ class SQLiteStore:
         return default if value is None else value
 
     def _init_settings(self, dimensions: int | None) -> None:
+        self._db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         version = self._one("SELECT value FROM settings WHERE key = 'schema'")
+        if version is not None and int(version) == 1:
+            for statement in _UPGRADE_1_TO_2:
+                self._db.execute(statement)
+            self._db.execute("UPDATE settings SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
+        self._db.execute(_SCHEMA)
         if version is None:
             dims = int(dimensions or 0)
             if not 0 <= dims <= 8192:
@@ -175,9 +190,10 @@ class SQLiteStore:
             group = record.frame_index if group is None else group  # no keyframe before it: its own group
         self._db.execute(
             "INSERT INTO frames (stream, frame_index, group_index, timestamp, model_id, quality, kind, size, "
-            "checksum, transforms, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "checksum, transforms, data, encrypted, sealed_features) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (record.stream, record.frame_index, group, record.timestamp, record.model_id, record.quality,
-             record.kind.value, record.size, digest, json.dumps(list(record.transforms)), record.data))
+             record.kind.value, record.size, digest, json.dumps(list(record.transforms)), record.data,
+             int(record.encrypted), record.sealed_features))
         frame_id = self._db.last_insert_rowid()
         if record.features is not None:
             if record.features.shape != (self.dimensions,):
@@ -191,12 +207,14 @@ class SQLiteStore:
 
     # ------------------------------------------------------------------ reading
 
-    _COLUMNS = "id, stream, frame_index, timestamp, data, kind, model_id, quality, transforms, checksum"
+    _COLUMNS = ("id, stream, frame_index, timestamp, data, kind, model_id, quality, transforms, checksum, encrypted, "
+                "sealed_features")
 
     def _record(self, row: tuple, features: bool = False) -> FrameRecord:
-        frame_id, stream, index, timestamp, data, kind, model_id, quality, transforms, checksum = row
+        frame_id, stream, index, timestamp, data, kind, model_id, quality, transforms, checksum, encrypted, sealed = row
         record = FrameRecord(stream, index, timestamp, bytes(data), FrameKind(kind), model_id, quality,
-                             self._features(frame_id) if features else None, tuple(json.loads(transforms)))
+                             self._features(frame_id) if features else None, tuple(json.loads(transforms)),
+                             bool(encrypted), None if sealed is None else bytes(sealed))
         if record.digest() != bytes(checksum):
             raise FrameChecksumError(f"{self.path}: stream {stream} frame {index}: bytes do not match their "
                                      "checksum (damaged on disk)")
@@ -240,12 +258,14 @@ class SQLiteStore:
 
     def streams(self) -> list[dict[str, Any]]:
         """One summary per stream (name, frames, bytes, first/last frame index and time,
-        keyframes), by name."""
+        keyframes, encrypted frames), by name."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT stream, COUNT(*), SUM(size), MIN(frame_index), MAX(frame_index), MIN(timestamp), "
-                "MAX(timestamp), SUM(kind = 'key') FROM frames GROUP BY stream ORDER BY stream").fetchall()
-        keys = ("stream", "frames", "bytes", "first_frame", "last_frame", "first_time", "last_time", "keyframes")
+                "MAX(timestamp), SUM(kind = 'key'), SUM(encrypted) FROM frames GROUP BY stream "
+                "ORDER BY stream").fetchall()
+        keys = ("stream", "frames", "bytes", "first_frame", "last_frame", "first_time", "last_time", "keyframes",
+                "encrypted")
         return [dict(zip(keys, row)) for row in rows]
 
     def frame_indexes(self, stream: str) -> list[int]:
@@ -253,6 +273,30 @@ class SQLiteStore:
         with self._lock:
             return [row[0] for row in self._db.execute(
                 "SELECT frame_index FROM frames WHERE stream = ? ORDER BY frame_index", (stream,))]
+
+    # ------------------------------------------------------------------ keys of encrypted streams
+
+    def put_keys(self, stream: str, epoch: int, wrapped: dict[str, bytes]) -> None:
+        """Keeps the wrapped keys of ``stream``'s ``epoch`` (one per recipient; a recipient's
+        newer wrap replaces its older one), so the store's owner can hand them with the frames."""
+        check_stream_name(stream)
+        with self._lock, self._db:
+            for recipient, blob in wrapped.items():
+                self._db.execute("INSERT OR REPLACE INTO keys VALUES (?, ?, ?, ?)",
+                                 (stream, int(epoch), recipient, blob))
+
+    def key_epochs(self, stream: str) -> list[int]:
+        """The epochs of ``stream`` whose wrapped keys are kept, ascending (empty: a clear stream)."""
+        with self._lock:
+            return [row[0] for row in self._db.execute(
+                "SELECT DISTINCT epoch FROM keys WHERE stream = ? ORDER BY epoch", (stream,))]
+
+    def keys_of(self, stream: str, epoch: int) -> dict[str, bytes] | None:
+        """{recipient: wrapped key} kept for ``stream``'s ``epoch``, None if none are."""
+        with self._lock:
+            rows = self._db.execute("SELECT recipient, wrapped FROM keys WHERE stream = ? AND epoch = ?",
+                                    (stream, int(epoch))).fetchall()
+        return {recipient: bytes(blob) for recipient, blob in rows} or None
 
     # ------------------------------------------------------------------ search
 

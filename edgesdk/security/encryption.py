@@ -16,48 +16,39 @@ Layout and guarantees: docs/exchange.md.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import functools
 import json
 import os
 import struct
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from edgesdk.errors import CorruptedError, Error, InvalidArgumentError
+import numpy as np
 
-
-class DecryptionError(Error):
-    """An encrypted frame cannot be opened (see the subclasses); nothing was decrypted."""
+from edgesdk.errors import InvalidArgumentError
+from edgesdk.security.hpke import (  # noqa: F401  (HKDF and HPKE live there; re-exported here)
+    AuthenticationError,
+    DecryptionError,
+    _expand,
+    _extract,
+    _key_schedule,
+    _nonce,
+    _raw_public,
+    _shared_secret,
+    _x25519,
+    hpke_derive_key_pair,
+    hpke_open,
+    hpke_seal,
+)
 
 
 class NotAuthorisedError(DecryptionError):
     """This decoder holds no key for the frame's key epoch (never given one, or revoked)."""
 
 
-class AuthenticationError(DecryptionError, CorruptedError):
-    """The frame or its clear metadata was altered, or it was sealed with another key."""
-
-
 class ReplayError(DecryptionError):
     """The frame's counter was already accepted under this key: a replayed frame."""
-
-
-# ------------------------------------------------------------------------------ HKDF
-
-
-def _extract(hash_name: str, salt: bytes, ikm: bytes) -> bytes:
-    return hmac.new(salt or bytes(hashlib.new(hash_name).digest_size), ikm, hash_name).digest()
-
-
-def _expand(hash_name: str, prk: bytes, info: bytes, length: int) -> bytes:
-    out, block, counter = b"", b"", 1
-    while len(out) < length:
-        block = hmac.new(prk, block + info + bytes([counter]), hash_name).digest()
-        out += block
-        counter += 1
-    return out[:length]
 
 
 # ------------------------------------------------------------------------------ SFrame (RFC 9605)
@@ -126,6 +117,7 @@ def decode_header(data: bytes) -> tuple[int, int, int]:
     return values[0], values[1], at
 
 
+@functools.lru_cache(maxsize=256)  # an epoch's frames share one derivation (keys held anyway)
 def derive_key_salt(base_key: bytes, kid: int, suite: int = DEFAULT_SUITE) -> tuple[bytes, bytes]:
     """(sframe_key, sframe_salt) of a base key and key id (RFC 9605 §4.4.2)."""
     s = _suite(suite)
@@ -134,10 +126,6 @@ def derive_key_salt(base_key: bytes, kid: int, suite: int = DEFAULT_SUITE) -> tu
     key = _expand(s.hash_name, secret, b"SFrame 1.0 Secret key " + suffix, s.key_size)
     salt = _expand(s.hash_name, secret, b"SFrame 1.0 Secret salt " + suffix, s.nonce_size)
     return key, salt
-
-
-def _nonce(salt: bytes, ctr: int) -> bytes:
-    return bytes(a ^ b for a, b in zip(salt, ctr.to_bytes(len(salt), "big")))
 
 
 def sframe_encrypt(base_key: bytes, kid: int, ctr: int, metadata: bytes, plaintext: bytes,
@@ -167,86 +155,10 @@ def sframe_decrypt(base_key: bytes, ciphertext: bytes, metadata: bytes, suite: i
                                   "metadata, or another key)") from None
 
 
-# ------------------------------------------------------------------------------ HPKE (RFC 9180), base mode
-
-_KEM_ID, _KDF_ID, _AEAD_ID = 0x0020, 0x0001, 0x0001
-_KEM_SUITE = b"KEM" + struct.pack(">H", _KEM_ID)
-_HPKE_SUITE = b"HPKE" + struct.pack(">HHH", _KEM_ID, _KDF_ID, _AEAD_ID)
-
-
-def _labeled_extract(suite_id: bytes, salt: bytes, label: bytes, ikm: bytes) -> bytes:
-    return _extract("sha256", salt, b"HPKE-v1" + suite_id + label + ikm)
-
-
-def _labeled_expand(suite_id: bytes, prk: bytes, label: bytes, info: bytes, length: int) -> bytes:
-    return _expand("sha256", prk, struct.pack(">H", length) + b"HPKE-v1" + suite_id + label + info, length)
-
-
-def _x25519():
-    from cryptography.hazmat.primitives.asymmetric import x25519
-
-    return x25519
-
-
-def _raw_public(key) -> bytes:
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-
-
-def hpke_derive_key_pair(ikm: bytes):
-    """DeriveKeyPair of DHKEM(X25519, HKDF-SHA256) (RFC 9180 §7.1.3): a private key."""
-    prk = _labeled_extract(_KEM_SUITE, b"", b"dkp_prk", ikm)
-    return _x25519().X25519PrivateKey.from_private_bytes(_labeled_expand(_KEM_SUITE, prk, b"sk", b"", 32))
-
-
-def _shared_secret(dh: bytes, enc: bytes, recipient_public: bytes) -> bytes:
-    prk = _labeled_extract(_KEM_SUITE, b"", b"eae_prk", dh)
-    return _labeled_expand(_KEM_SUITE, prk, b"shared_secret", enc + recipient_public, 32)
-
-
-def _key_schedule(shared_secret: bytes, info: bytes) -> tuple[bytes, bytes]:
-    psk_id_hash = _labeled_extract(_HPKE_SUITE, b"", b"psk_id_hash", b"")
-    info_hash = _labeled_extract(_HPKE_SUITE, b"", b"info_hash", info)
-    context = b"\x00" + psk_id_hash + info_hash
-    secret = _labeled_extract(_HPKE_SUITE, shared_secret, b"secret", b"")
-    return (_labeled_expand(_HPKE_SUITE, secret, b"key", context, 16),
-            _labeled_expand(_HPKE_SUITE, secret, b"base_nonce", context, 12))
-
-
-def hpke_seal(recipient_public, info: bytes, aad: bytes, plaintext: bytes, *, ephemeral=None) -> bytes:
-    """enc || ciphertext, single shot (sequence 0). ``ephemeral`` only for test vectors."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    ephemeral = ephemeral or _x25519().X25519PrivateKey.generate()
-    enc = _raw_public(ephemeral.public_key())
-    shared = _shared_secret(ephemeral.exchange(recipient_public), enc, _raw_public(recipient_public))
-    key, nonce = _key_schedule(shared, info)
-    return enc + AESGCM(key).encrypt(nonce, plaintext, aad)
-
-
-def hpke_open(private_key, info: bytes, aad: bytes, sealed: bytes, sequence: int = 0) -> bytes:
-    """The plaintext of :func:`hpke_seal`'s output; AuthenticationError if it does not open."""
-    from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    if len(sealed) < 32 + 16:
-        raise AuthenticationError("HPKE ciphertext too short")
-    enc = sealed[:32]
-    try:
-        dh = private_key.exchange(_x25519().X25519PublicKey.from_public_bytes(enc))
-    except ValueError:
-        raise AuthenticationError("HPKE encapsulated key is invalid") from None
-    key, nonce = _key_schedule(_shared_secret(dh, enc, _raw_public(private_key.public_key())), info)
-    try:
-        return AESGCM(key).decrypt(_nonce(nonce, sequence), sealed[32:], aad)
-    except InvalidTag:
-        raise AuthenticationError("HPKE ciphertext does not open with this key") from None
-
-
 # ------------------------------------------------------------------------------ streams, epochs, decoders
 
 WRAP_INFO = b"edgesdk stream key v1"
+FEATURES_INFO = b"edgesdk feature vector key v1"
 REPLAY_WINDOW = 4096  # counters below the highest accepted minus this are refused as replays
 
 
@@ -266,6 +178,13 @@ def _wrap_aad(stream: str, epoch: int, decoder: str) -> bytes:
     return json.dumps([stream, epoch, decoder], separators=(",", ":")).encode()
 
 
+@functools.lru_cache(maxsize=256)
+def features_key(base_key: bytes) -> bytes:
+    """The base key feature vectors are sealed with: HKDF of the epoch's base key with its own
+    label, so a vector and its frame (same key id and counter) never share an AES-GCM nonce."""
+    return _expand("sha256", _extract("sha256", b"", base_key), FEATURES_INFO, len(base_key))
+
+
 @dataclass
 class StreamEncryptor:
     """Camera side of one stream. Each key epoch has a random base key (the SFrame key id is
@@ -274,7 +193,8 @@ class StreamEncryptor:
 
     stream: str
     suite: int = DEFAULT_SUITE
-    epoch: int = 0
+    epoch: int = 0  # the first epoch (a stream published again starts after its last one)
+    seal_features: bool = True  # feature vectors leak content: sealed unless this is False
     _keys: dict[int, bytes] = field(default_factory=dict, repr=False)
     _decoders: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -288,7 +208,13 @@ class StreamEncryptor:
         return sorted(self._decoders)
 
     def authorise(self, decoder: str, public_key) -> None:
-        """``decoder`` (a name) may read this epoch and later ones."""
+        """``decoder`` (a name) may read this epoch and later ones. A key of small order (whose
+        shared secrets are all zero, e.g. all-zero bytes) is refused: InvalidArgumentError."""
+        try:
+            _x25519().X25519PrivateKey.generate().exchange(public_key)
+        except (ValueError, TypeError):
+            raise InvalidArgumentError(f"the public key of decoder {decoder} is not a usable X25519 key (a point of "
+                                       "small order, or not an X25519 key)") from None
         self._decoders[decoder] = public_key
 
     def revoke(self, decoder: str) -> int:
@@ -317,10 +243,19 @@ class StreamEncryptor:
                               data, self.suite)
 
     def encrypt_record(self, record):
-        """The record with its data sealed (metadata unchanged and in clear)."""
-        from dataclasses import replace
-
-        return replace(record, data=self.seal(record.frame_index, record.metadata(), record.data))
+        """The record with its data sealed and marked ``encrypted``, its feature vector sealed
+        into ``sealed_features`` (unless ``seal_features`` is False); the rest of the metadata
+        stays clear and is bound to both ciphertexts, the two markers included."""
+        if record.encrypted:
+            raise InvalidArgumentError(f"stream {record.stream} frame {record.frame_index} is already encrypted")
+        vector = record.features if self.seal_features else None
+        target = replace(record, encrypted=True, features=None if vector is not None else record.features,
+                         sealed_features=None if vector is None else b"")
+        metadata = target.metadata()
+        sealed_vector = None if vector is None else sframe_encrypt(
+            features_key(self._keys[self.epoch]), self.epoch, record.frame_index, canonical_metadata(metadata),
+            vector.tobytes(), self.suite)
+        return replace(target, data=self.seal(record.frame_index, metadata, record.data), sealed_features=sealed_vector)
 
 
 class StreamDecryptor:
@@ -356,24 +291,49 @@ class StreamDecryptor:
              check_replay: bool = True) -> bytes:
         """The frame's bytes; NotAuthorisedError (no key for its epoch), AuthenticationError
         (altered data or metadata, or counter not the frame index), ReplayError."""
-        epoch, ctr, _ = decode_header(ciphertext)
-        key = self._keys.get((stream, epoch))
-        if key is None:
-            raise NotAuthorisedError(f"decoder {self.name} holds no key for stream {stream} epoch {epoch}")
-        if ctr != frame_index:
-            raise AuthenticationError(f"stream {stream}: frame {frame_index} carries counter {ctr}")
+        key, epoch, ctr = self._key_and_counter(stream, frame_index, ciphertext)
         plaintext = sframe_decrypt(key, ciphertext, canonical_metadata(metadata), self._suite)
         if check_replay:
             self._check_replay((stream, epoch), ctr)
         return plaintext
 
-    def decrypt_record(self, record, *, check_replay: bool = True):
-        """The record with its data opened (see :meth:`open`); ``check_replay=False`` when
-        re-reading frames already accepted, e.g. from a store."""
-        from dataclasses import replace
+    def holds_key(self, stream: str, epoch: int) -> bool:
+        """Whether this decoder was given (and unwrapped) the key of ``stream``'s ``epoch``."""
+        return (stream, epoch) in self._keys
 
+    def _key_and_counter(self, stream: str, frame_index: int, ciphertext: bytes) -> tuple[bytes, int, int]:
+        epoch, ctr, _ = decode_header(ciphertext)
+        key = self._keys.get((stream, epoch))
+        if key is None:
+            raise NotAuthorisedError(f"decoder {self.name} holds no key for stream {stream} epoch {epoch} "
+                                     "(revoked or never authorised)")
+        if ctr != frame_index:
+            raise AuthenticationError(f"stream {stream}: frame {frame_index} carries counter {ctr}")
+        return key, epoch, ctr
+
+    def decrypt_record(self, record, *, check_replay: bool = True):
+        """The clear record: data opened (see :meth:`open`) and the sealed feature vector, if
+        any, back in ``features``. A frame not marked encrypted is refused (AuthenticationError):
+        a decoder that holds keys accepts only sealed frames. ``check_replay=False`` when
+        re-reading frames already accepted, e.g. from a store."""
+        if not record.encrypted:
+            raise AuthenticationError(f"stream {record.stream} frame {record.frame_index} is not encrypted; a decoder "
+                                      "with keys accepts only encrypted frames")
         data = self.open(record.stream, record.frame_index, record.metadata(), record.data, check_replay=check_replay)
-        return replace(record, data=data)
+        return replace(record, data=data, encrypted=False, features=self.open_features(record), sealed_features=None)
+
+    def open_features(self, record):
+        """The record's feature vector: its clear ``features``, or its sealed vector opened
+        (AuthenticationError if altered or moved; the frame's bytes are not opened)."""
+        if record.sealed_features is None:
+            return record.features
+        key, _, _ = self._key_and_counter(record.stream, record.frame_index, record.sealed_features)
+        opened = sframe_decrypt(features_key(key), record.sealed_features, canonical_metadata(record.metadata()),
+                                self._suite)
+        if len(opened) % 4:
+            raise AuthenticationError(f"stream {record.stream} frame {record.frame_index}: sealed features are not "
+                                      "float32 values")
+        return np.frombuffer(opened, dtype=np.float32).copy()
 
     def _check_replay(self, key: tuple[str, int], ctr: int) -> None:
         with self._lock:

@@ -99,8 +99,11 @@ def test_ctrl_c_is_one_line_status_130_and_no_partial_file(tmp_path):
         save(frames / f"{i:03d}.png", np.ascontiguousarray(np.roll(big, i, axis=1)[:128, :192]))
     out = tmp_path / "out"
     out.mkdir()
+    # A shell's background job inherits SIGINT ignored (e.g. CI started with '&'): restore the
+    # default in the child, as an interactive terminal has it.
     process = subprocess.Popen([sys.executable, "-m", "edgesdk.cli", "encode", str(frames), str(out / "x.elv")],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not any(out.iterdir()):  # the encode has started writing
         time.sleep(0.1)

@@ -97,7 +97,7 @@ def test_authorised_decoders_read_and_others_get_a_clear_error():
     camera, viewers = camera_and_viewers()
     wrapped = camera.wrapped_keys()
     sealed = camera.encrypt_record(record(0))
-    assert sealed.metadata() | {"size": 0} == record(0).metadata() | {"size": 0}  # metadata stays clear
+    assert sealed.metadata() | {"size": 0} == record(0).metadata() | {"size": 0, "encrypted": True}  # clear
     assert b"latent packet bytes" not in sealed.data
     for name in ("alice", "bob"):
         viewers[name].accept_keys("cam0", 0, wrapped)
@@ -176,3 +176,13 @@ def test_encrypted_frames_in_the_store(tmp_path):
         store.put_many(camera.encrypt_record(record(i, b"frame %d" % i)) for i in range(4))
         back = list(store.get("cam0", 1001.0, 1003.0))  # the clear metadata still selects
         assert [viewers["alice"].decrypt_record(r).data for r in back] == [b"frame 1", b"frame 2"]
+
+
+def test_a_small_order_public_key_is_refused():
+    from cryptography.hazmat.primitives.asymmetric import x25519
+
+    camera = StreamEncryptor("cam0")
+    for raw in (bytes(32), bytes([1]) + bytes(31)):  # u = 0 and u = 1: every shared secret is zero
+        with pytest.raises(edgesdk.InvalidArgumentError):
+            camera.authorise("mallory", x25519.X25519PublicKey.from_public_bytes(raw))
+    assert camera.decoders == []

@@ -7,6 +7,7 @@ import shutil
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -151,6 +152,38 @@ def test_publish_and_subscribe_commands(server, tmp_path, capsys, video_packets)
     assert [r.kind.value for r in stored[:4]] == ["key", "P", "P", "key"]
 
 
+def test_an_acknowledgement_the_broker_cannot_take_is_reported_not_raised(server):
+    # A consumer commits, then the broker stops answering before the ack (a frozen or overloaded
+    # server): the ack fails after its timeout, and that must not kill the consumer (unacked
+    # frames come again after ack_wait and the store keeps one copy of each id).
+    import signal
+
+    with NatsTransport(server.uri, publish_timeout=10, request_timeout=0.5) as camera:
+        for i in range(3):
+            camera.publish(FrameRecord("cam3", i, 1000 + i / 25, b"frame %d" % i))
+        with NatsTransport(server.uri, request_timeout=0.5) as transport:
+            batches = transport.fetch_batches("ack-test", batch=8, idle_timeout=None,
+                                              deadline=time.monotonic() + 60, ack_wait=1.0)
+            records, acknowledge = next(batches)
+            assert sorted(r.frame_index for r in records) == [0, 1, 2]
+            server.process.send_signal(signal.SIGSTOP)
+            stat = Path(f"/proc/{server.process.pid}/stat")
+            while stat.read_text().rsplit(")", 1)[1].split()[0] != "T":  # until it has stopped
+                time.sleep(0.01)
+            try:
+                assert acknowledge() is False
+            finally:
+                server.process.send_signal(signal.SIGCONT)
+            camera.publish(FrameRecord("cam3", 3, 1000.12, b"frame 3"))
+            seen = set()
+            while 3 not in seen:  # the consumer goes on (bounded by the deadline above)
+                again, acknowledge = next(batches)
+                seen |= {r.frame_index for r in again}
+                assert acknowledge() is True
+            assert seen <= {0, 1, 2, 3}
+            batches.close()
+
+
 @pytest.mark.slow
 def test_leaf_node_buffers_while_the_hub_is_down(tmp_path):
     """A device's leaf node keeps its own JetStream: frames are acknowledged locally while the
@@ -162,12 +195,13 @@ def test_leaf_node_buffers_while_the_hub_is_down(tmp_path):
         with NatsTransport(hub.uri, jetstream="FLEET", create_stream=False) as fleet:
             with NatsTransport(device.uri) as camera:  # fleet sources camera's LATENTS
                 fleet.source_leaves(["dev"])
+                camera.publish_keys("cam0", 0, {"x25519-viewer": b"wrapped key"})  # sourced with the frames
                 for i in range(20):
                     camera.publish(FrameRecord("cam0", i, float(i), b"frame %d" % i))
                 deadline = time.monotonic() + 30
-                while fleet.message_count() < 20 and time.monotonic() < deadline:
+                while fleet.message_count() < 21 and time.monotonic() < deadline:
                     time.sleep(0.2)
-                assert fleet.message_count() == 20
+                assert fleet.message_count() == 21
         hub.kill()  # uplink down: the camera keeps going, acknowledged by its own leaf node
         with NatsTransport(device.uri) as camera:
             for i in range(20, 40):
@@ -178,12 +212,13 @@ def test_leaf_node_buffers_while_the_hub_is_down(tmp_path):
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
                 try:
-                    if fleet.message_count() >= 40:
+                    if fleet.message_count() >= 41:
                         break
                 except Exception:
                     pass
                 time.sleep(0.5)
             stored = fleet.stored("cam0")
+            assert fleet.keys_of("cam0", 0) == {"x25519-viewer": b"wrapped key"}
         assert sorted(r.frame_index for r in stored) == list(range(40))  # every frame, once
 
 

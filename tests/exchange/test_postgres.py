@@ -168,3 +168,22 @@ def test_hub_down_for_a_third_of_the_run_fleet_converges(postgres, table, tmp_pa
         for c in range(cameras):
             assert [r.frame_index for r in store.get(f"cam{c}")] == list(range(per_camera))
         assert time.monotonic() - started < 90
+
+
+def test_encrypted_frames_keep_their_sealed_vectors_out_of_the_index(postgres, table):
+    from edgesdk.security.encryption import StreamDecryptor, StreamEncryptor, generate_decoder_key
+
+    key = generate_decoder_key()
+    camera = StreamEncryptor("cam0")
+    camera.authorise("alice", key.public_key())
+    viewer = StreamDecryptor("alice", key)
+    viewer.accept_keys("cam0", 0, camera.wrapped_keys())
+    rng = np.random.default_rng(3)
+    clear = [FrameRecord("cam0", i, 1.0 + i, b"frame %d" % i, features=rng.normal(size=4)) for i in range(3)]
+    with open_store(postgres, table=table, dimensions=4) as store:
+        store.put_many([camera.encrypt_record(r) for r in clear] + [FrameRecord("open", 0, 1.0, b"x",
+                                                                                 features=np.ones(4))])
+        assert [hit[0] for hit in store.search(clear[1].features, k=3, exact=True)] == ["open"]
+        opened = [viewer.decrypt_record(r) for r in store.get("cam0")]
+    assert [r.data for r in opened] == [r.data for r in clear]
+    assert [r.features.tolist() for r in opened] == [r.features.tolist() for r in clear]

@@ -29,6 +29,8 @@ def test_store_commands(tmp_path, capsys, video_packets):
     # frames 5..7 by time (25 fps from t=1000), extended back to their keyframe (frame 4)
     assert main(["store", "get", db, "cam0", "--start", "1000.2", "--end", "1000.3", str(tmp_path / "r.elv")]) == 0
     assert (tmp_path / "r.elv").read_bytes() == b"".join(packets[4:8])
+    assert main(["store", "get", db, "cam0", "--start", "0", "--end", "1", str(tmp_path / "none.elv")]) == 1
+    assert not (tmp_path / "none.elv").exists()  # an empty range writes nothing
     assert main(["store", "export", db, "cam0", "--start", "1000.2", "--end", "1000.3", str(tmp_path / "png"),
                  "--backend", "onnxruntime"]) == 0
     assert len(list((tmp_path / "png").glob("*.png"))) == 4

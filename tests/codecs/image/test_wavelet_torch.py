@@ -256,3 +256,22 @@ def test_slim_checkpoint_continues_a_run(tmp_path):
     torch.testing.assert_close(kept["g_a.transform.log_steps"].float(), full["g_a.transform.log_steps"],
                                rtol=1e-2, atol=0)
     assert train.main(wavelet_args(data, tmp_path / "next", 2, "--init", str(small))) == 0
+
+
+def test_committed_pilot_checkpoint_codes_a_photograph_as_docs_models_says():
+    # export/checkpoints/wavelet.pt is what a later run continues from (docs/models.md): it must
+    # load into the wavelet model and keep its rate levels ordered and useful on a real photo.
+    from pathlib import Path
+
+    import shared_data
+    from PIL import Image
+
+    checkpoint = Path(__file__).resolve().parents[3] / "export" / "checkpoints" / "wavelet.pt"
+    model, meta = train.load_model(checkpoint)
+    assert meta["config"]["name"] == "wavelet" and meta["step"] > 1000
+    image = np.asarray(Image.open(shared_data.require("kodak") / "kodim23.png").convert("RGB"))[128:384, 192:448]
+    levels = curve.measure(model, [("kodim23", image)])
+    rates, qualities = [p["bpp"] for p in levels], [p["psnr"] for p in levels]
+    assert len(levels) == 4 and rates == sorted(rates) and qualities == sorted(qualities)
+    # the pilot at step 1300 gave 29.8 dB at 0.52 bpp over Kodak; kodim23 is easier than average
+    assert rates[0] < 0.4 and qualities[0] > 31.5, levels  # measured at step 1648: 0.311 bpp, 32.1 dB
