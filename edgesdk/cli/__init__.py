@@ -1,5 +1,5 @@
 """The ``edgesdk`` command line: one module per command group (codec, evaluate, bundles, devices,
-store, exchange, call, search, edit, accessory).
+importers, store, exchange, call, search, edit, accessory).
 
 Every failure ends in one line on stderr, never a traceback (docs/cli.md lists the exit
 statuses): 1 for an error, 2 for a usage error (argparse), 3 for a video decoded with damage
@@ -14,7 +14,8 @@ import os
 import sys
 
 from edgesdk import __version__
-from edgesdk.cli import accessory, bundles, call, codec, devices, edit, evaluate, exchange, search, store
+from edgesdk.cli import (accessory, bundles, call, codec, devices, edit, evaluate, exchange, importers, search,
+                         store)
 from edgesdk.errors import Error
 from edgesdk.security.encryption import NotAuthorisedError
 
@@ -29,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edgesdk", description="Learned image and video codecs on edge devices")
     parser.add_argument("--version", action="version", version=f"edgesdk {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    for group in (codec, evaluate, bundles, devices, store, exchange, call, search, edit, accessory):
+    for group in (codec, evaluate, bundles, devices, importers, store, exchange, call, search, edit, accessory):
         group.add_commands(commands)
     return parser
 

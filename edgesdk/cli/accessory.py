@@ -24,11 +24,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 def add_commands(commands) -> None:
     """Adds ``edgesdk accessory serve`` to the CLI's subcommands."""
-    from edgesdk.cli.common import add_codec_options
+    from edgesdk.cli.common import add_codec_options, add_subcommand
 
-    accessory = commands.add_parser("accessory", help="augmentation accessory: code frames for a host")
-    actions = accessory.add_subparsers(dest="accessory_command", required=True)
-    serve = actions.add_parser("serve", help="serve encode/decode requests on a Unix socket or loopback TCP")
+    serve = add_subcommand(commands, "accessory", "augmentation accessory: code frames for a host", "serve",
+                           "serve encode/decode requests on a Unix socket or loopback TCP")
     serve.add_argument("address", nargs="?", default="unix:///tmp/edgesdk-accessory.sock",
                        help="unix:///path or tcp://127.0.0.1:PORT (PORT 0: any free port)")
     serve.add_argument("--queue", type=int, default=4, help="requests held at most; beyond, hosts are told busy")

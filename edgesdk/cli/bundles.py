@@ -52,7 +52,7 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _export_extra(command: str):
+def export_extra(command: str):
     """edgesdk_export, or a DependencyError that says how to install it."""
     from edgesdk.lazy import require
 
@@ -62,7 +62,7 @@ def _export_extra(command: str):
 
 
 def _export(args: argparse.Namespace) -> int:
-    export = _export_extra("export")
+    export = export_extra("export")
     signing_key = args.sign_key.read_bytes() if args.sign_key else None
     path = export.bundle_export.export_bundle(args.checkpoints, args.out, precisions=args.precisions,
                                               signing_key=signing_key, overwrite=args.overwrite)
@@ -74,7 +74,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _quantize(args: argparse.Namespace) -> int:
-    export = _export_extra("quantize")
+    export = export_extra("quantize")
     signing_key = args.sign_key.read_bytes() if args.sign_key else None
     path = export.int8.add_int8_generators(args.bundle, args.out, args.calibration, count=args.images,
                                            signing_key=signing_key, overwrite=args.overwrite)

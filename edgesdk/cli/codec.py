@@ -104,6 +104,9 @@ def add_commands(commands) -> None:
     encode.add_argument("destination", help=".eli (one image), a folder, or .elv (video)")
     add_codec_options(encode)
     add_force_option(encode)
+    encode.add_argument("--refine", type=int, default=0, metavar="N",
+                        help="spend N gradient steps per image (video: per keyframe) on its latent: fewer bits at "
+                             "the same quality, any decoder reads it; needs the export extra (default: 0, off)")
     encode.add_argument("--keyframe-interval", type=int, default=32, help="video: frames per GOP")
     encode.add_argument("--b-frames", type=int, default=2, help="video: B frames between anchors")
     encode.add_argument("--max-frames", type=int, help="video: stop after this many, at least 1 "

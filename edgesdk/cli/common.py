@@ -17,7 +17,18 @@ def open_codec(args: argparse.Namespace):
     from edgesdk.codecs.image.codec import ImageCodec
 
     return ImageCodec(args.model, quality=getattr(args, "quality", None), backend=args.backend,
-                      precision=args.precision, generator_precision=args.generator_precision, device=args.device)
+                      precision=args.precision, generator_precision=args.generator_precision, device=args.device,
+                      refine=getattr(args, "refine", 0))
+
+
+def add_subcommand(commands, group: str, group_help: str, name: str, help: str) -> argparse.ArgumentParser:
+    """Adds ``edgesdk GROUP NAME`` (a command group whose subcommand is required) and returns
+    NAME's parser; a group already added gets the new subcommand."""
+    if group in commands.choices:
+        actions = next(a for a in commands.choices[group]._actions if isinstance(a, argparse._SubParsersAction))
+    else:
+        actions = commands.add_parser(group, help=group_help).add_subparsers(dest=f"{group}_command", required=True)
+    return actions.add_parser(name, help=help)
 
 
 def add_codec_options(parser: argparse.ArgumentParser, quality: bool = True) -> None:
@@ -131,7 +142,7 @@ def tile_progress(codec, height: int, width: int, desc: str) -> Iterator[None]:
     when stderr is not a terminal."""
     import sys
 
-    from edgesdk.codecs.image.codec import TILE_HALO, _runs_whole, _spans
+    from edgesdk.codecs.image.tiles import TILE_HALO, _runs_whole, _spans
     from edgesdk.shapes import padded_size
 
     tile = codec.tile_size

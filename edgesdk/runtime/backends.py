@@ -87,13 +87,9 @@ def _check(backend: str, precision: str) -> None:
 def _load_plugins() -> None:
     """Runs the ``edgesdk.backends`` entry points of installed packages (each a function that
     calls :func:`register_backend`); edgesdk_export declares the pytorch one."""
-    from importlib.metadata import entry_points
+    from edgesdk.lazy import load_plugins
 
-    for entry in entry_points(group="edgesdk.backends"):
-        try:
-            entry.load()()
-        except ImportError:
-            continue  # its package is half installed: the backend stays unregistered
+    load_plugins("edgesdk.backends")
 
 
 # A device profile's default_backend -> backend name.

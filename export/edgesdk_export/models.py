@@ -36,6 +36,8 @@ from edgesdk_export import wavelet
 MULTIPLE = 64  # g_a downsamples by 16, h_a by 4 more
 WAVELET_LEVELS = 4  # 2^4 = g_a's downsampling
 LIKELIHOOD_BOUND = 1e-9
+HYPER_ACTIVATIONS = {"relu": functools.partial(nn.ReLU, inplace=True),
+                     "leaky_relu": functools.partial(nn.LeakyReLU, 0.01, inplace=True)}
 
 
 # --- Configuration ----------------------------------------------------------------------------
@@ -57,6 +59,7 @@ class CodecConfig:
     kernels: tuple[int, int, int, int]  # g_a stage kernels (g_s mirrors)
     gdn: str = "gdn"  # "gdn": x / sqrt(β + γ·x²);  "simplified": x / (β + γ·|x|)
     hyper_kernels: tuple[int, int, int] = (3, 5, 5)  # h_a: stride 1, 2, 2
+    hyper_activation: str = "relu"  # h_a's nonlinearity: "relu", or "leaky_relu" (mbt2018-mean's, slope 0.01)
     hyper_hidden: int | None = None  # h_s hidden width (None: N)
     hyper_synthesis_kernel: int = 3
     num_scale_tables: int = 64
@@ -85,6 +88,8 @@ class CodecConfig:
                 raise ValueError(f"a wavelet model has M = {wavelet.latent_channels(WAVELET_LEVELS)}")
             if not self.rate_qualities or len(self.initial_steps) != len(self.rate_qualities):
                 raise ValueError("a wavelet model needs rate_qualities and one initial step each")
+        if self.hyper_activation not in HYPER_ACTIVATIONS:
+            raise ValueError(f"hyper_activation must be one of {sorted(HYPER_ACTIVATIONS)}, not {self.hyper_activation!r}")
         if self.gdn not in ("gdn", "simplified"):
             raise ValueError(f"gdn must be 'gdn' or 'simplified', not {self.gdn!r}")
         if len(self.widths) != 3 or len(self.kernels) != 4 or len(self.hyper_kernels) != 3:
@@ -99,7 +104,12 @@ class CodecConfig:
         return _runtime_scale_table(self.scale_min, self.scale_max, self.num_scale_tables)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The fields as a JSON-ready dict; ``hyper_activation`` only when it is not the default
+        (so configurations from before it existed, and their model ids, are unchanged)."""
+        values = asdict(self)
+        if values["hyper_activation"] == "relu":
+            del values["hyper_activation"]
+        return values
 
     @classmethod
     def from_dict(cls, values: dict) -> CodecConfig:
@@ -286,11 +296,12 @@ def _synthesis(config: CodecConfig) -> nn.Sequential:
 
 def _hyper_analysis(config: CodecConfig) -> nn.Sequential:
     k0, k1, k2 = config.hyper_kernels
+    activation = HYPER_ACTIVATIONS[config.hyper_activation]
     return nn.Sequential(
         nn.Conv2d(config.M, config.N, k0, stride=1, padding=k0 // 2),
-        nn.ReLU(inplace=True),
+        activation(),
         nn.Conv2d(config.N, config.N, k1, stride=2, padding=k1 // 2),
-        nn.ReLU(inplace=True),
+        activation(),
         nn.Conv2d(config.N, config.N, k2, stride=2, padding=k2 // 2),
     )
 

@@ -38,7 +38,8 @@ LAYERS = {
         "tests/test_stream_identity.py",
     ),
     "codecs": (
-        ["edgesdk/codecs/image/codec.py", "edgesdk/codecs/image/entropy_model.py", "edgesdk/codecs/model.py"],
+        ["edgesdk/codecs/image/codec.py", "edgesdk/codecs/image/tiles.py", "edgesdk/codecs/image/entropy_model.py",
+         "edgesdk/codecs/model.py"],
         "tests/codecs/image/test_pixels.py tests/codecs/image/test_noise_reaches_only_pixels.py "
         "tests/codecs/image/test_image_api.py tests/codecs/image/test_latent_codec.py tests/codecs/test_families.py "
         "tests/test_stream_identity.py",
@@ -64,7 +65,7 @@ EQUIVALENT: dict[str, str] = {
         "tile <= 0 vs tile == 0: encode_residual refuses tile sizes outside 0..64 before this",
     "edgesdk/codecs/video/elv.py:core/ReplaceBinaryOperator_LShift_Mod:0":
         "read_video's default chunk_size 1 << 16 vs 1: only how many bytes each read asks for",
-    "edgesdk/codecs/image/codec.py:core/ReplaceBinaryOperator_FloorDiv_BitOr:15":
+    "edgesdk/codecs/image/tiles.py:core/ReplaceBinaryOperator_FloorDiv_BitOr:13":
         "tiled_synthesize slicing ŷ to in_r1 | 16 instead of in_r1 // 16 (in_r1 is a multiple of 64) "
         "hands a tile every latent row below it: pixels equal up to float noise, since the halo already "
         "covers the generator's receptive field; only the tile's memory bound is lost (not tested)",

@@ -11,6 +11,7 @@ different backends, precisions or machines:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +26,11 @@ from edgesdk.errors import CorruptedError, InvalidArgumentError
 from edgesdk.limits import Limits, resolve_limits
 from edgesdk.shapes import PAD_MULTIPLE, padded_size
 from edgesdk.codecs.image.entropy_model import HyperpriorEntropyModel
+from edgesdk.codecs.image.tiles import (  # noqa: F401 - re-exported: the codec's public helpers
+    LATENT_DOWNSAMPLING, TILE_HALO, Analyze, Synthesize, _runs_whole, tiled_analyze, tiled_synthesize, to_pixels,
+    to_tensor)
+from edgesdk.codecs.image.refine import RefineTask, check_steps, open_refiner, refiner_factory
 from edgesdk.codecs.model import CodecModel, default_model, load_image
-
-LATENT_DOWNSAMPLING = 16
-
-Analyze = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
-Synthesize = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass
@@ -45,6 +45,8 @@ class HyperpriorImageCodec:
 
     tile_size: int | None = 1024  # pixels; images above (tile_size + 128)² pixels run tile by tile
     limits: Limits = Limits()  # what a frame may declare (checked before decoding allocates)
+    # Encode-time refinement of y (edgesdk.codecs.image.refine): None codes the compressor's y.
+    refiner: Callable[[RefineTask], np.ndarray] | None = None
 
     def encode(self, image: np.ndarray) -> bytes:
         """One frame (bytes) for an HxWx3 uint8 image."""
@@ -54,6 +56,8 @@ class HyperpriorImageCodec:
         height, width = pixels.shape[:2]
         padded = pad_to_grid(pixels)
         y, z = tiled_analyze(self.analyze, padded, self.tile(), self.limits)
+        if self.refiner is not None:
+            y = self.refine(padded, height, width, y, z)
         hyper_data, latent_data = self.entropy_model.encode(y, z)
         parameters = {
             Parameter.LATENT_CHANNELS: self.entropy_model.latent_channels,
@@ -74,6 +78,21 @@ class HyperpriorImageCodec:
             sections=(Section(SectionKind.HYPER_LATENT, hyper_data), Section(SectionKind.LATENT, latent_data)),
         )
         return frame.to_bytes()
+
+    def refine(self, padded: np.ndarray, height: int, width: int, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """y after ``refiner``, with ẑ (so every table index and mean) as the compressor gave it.
+        Refinement runs the generator on the whole image: one larger than a tile with its halo
+        is coded unrefined, with a warning (its gradients would need gigabytes)."""
+        if not _runs_whole(padded.shape[0], padded.shape[1], self.tile()):
+            warnings.warn(f"a {width}x{height} image is larger than one tile ({self.tile()} + {TILE_HALO} "
+                          f"pixels square): coded without refinement", stacklevel=3)
+            return y
+        parameters = self.entropy_model.parameters(np.rint(z).astype(np.int32))
+        refined = np.asarray(self.refiner(RefineTask(padded, height, width, y, parameters)), np.float32)
+        if refined.shape != y.shape or not np.isfinite(refined).all():
+            raise InvalidArgumentError(f"the refiner returned {refined.shape} (finite: {np.isfinite(refined).all()}) "
+                                       f"for a latent of {y.shape}")
+        return refined
 
     def decode(self, data: bytes | bytearray | memoryview) -> np.ndarray:
         """The HxWx3 uint8 image of a frame."""
@@ -148,86 +167,6 @@ def check_image(image: np.ndarray) -> np.ndarray:
     return pixels
 
 
-# Context each tile reads beyond its core, in pixels: more than the receptive fields of the
-# compressor (g_a, then h_a at 1/16) and of the generator, so tiles stitch to float noise.
-TILE_HALO = 128
-
-
-def _runs_whole(height: int, width: int, tile: int | None) -> bool:
-    """Whether the transforms take the image in one piece: by area, so that a 720p frame or a
-    wide strip is not split while no single run exceeds what one tile with its halo costs."""
-    return tile is None or height * width <= (tile + TILE_HALO) ** 2
-
-
-def _check_runs(height: int, width: int, tile: int | None, limits: Limits | None) -> None:
-    """LimitExceededError when one transform run (a tile with its halo, or the whole image)
-    would exceed ``limits.max_tile_pixels``."""
-    if limits is None:
-        return
-    if _runs_whole(height, width, tile):
-        limits.check_tile(height, width)
-    else:
-        limits.check_tile(min(height, tile + 2 * TILE_HALO), min(width, tile + 2 * TILE_HALO))
-
-
-def _spans(size: int, core: int, halo: int) -> list[tuple[int, int, int, int]]:
-    """(core start, core end, input start, input end) along one axis, all multiples of 64."""
-    spans = []
-    for start in range(0, size, core):
-        end = min(size, start + core)
-        spans.append((start, end, max(0, start - halo), min(size, end + halo)))
-    return spans
-
-
-def tiled_analyze(analyze: Analyze, padded: np.ndarray, tile: int | None,
-                  limits: Limits | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(y [M, H/16, W/16], z [N, H/64, W/64]) of an edge-padded uint8 image, at most one
-    tile (plus halo) converted to float at a time, each run within ``limits.max_tile_pixels``."""
-    height, width = padded.shape[:2]
-    _check_runs(height, width, tile, limits)
-    if _runs_whole(height, width, tile):
-        y, z = analyze(to_tensor(padded))
-        return np.asarray(y)[0], np.asarray(z)[0]
-    y_full = z_full = None
-    for r0, r1, in_r0, in_r1 in _spans(height, tile, TILE_HALO):
-        for c0, c1, in_c0, in_c1 in _spans(width, tile, TILE_HALO):
-            y, z = (np.asarray(t)[0] for t in analyze(to_tensor(padded[in_r0:in_r1, in_c0:in_c1])))
-            if y_full is None:
-                y_full = np.empty((y.shape[0], height // 16, width // 16), np.float32)
-                z_full = np.empty((z.shape[0], height // 64, width // 64), np.float32)
-            for full, part, scale in ((y_full, y, 16), (z_full, z, 64)):
-                full[:, r0 // scale : r1 // scale, c0 // scale : c1 // scale] = part[
-                    :, (r0 - in_r0) // scale : (r1 - in_r0) // scale, (c0 - in_c0) // scale : (c1 - in_c0) // scale]
-    return y_full, z_full
-
-
-def tiled_synthesize(synthesize: Synthesize, y_hat: np.ndarray, tile: int | None,
-                     limits: Limits | None = None) -> np.ndarray:
-    """The uint8 HxWx3 image of ŷ [M, h, w], tile by tile when it is large."""
-    height, width = y_hat.shape[1] * LATENT_DOWNSAMPLING, y_hat.shape[2] * LATENT_DOWNSAMPLING
-    _check_runs(height, width, tile, limits)
-    if _runs_whole(height, width, tile):
-        return to_pixels(synthesize(y_hat[None]))
-    image = np.empty((height, width, 3), np.uint8)
-    s = LATENT_DOWNSAMPLING
-    for r0, r1, in_r0, in_r1 in _spans(height, tile, TILE_HALO):
-        for c0, c1, in_c0, in_c1 in _spans(width, tile, TILE_HALO):
-            part = to_pixels(synthesize(y_hat[None, :, in_r0 // s : in_r1 // s, in_c0 // s : in_c1 // s]))
-            image[r0:r1, c0:c1] = part[r0 - in_r0 : r1 - in_r0, c0 - in_c0 : c1 - in_c0]
-    return image
-
-
-def to_tensor(pixels: np.ndarray) -> np.ndarray:
-    """HxWx3 uint8 pixels as the 1x3xHxW float32 tensor (0..1) the compressor takes."""
-    return pixels.transpose(2, 0, 1)[None].astype(np.float32) / np.float32(255.0)
-
-
-def to_pixels(x: np.ndarray) -> np.ndarray:
-    """A 1x3xHxW tensor from the generator as HxWx3 uint8 pixels (rounded, clipped)."""
-    x = np.asarray(x)[0]
-    return np.clip(np.rint(x.transpose(1, 2, 0) * 255.0), 0, 255).astype(np.uint8)
-
-
 def pad_to_grid(pixels: np.ndarray) -> np.ndarray:
     """Edge-replicates to multiples of 64 (cheaper to code than zeros)."""
     height, width = pixels.shape[:2]
@@ -246,6 +185,8 @@ class ImageCodec:
     Naming a ``device`` profile (devices/) picks its default backend and precisions for
     whatever is not named explicitly; with neither, ONNX Runtime at fp32.
     Decoding follows the quality recorded in each frame. Graphs load on first use.
+    ``refine=N`` spends N gradient steps per image on its latent before coding it (fewer
+    bits at the same quality, same decoders; needs the export extra, docs/models.md).
     """
 
     def __init__(self, model: str | Path | CodecModel | None = None, quality: int | None = None,
@@ -253,7 +194,8 @@ class ImageCodec:
                  compressor_backend: str | None = None, generator_backend: str | None = None,
                  compressor_precision: str | None = None, generator_precision: str | None = None,
                  device: str | None = None, threads: int | None = None, tile_size: int | None = 1024,
-                 trusted_keys=None, require_signature: bool | None = None, limits: Limits | None = None) -> None:
+                 trusted_keys=None, require_signature: bool | None = None, limits: Limits | None = None,
+                 refine: int = 0) -> None:
         if isinstance(model, CodecModel):
             self.model = model
         elif model is None and trusted_keys is None and require_signature is None:
@@ -274,6 +216,10 @@ class ImageCodec:
         self.limits = resolve_limits(limits, device)  # given, else the device profile's, else the defaults
         self._runners: dict[tuple[int, str], GraphRunner] = {}
         self._codecs: dict[int, HyperpriorImageCodec] = {}
+        self.refine_steps = check_steps(refine)
+        if self.refine_steps:
+            refiner_factory()  # DependencyError now, not at the first encode
+        self._refiners: dict[int, Callable[[RefineTask], np.ndarray]] = {}
 
     def codec(self, quality: int | None = None) -> HyperpriorImageCodec:
         """The low-level codec of one quality level (its transforms call this object's runners)."""
@@ -292,6 +238,12 @@ class ImageCodec:
             self._runners[key] = open_runner(self.model, quality, graph, backend, precision,
                                              device=self.device, threads=self.threads)
         return self._runners[key]
+
+    def refine(self, quality: int, task: RefineTask) -> np.ndarray:
+        """The refined latent of ``task`` (``refine_steps`` steps at ``quality``'s λ)."""
+        if quality not in self._refiners:
+            self._refiners[quality] = open_refiner(self.model, quality, self.refine_steps, self.threads)
+        return self._refiners[quality](task)
 
     def analyze(self, quality: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(y, z) of an image tensor, from the compressor of ``quality``."""
@@ -336,6 +288,7 @@ class ImageCodec:
             runner.close()
         self._runners.clear()
         self._codecs.clear()
+        self._refiners.clear()
 
     def __enter__(self) -> ImageCodec:
         return self
@@ -355,6 +308,7 @@ def build_hyperprior_codec(image_codec: ImageCodec, quality: int) -> HyperpriorI
         model_id=image_codec.model.model_id(quality),
         tile_size=image_codec.tile_size,
         limits=getattr(image_codec, "limits", Limits()),
+        refiner=(lambda task: image_codec.refine(quality, task)) if getattr(image_codec, "refine_steps", 0) else None,
     )
 
 
