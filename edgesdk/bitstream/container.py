@@ -55,6 +55,8 @@ class Parameter(enum.IntEnum):
     FRAME_RATE_NUMERATOR = 11  # frames per second as a fraction (optional, on keyframes)
     FRAME_RATE_DENOMINATOR = 12
     MONOCHROME = 13  # 1: the source had three equal channels; decoders output grey (optional)
+    BACKGROUND_ID = 14  # keyframe kept as the long-term background reference under this id (optional)
+    BACKGROUND_REFERENCE = 15  # P frame at GOP index 0 predicted from the background with this id
 
 
 @dataclass(frozen=True)

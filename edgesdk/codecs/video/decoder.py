@@ -14,6 +14,7 @@ from edgesdk.errors import BitstreamError, CorruptedError, InvalidArgumentError,
 from edgesdk.codecs.image.codec import HyperpriorImageCodec
 from edgesdk.codecs.video.motion import interpolate
 from edgesdk.bitstream.packets import DEFAULT_MAX_PAYLOAD, Packet, PacketReader
+from edgesdk.codecs.video.background import Background
 from edgesdk.codecs.video.encoder import _Reference
 from edgesdk.codecs.video.syntax import DISPLAY_MODULUS, EVENT_HISTORY, FrameSyntax, Limits, image_codec_of, latent_of, parse_video_frame, reconstruct, show_copied_blocks
 
@@ -80,6 +81,7 @@ class VideoDecoder:
         self._next_sequence: int | None = None
         self._gop: _Gop | None = None
         self._ready: list[DecodedFrame] = []
+        self._background: Background | None = None  # the long-term reference, kept across GOPs
 
     @property
     def reader_stats(self):
@@ -99,6 +101,17 @@ class VideoDecoder:
     def push_frame(self, data: bytes | bytearray | memoryview) -> None:
         """Adds one frame without packet framing (e.g. read from a store)."""
         self._decode(data)
+
+    def push_background(self, data: bytes | bytearray | memoryview) -> None:
+        """Loads a background keyframe (a keyframe with ``BACKGROUND_ID``, e.g. the sender's
+        :attr:`VideoEncoder.background` or one from a store) without showing it: what a decoder
+        that joins a stream late needs before the next GOP predicted from it. Raises the
+        frame's BitstreamError, or CorruptedError for a frame that defines no background."""
+        frame, syntax = parse_video_frame(data, self.codec.entropy_model.latent_channels, self.limits)
+        if syntax.background_id is None:
+            raise CorruptedError("push_background needs a keyframe that defines a background (BACKGROUND_ID)")
+        self._check_model(frame.model_id)
+        self._background = Background(syntax.background_id, self.codec.decode(data))
 
     def pull(self) -> list[DecodedFrame]:
         """Frames ready since the last call, in display order."""
@@ -122,6 +135,7 @@ class VideoDecoder:
             return
         if packet.end_of_stream:
             self._next_sequence = None  # a stream may restart its numbering after its end
+            self._background = None  # and its background ids
             self._end_gop()
             return
         self._decode(packet.payload)
@@ -152,11 +166,13 @@ class VideoDecoder:
         try:
             frame, syntax = parse_video_frame(data, self.codec.entropy_model.latent_channels, self.limits)
             frame_type = syntax.frame_type
-            if frame.model_id != self.codec.model_id:
-                raise CorruptedError(f"frame was made by model {frame.model_id.hex()[:16]}…, "
-                                     f"this decoder has {self.codec.model_id.hex()[:16]}…")
+            self._check_model(frame.model_id)
             if syntax.frame_type == FrameType.KEY:
                 decoded = DecodedFrame(self.codec.decode(data), syntax.display_index, FrameType.KEY, syntax)
+                if syntax.background_id is not None:
+                    self._background = Background(syntax.background_id, decoded.image)
+            elif syntax.background_reference is not None:
+                decoded = self._decode_from_background(syntax)
             else:
                 decoded = self._decode_inter(syntax)
         except BitstreamError as error:
@@ -164,6 +180,31 @@ class VideoDecoder:
             self._damage(error, dropped=True, resync=frame_type != FrameType.B)
             return
         self._store(decoded)
+
+    def _check_model(self, model_id: bytes) -> None:
+        if model_id != self.codec.model_id:
+            raise CorruptedError(f"frame was made by model {model_id.hex()[:16]}…, "
+                                 f"this decoder has {self.codec.model_id.hex()[:16]}…")
+
+    def _decode_from_background(self, syntax: FrameSyntax) -> DecodedFrame:
+        """A GOP's first frame predicted from the held background."""
+        background = self._background
+        if background is None or background.background_id != syntax.background_reference:
+            held = "none" if background is None else f"background {background.background_id}"
+            raise MissingReferenceError(f"frame {syntax.display_index} needs background {syntax.background_reference}; "
+                                        f"the decoder holds {held} (VideoDecoder.push_background loads one)")
+        if background.size != (syntax.height, syntax.width):
+            raise CorruptedError(f"frame is {syntax.width}x{syntax.height}, its background "
+                                 f"{background.size[1]}x{background.size[0]}")
+        if background.latent is None:
+            background.latent = latent_of(self.codec, background.image)
+        return self._predicted(syntax, background.image, background.latent)
+
+    def _predicted(self, syntax: FrameSyntax, prediction: np.ndarray, y_pred: np.ndarray) -> DecodedFrame:
+        """The picture of an inter frame from its prediction and the prediction's latent."""
+        image = reconstruct(self.codec, y_pred, syntax.residual, syntax.step, syntax.height, syntax.width)
+        image = show_copied_blocks(image, prediction, syntax.copy_blocks)
+        return DecodedFrame(image, syntax.display_index, syntax.frame_type, syntax)
 
     def _decode_inter(self, syntax: FrameSyntax) -> DecodedFrame:
         gop = self._gop
@@ -189,10 +230,7 @@ class VideoDecoder:
                 raise MissingReferenceError(self._missing(syntax, past_index, past, future_index))
             prediction = interpolate(syntax.motion, past.image, latest.image, syntax.past_distance,
                                      syntax.future_distance)
-        y_pred = latent_of(self.codec, prediction)
-        image = reconstruct(self.codec, y_pred, syntax.residual, syntax.step, syntax.height, syntax.width)
-        image = show_copied_blocks(image, prediction, syntax.copy_blocks)
-        return DecodedFrame(image, syntax.display_index, syntax.frame_type, syntax)
+        return self._predicted(syntax, prediction, latent_of(self.codec, prediction))
 
     @staticmethod
     def _missing(syntax: FrameSyntax, wanted: int, held: _Reference | None, future: int | None = None) -> str:
@@ -203,7 +241,7 @@ class VideoDecoder:
     def _store(self, decoded: DecodedFrame) -> None:
         """Files a decoded frame: a new GOP for a keyframe, a new reference for key and P frames."""
         syntax = decoded.syntax
-        if syntax.frame_type == FrameType.KEY:
+        if syntax.frame_type == FrameType.KEY or syntax.background_reference is not None:
             self._end_gop()
             self._gop = _Gop(syntax.display_index, decoded.image.shape[:2], [], {})
         gop = self._gop

@@ -26,6 +26,8 @@ from edgesdk.codecs.video.motion import (
     luma,
 )
 from edgesdk.bitstream.packets import Packet, PacketFlags
+from edgesdk.codecs.video.background import BACKGROUND_ID_MODULUS, DEFAULT_SCENE_CHANGE, REFRESH_RATIO, Background, \
+    scene_change
 from edgesdk.codecs.video.residual import TILE_SIZES, encode_residual
 from edgesdk.codecs.video.syntax import DECISION_HISTORY, DEFAULT_COPY_TOLERANCE, DEFAULT_MAX_GOP_LENGTH, DEFAULT_MAX_REFERENCE_DISTANCE, DISPLAY_MODULUS, MAX_RESIDUAL, STEP_FRACTION_BITS, STRUCTURE_B, STRUCTURE_P, cell_errors, image_codec_of, latent_of, reconstruct, show_copied_blocks, step_code
 
@@ -79,6 +81,13 @@ class VideoEncoder:
     (16x16 pixels) whose prediction is within ``copy_tolerance`` of the generator's squared
     error; the decoder shows the prediction there and their residual is not sent. At most
     ``b_frames + 1`` input frames are held.
+
+    With ``background``, the first keyframe is kept as the long-term background reference
+    (``BACKGROUND_ID``) and later GOPs start with a P frame predicted from it instead of a
+    keyframe, unless the scene changed (more than ``scene_change`` of the 16x16 cells, or the
+    lighting, differ from the background's source) or that P frame would cost more than
+    :data:`~edgesdk.codecs.video.background.REFRESH_RATIO` of the background keyframe: then a
+    new background keyframe is coded (:attr:`gop_starts` records which and why).
     """
 
     def __init__(
@@ -100,6 +109,8 @@ class VideoEncoder:
         residual_tile_sizes: tuple[int, ...] = TILE_SIZES,
         stream_id: int = 0,
         frame_rate: tuple[int, int] | None = None,
+        background: bool = False,
+        scene_change: float = DEFAULT_SCENE_CHANGE,
     ) -> None:
         self.codec = image_codec_of(image_codec)
         if self.codec.analyze is None or self.codec.synthesize is None:
@@ -134,6 +145,13 @@ class VideoEncoder:
             raise InvalidArgumentError("stream_id must fit in 32 bits")
         self.stream_id = stream_id
         self.decisions: deque[GroupDecision] = deque(maxlen=DECISION_HISTORY)
+        if not 0 < scene_change <= 1:
+            raise InvalidArgumentError("scene_change must be a share of cells in (0, 1]")
+        self.use_background = background
+        self.scene_change = scene_change
+        self.gop_starts: deque[tuple[int, str]] = deque(maxlen=DECISION_HISTORY)  # (display, how it was coded)
+        self._background: Background | None = None
+        self._next_background_id = 0
         self._sequence = 0
         self._out: list[Packet] = []
         self._display = 0
@@ -146,6 +164,12 @@ class VideoEncoder:
     def buffered(self) -> int:
         """Input frames held until their group's anchor arrives (at most ``b_frames``)."""
         return len(self._pending)
+
+    @property
+    def background(self) -> bytes | None:
+        """The frame bytes of the background keyframe later GOPs refer to (None without one):
+        what a decoder that joins late needs first (:meth:`VideoDecoder.push_background`)."""
+        return self._background.frame if self._background is not None else None
 
     def push(self, frame: np.ndarray) -> None:
         """Adds the next frame in display order; its packets appear in :meth:`pull` once coded."""
@@ -176,6 +200,7 @@ class VideoEncoder:
         self._gop_index = 0
         self._size = None
         self._reference = None
+        self._background = None  # decoders forget it at the end of the stream
 
     # -- coding
 
@@ -188,10 +213,27 @@ class VideoEncoder:
         self._sequence += 1
 
     def _code_keyframe(self, item: _Input) -> None:
+        background = self._background
+        if self.use_background and background is not None:
+            changed = scene_change(item.image, background.original, self.scene_change)
+            if changed is None:
+                data, decoded = self._code_from_background(item, background)
+                if len(data) <= REFRESH_RATIO * len(background.frame):
+                    self._emit(data)
+                    self._reference = _Reference(item.display, 0, decoded, item.image)
+                    self.gop_starts.append((item.display, "background"))
+                    return
+                self.gop_starts.append((item.display, f"keyframe: {len(data)} bytes from the background"))
+            else:
+                self.gop_starts.append((item.display, f"keyframe: scene change ({changed:.0%} of cells)"))
+        else:
+            self.gop_starts.append((item.display, "keyframe"))
         image_frame = Frame.parse(self.codec.encode(item.image))
         parameters = {**image_frame.parameters, Parameter.DISPLAY_INDEX: item.display, Parameter.GOP_INDEX: 0}
         if self.frame_rate is not None:
             parameters[Parameter.FRAME_RATE_NUMERATOR], parameters[Parameter.FRAME_RATE_DENOMINATOR] = self.frame_rate
+        if self.use_background:
+            parameters[Parameter.BACKGROUND_ID] = self._next_background_id
         data = Frame(
             width=image_frame.width, height=image_frame.height, frame_type=FrameType.KEY,
             quality=image_frame.quality, model_id=image_frame.model_id, parameters=parameters,
@@ -200,6 +242,20 @@ class VideoEncoder:
         self._emit(data, PacketFlags.KEYFRAME)
         self._size = item.image.shape[:2]
         self._reference = _Reference(item.display, 0, self.codec.decode(data), item.image)
+        if self.use_background:
+            self._background = Background(self._next_background_id, self._reference.image, original=item.image,
+                                          frame=data)
+            self._next_background_id = (self._next_background_id + 1) % BACKGROUND_ID_MODULUS
+
+    def _code_from_background(self, item: _Input, background: Background) -> tuple[bytes, np.ndarray]:
+        """A GOP's first frame as a P frame from the background: (bytes, decoded picture)."""
+        if background.latent is None:
+            background.latent = latent_of(self.codec, background.image)
+        y_pred, residual = self._quantize(item, background.image, self.p_step_code, background.latent)
+        residual, copied, decoded = self._decide_copies(item, background.image, y_pred, residual, self.p_step_code)
+        parameters = {Parameter.BACKGROUND_REFERENCE: background.background_id,
+                      Parameter.RESIDUAL_STEP: self.p_step_code}
+        return self._inter_frame(FrameType.P, item, parameters, residual, None, copied), decoded
 
     def _target(self, item: _Input) -> np.ndarray:
         if item.latent is None:
@@ -218,9 +274,10 @@ class VideoEncoder:
         return Frame(width=width, height=height, frame_type=frame_type, quality=self.codec.quality,
                      model_id=self.codec.model_id, parameters=parameters, sections=sections).to_bytes()
 
-    def _quantize(self, item: _Input, prediction: np.ndarray, step_code: int) -> tuple[np.ndarray, np.ndarray]:
-        """(y_pred, r) for a prediction of ``item``."""
-        y_pred = latent_of(self.codec, prediction)
+    def _quantize(self, item: _Input, prediction: np.ndarray, step_code: int,
+                  y_pred: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(y_pred, r) for a prediction of ``item`` (``y_pred``: its latent, when known)."""
+        y_pred = latent_of(self.codec, prediction) if y_pred is None else y_pred
         step = step_code / (1 << STEP_FRACTION_BITS)
         scaled = np.rint((self._target(item).astype(np.float64) - y_pred) / step)
         return y_pred, np.clip(scaled, -MAX_RESIDUAL, MAX_RESIDUAL).astype(np.int32)

@@ -18,6 +18,7 @@ from edgesdk.codecs.image.codec import (
     tiled_analyze,
     tiled_synthesize,
 )
+from edgesdk.codecs.video.background import background_parameters
 from edgesdk.codecs.video.motion import Motion, decode_copy_blocks, decode_motion
 from edgesdk.codecs.video.residual import decode_residual
 from edgesdk.limits import DEFAULT_MAX_GOP_LENGTH, DEFAULT_MAX_REFERENCE_DISTANCE, DEFAULT_MAX_VIDEO_PIXELS, Limits  # noqa: F401
@@ -120,6 +121,8 @@ class FrameSyntax:
     motion: Motion | None = None  # B only
     copy_blocks: np.ndarray | None = None  # P, B: bool [h, w], latent cells shown as the prediction
     frame_rate: tuple[int, int] | None = None  # keyframes that carry one
+    background_id: int | None = None  # keyframes kept as the background under this id
+    background_reference: int | None = None  # P frames at GOP index 0: predicted from this background
 
 
 def bounded_parameter(frame: Frame, key: Parameter, low: int, high: int) -> int:
@@ -151,8 +154,9 @@ def parse_video_frame(data: bytes | bytearray | memoryview, latent_channels: int
     limits.check_video_frame(frame.width, frame.height)
     display = bounded_parameter(frame, Parameter.DISPLAY_INDEX, 0, DISPLAY_MODULUS - 1)
     gop_index = bounded_parameter(frame, Parameter.GOP_INDEX, 0, limits.max_gop_length - 1)
+    defined, referenced = background_parameters(frame)
     common = dict(frame_type=frame.frame_type, width=frame.width, height=frame.height,
-                  display_index=display, gop_index=gop_index)
+                  display_index=display, gop_index=gop_index, background_id=defined, background_reference=referenced)
     if frame.frame_type == FrameType.KEY:
         if gop_index != 0:
             raise CorruptedError(f"keyframe with GOP index {gop_index}")
@@ -161,7 +165,8 @@ def parse_video_frame(data: bytes | bytearray | memoryview, latent_channels: int
             rate = (bounded_parameter(frame, Parameter.FRAME_RATE_NUMERATOR, 1, 2**31 - 1),
                     bounded_parameter(frame, Parameter.FRAME_RATE_DENOMINATOR, 1, 2**31 - 1))
         return frame, FrameSyntax(**common, frame_rate=rate)
-    past = bounded_parameter(frame, Parameter.REFERENCE_DISTANCE, 1, limits.max_reference_distance)
+    past = 0 if referenced is not None else bounded_parameter(frame, Parameter.REFERENCE_DISTANCE, 1,
+                                                               limits.max_reference_distance)
     future = 0
     if frame.frame_type == FrameType.B:
         future = bounded_parameter(frame, Parameter.FORWARD_REFERENCE_DISTANCE, 1, limits.max_reference_distance)

@@ -1,0 +1,25 @@
+"""Named encoder presets (docs/video.md, "Presets"): sets of :class:`VideoEncoder` options for
+the CLI's ``--preset`` and the API (``VideoEncoder(codec, **preset_options("fixed-camera"))``)."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from edgesdk.errors import InvalidArgumentError
+
+PRESETS = MappingProxyType({
+    # Every structure and interpolation tried per group, copied blocks: the default encoder.
+    "exhaustive": MappingProxyType({}),
+    # The exhaustive search, and the first keyframe kept as the background later GOPs start from.
+    "fixed-camera": MappingProxyType({"background": True}),
+})
+"""Preset name → the :class:`VideoEncoder` keyword arguments it sets."""
+
+DEFAULT_PRESET = "exhaustive"
+
+
+def preset_options(name: str) -> dict:
+    """The encoder options of preset ``name``; InvalidArgumentError for an unknown one."""
+    if name not in PRESETS:
+        raise InvalidArgumentError(f"unknown video preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return dict(PRESETS[name])
