@@ -118,6 +118,19 @@ py::tuple header_tuple(const edgesdk::container::FrameHeader& h) {
                           h.height, params);
 }
 
+// Views of (kind, buffer) pairs; ``views`` keeps the buffers alive while they are used.
+std::vector<edgesdk::container::SectionView> section_views_of(
+    const std::vector<std::pair<uint16_t, py::buffer>>& sections, std::vector<ByteView>* views) {
+    views->reserve(sections.size());
+    std::vector<edgesdk::container::SectionView> out;
+    for (const auto& s : sections) {
+        views->emplace_back(s.second);
+        if (views->back().size > 0xFFFFFFFFu) throw StatusError(Status::kLimitExceeded, "section over 4 GiB");
+        out.push_back({s.first, views->back().data, uint32_t(views->back().size), 0});
+    }
+    return out;
+}
+
 py::tuple packet_header_tuple(const edgesdk::container::PacketHeader& h) {
     return py::make_tuple(h.flags, h.stream_id, h.sequence, h.payload_size, h.payload_crc);
 }
@@ -271,20 +284,14 @@ PYBIND11_MODULE(_core, m) {
         h.height = height;
         for (const auto& p : parameters) h.parameters.push_back({p.first, p.second});
         std::vector<ByteView> views;
-        views.reserve(sections.size());
-        std::vector<edgesdk::container::SectionView> section_views;
-        for (const auto& s : sections) {
-            views.emplace_back(s.second);
-            if (views.back().size > 0xFFFFFFFFu) throw StatusError(Status::kLimitExceeded, "section over 4 GiB");
-            section_views.push_back({s.first, views.back().data, uint32_t(views.back().size), 0});
-        }
+        const auto section_views = section_views_of(sections, &views);
         std::vector<uint8_t> out;
         std::string detail;
         check(edgesdk::container::write_frame(h, section_views, &out, &detail), detail);
         return to_bytes(out);
     });
 
-    // Returns (header tuple, [(kind, offset, size, crc)], header_size); offsets index into data.
+    // Returns (header tuple, [(kind, offset, size, crc)], header_size, compact); offsets index into data.
     m.def("parse_frame", [](const py::buffer& data) {
         ByteView bytes(data);
         edgesdk::container::FrameView view;
@@ -293,7 +300,26 @@ PYBIND11_MODULE(_core, m) {
         py::list sections;
         for (const auto& s : view.sections)
             sections.append(py::make_tuple(s.kind, size_t(s.data - bytes.data), s.size, s.crc));
-        return py::make_tuple(header_tuple(view.header), sections, view.header_size);
+        return py::make_tuple(header_tuple(view.header), sections, view.header_size, view.compact);
+    });
+
+    m.def("write_compact_frame", [](int frame_type, int quality, uint32_t width, uint32_t height,
+                                    const std::vector<std::pair<uint16_t, int32_t>>& parameters,
+                                    const std::vector<std::pair<uint16_t, py::buffer>>& sections) {
+        edgesdk::container::FrameHeader h;
+        if (frame_type < 0 || frame_type > 255 || quality < 0 || quality > 255)
+            throw StatusError(Status::kInvalidArgument, "frame_type and quality must fit in a byte");
+        h.frame_type = static_cast<edgesdk::container::FrameType>(frame_type);
+        h.quality = static_cast<uint8_t>(quality);
+        h.width = width;
+        h.height = height;
+        for (const auto& p : parameters) h.parameters.push_back({p.first, p.second});
+        std::vector<ByteView> views;
+        const auto section_views = section_views_of(sections, &views);
+        std::vector<uint8_t> out;
+        std::string detail;
+        check(edgesdk::container::write_compact_frame(h, section_views, &out, &detail), detail);
+        return to_bytes(out);
     });
 
     m.def("write_packet", [](int flags, uint32_t stream_id, uint64_t sequence, const py::buffer& payload) {

@@ -9,7 +9,7 @@ from typing import Literal
 
 import numpy as np
 
-from edgesdk.bitstream.container import FrameType
+from edgesdk.bitstream.container import Frame, FrameType
 from edgesdk.errors import BitstreamError, CorruptedError, InvalidArgumentError, MissingReferenceError, PacketLossError
 from edgesdk.codecs.image.codec import HyperpriorImageCodec
 from edgesdk.codecs.video.motion import interpolate
@@ -110,7 +110,7 @@ class VideoDecoder:
         frame, syntax = parse_video_frame(data, self.codec.entropy_model.latent_channels, self.limits)
         if syntax.background_id is None:
             raise CorruptedError("push_background needs a keyframe that defines a background (BACKGROUND_ID)")
-        self._check_model(frame.model_id)
+        self._check_model(frame)
         self._background = Background(syntax.background_id, self.codec.decode(data))
 
     def pull(self) -> list[DecodedFrame]:
@@ -166,7 +166,7 @@ class VideoDecoder:
         try:
             frame, syntax = parse_video_frame(data, self.codec.entropy_model.latent_channels, self.limits)
             frame_type = syntax.frame_type
-            self._check_model(frame.model_id)
+            self._check_model(frame)
             if syntax.frame_type == FrameType.KEY:
                 decoded = DecodedFrame(self.codec.decode(data), syntax.display_index, FrameType.KEY, syntax)
                 if syntax.background_id is not None:
@@ -181,9 +181,14 @@ class VideoDecoder:
             return
         self._store(decoded)
 
-    def _check_model(self, model_id: bytes) -> None:
-        if model_id != self.codec.model_id:
-            raise CorruptedError(f"frame was made by model {model_id.hex()[:16]}…, "
+    def _check_model(self, frame: Frame) -> None:
+        """A frame names this decoder's model; a compact frame (no model id) at least its quality,
+        and decodes only within a GOP whose start named the model."""
+        if frame.compact:
+            if frame.quality != self.codec.quality:
+                raise CorruptedError(f"compact frame of quality {frame.quality}, this decoder has {self.codec.quality}")
+        elif frame.model_id != self.codec.model_id:
+            raise CorruptedError(f"frame was made by model {frame.model_id.hex()[:16]}…, "
                                  f"this decoder has {self.codec.model_id.hex()[:16]}…")
 
     def _decode_from_background(self, syntax: FrameSyntax) -> DecodedFrame:

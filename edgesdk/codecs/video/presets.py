@@ -10,8 +10,9 @@ from edgesdk.errors import InvalidArgumentError
 PRESETS = MappingProxyType({
     # Every structure and interpolation tried per group, copied blocks: the default encoder.
     "exhaustive": MappingProxyType({}),
-    # The exhaustive search, and the first keyframe kept as the background later GOPs start from.
-    "fixed-camera": MappingProxyType({"background": True}),
+    # The exhaustive search, the first keyframe kept as the background later GOPs start from,
+    # and compact headers on P and B frames.
+    "fixed-camera": MappingProxyType({"background": True, "compact_headers": True}),
 })
 """Preset name → the :class:`VideoEncoder` keyword arguments it sets."""
 

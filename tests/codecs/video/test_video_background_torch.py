@@ -77,7 +77,8 @@ def scene():
 
 @pytest.fixture(scope="module")
 def stream(shipped, scene):
-    return run(shipped, scene)
+    """K0 P2 B1 | P3 (from the background) P5 B4 | K6, P and B frames in compact headers."""
+    return run(shipped, scene, compact_headers=True)
 
 
 def test_gops_start_from_the_background_and_decode_bit_for_bit(shipped, scene, stream):
@@ -92,6 +93,7 @@ def test_gops_start_from_the_background_and_decode_bit_for_bit(shipped, scene, s
     sizes = [len(p.payload) for p in packets[:-1]]
     assert sizes[3] < sizes[0] / 4  # the GOP start from the background vs the background keyframe
     assert not packets[3].keyframe and packets[0].keyframe
+    assert [h.compact for h in headers] == [False, True, True, False, True, True, False]
     frames = decoded(VideoDecoder(shipped), packets)
     assert [f.display_index for f in frames] == list(range(len(scene)))
     for frame in frames:
@@ -104,6 +106,16 @@ def test_streams_without_the_option_are_unchanged(shipped, scene):
     for packet in plain[:-1]:
         parameters = Frame.parse(packet.payload).parameters
         assert Parameter.BACKGROUND_ID not in parameters and Parameter.BACKGROUND_REFERENCE not in parameters
+
+
+def test_compact_frames_decode_only_with_their_quality(shipped, stream):
+    from edgesdk.codecs.image.codec import ImageCodec
+
+    _, packets = stream
+    with pytest.raises(edgesdk.CorruptedError, match="quality"):
+        VideoDecoder(ImageCodec(quality=2)).push_frame(packets[1].payload)
+    with pytest.raises(edgesdk.MissingReferenceError):  # its quality, but no GOP whose start named the model
+        VideoDecoder(shipped).push_frame(packets[1].payload)
 
 
 def test_a_decoder_joining_late_needs_the_background(shipped, stream):
