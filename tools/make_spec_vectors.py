@@ -22,7 +22,7 @@ from edgesdk.shapes import PAD_MULTIPLE
 from edgesdk.codecs.image.entropy_model import HYPER_DOWNSAMPLING
 from edgesdk.codecs.model import load_image
 from edgesdk.bitstream.packets import PacketReader
-from edgesdk.codecs.video import VideoEncoder, parse_video_frame, preset_options
+from edgesdk.codecs.video import VideoEncoder, parse_video_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "edgesdk" / "data" / "samples" / "kodim23.png"
@@ -78,6 +78,8 @@ def write_video_vector(path: Path, codec: ImageCodec, frames: list[np.ndarray], 
                  "bytes": len(payload)}
         if bytes(payload[:4]) == b"EDGI":
             entry["compact"] = True
+        if syntax.latent_prediction:
+            entry["latent_prediction"] = True
         for key in ("background_id", "background_reference"):
             if getattr(syntax, key) is not None:
                 entry[key] = getattr(syntax, key)
@@ -126,7 +128,7 @@ def main() -> None:
     index[f"{VIDEO}.elv"] = write_video_vector(args.out / VIDEO, codec, frames, keyframe_interval=8, b_frames=1)
     # Fixed-environment coding: a still 70x45 window with a bright 12x12 patch moving 3 pixels
     # right per frame, GOPs of 3: K0 (background 0) P2 B1 | P3 (from the background) P5 B4,
-    # P and B frames in compact headers.
+    # P and B frames in compact headers, P frames predicted from their reference's latent.
     still = np.ascontiguousarray(image[100:145, 400:470])
     frames = []
     for k in range(6):
@@ -134,8 +136,8 @@ def main() -> None:
         frame[10:22, 5 + 3 * k : 17 + 3 * k] = (250, 240, 40)
         frames.append(frame)
     index[f"{BACKGROUND_VIDEO}.elv"] = write_video_vector(args.out / BACKGROUND_VIDEO, codec, frames,
-                                                          keyframe_interval=3, b_frames=1,
-                                                          **preset_options("fixed-camera"))
+                                                          keyframe_interval=3, b_frames=1, background=True,
+                                                          compact_headers=True, latent_prediction=True)
     (args.out / "index.json").write_text(json.dumps(index, indent=1, sort_keys=True) + "\n")
     for path in sorted(args.out.iterdir()):
         print(f"{path.stat().st_size:8d}  {path.relative_to(ROOT)}")

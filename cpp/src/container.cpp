@@ -85,11 +85,11 @@ Status parse_compact_frame(const uint8_t* data, size_t size, FrameView* out, std
         set_detail(detail, "compact frame: type " + std::to_string(type) + " is not 1 (P) or 2 (B)");
         return Status::kCorrupted;
     }
-    if (flags & ~kCompactFlagCopyBlocks) {
-        set_detail(detail, "compact frame: unknown flag bits");
+    const bool bidirectional = type == uint8_t(FrameType::kBidirectional);
+    if ((flags & ~kCompactKnownFlags) || (bidirectional && (flags & kCompactFlagLatentPrediction))) {
+        set_detail(detail, "compact frame: unknown flag bits, or latent prediction on a B frame");
         return Status::kCorrupted;
     }
-    const bool bidirectional = type == uint8_t(FrameType::kBidirectional);
     const size_t count = compact_section_count(bidirectional, flags);
     const size_t header_size = kCompactFixedHeaderSize + 4 * count;
     if (size < header_size + 4) {
@@ -128,6 +128,7 @@ Status parse_compact_frame(const uint8_t* data, size_t size, FrameView* out, std
     h.parameters.push_back({kKeyReferenceDistance, data[18]});
     if (bidirectional) h.parameters.push_back({kKeyForwardReferenceDistance, data[19]});
     h.parameters.push_back({kKeyResidualStep, get_u16(data + 20)});
+    if (flags & kCompactFlagLatentPrediction) h.parameters.push_back({kKeyLatentPrediction, 1});
     const uint8_t* payload = data + header_size;
     const std::vector<uint16_t> kinds = compact_kinds(bidirectional, flags & kCompactFlagCopyBlocks);
     for (size_t i = 0; i < count; ++i) {
@@ -163,13 +164,15 @@ Status write_compact_frame(const FrameHeader& header, const std::vector<SectionV
         set_detail(detail, "compact frame: only P and B frames");
         return Status::kInvalidArgument;
     }
-    uint32_t display = 0, gop = 0, distance = 0, forward = 0, step = 0;
+    uint32_t display = 0, gop = 0, distance = 0, forward = 0, step = 0, latent = 0;
+    const bool latent_prediction = !bidirectional && compact_value(header, kKeyLatentPrediction, 1, 1, &latent);
     const bool fits = compact_value(header, kKeyDisplayIndex, 0, 0x7FFFFFFF, &display) &&
                       compact_value(header, kKeyGopIndex, 0, 0xFFFF, &gop) &&
                       compact_value(header, kKeyReferenceDistance, 1, 0xFF, &distance) &&
                       (!bidirectional || compact_value(header, kKeyForwardReferenceDistance, 1, 0xFF, &forward)) &&
                       compact_value(header, kKeyResidualStep, 1, 0xFFFF, &step) &&
-                      header.parameters.size() == (bidirectional ? 5u : 4u) && header.width >= 1 &&
+                      header.parameters.size() == (bidirectional ? 5u : 4u) + (latent_prediction ? 1u : 0u) &&
+                      header.width >= 1 &&
                       header.height >= 1 && header.width <= 0xFFFF && header.height <= 0xFFFF;
     const bool copy_blocks = !sections.empty() && sections.back().kind == kKindCopyBlocks;
     const std::vector<uint16_t> kinds = compact_kinds(bidirectional, copy_blocks);
@@ -186,7 +189,8 @@ Status write_compact_frame(const FrameHeader& header, const std::vector<SectionV
     out->insert(out->end(), kCompactMagic, kCompactMagic + 4);
     out->push_back(kCompactMajorVersion);
     out->push_back(static_cast<uint8_t>(header.frame_type));
-    out->push_back(copy_blocks ? kCompactFlagCopyBlocks : 0);
+    out->push_back(uint8_t((copy_blocks ? kCompactFlagCopyBlocks : 0) |
+                           (latent_prediction ? kCompactFlagLatentPrediction : 0)));
     out->push_back(header.quality);
     put_u16(*out, uint16_t(header.width));
     put_u16(*out, uint16_t(header.height));

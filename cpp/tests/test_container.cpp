@@ -292,6 +292,17 @@ TEST_CASE(compact_frame_writer_refuses_what_it_cannot_carry) {
     h.parameters.push_back({14, 0});  // a parameter the layout has no room for
     CHECK_STATUS(write_compact_frame(h, {{kKindResidualModel, bytes, 1, 0}, {kKindLatent, bytes, 1, 0}}, &out, nullptr),
                  Status::kInvalidArgument);
+    h.parameters.back() = {kKeyLatentPrediction, 1};  // latent prediction: a flag bit
+    out.clear();  // the writer appends
+    CHECK_STATUS(write_compact_frame(h, {{kKindResidualModel, bytes, 1, 0}, {kKindLatent, bytes, 1, 0}}, &out, nullptr),
+                 Status::kOk);
+    FrameView view;
+    CHECK_STATUS(parse_frame(out.data(), out.size(), &view, nullptr), Status::kOk);
+    CHECK(out[6] == kCompactFlagLatentPrediction && view.header.parameters.size() == 5 &&
+          view.header.parameters[4].key == kKeyLatentPrediction && view.header.parameters[4].value == 1);
+    h.parameters.back() = {kKeyLatentPrediction, 2};  // only 1 has a meaning
+    CHECK_STATUS(write_compact_frame(h, {{kKindResidualModel, bytes, 1, 0}, {kKindLatent, bytes, 1, 0}}, &out, nullptr),
+                 Status::kInvalidArgument);
     h.parameters = {{kKeyDisplayIndex, 1}, {kKeyGopIndex, 1}, {kKeyReferenceDistance, 300}, {kKeyResidualStep, 16}};
     CHECK_STATUS(write_compact_frame(h, {{kKindResidualModel, bytes, 1, 0}, {kKindLatent, bytes, 1, 0}}, &out, nullptr),
                  Status::kInvalidArgument);

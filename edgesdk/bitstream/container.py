@@ -57,6 +57,7 @@ class Parameter(enum.IntEnum):
     MONOCHROME = 13  # 1: the source had three equal channels; decoders output grey (optional)
     BACKGROUND_ID = 14  # keyframe kept as the long-term background reference under this id (optional)
     BACKGROUND_REFERENCE = 15  # P frame at GOP index 0 predicted from the background with this id
+    LATENT_PREDICTION = 16  # 1: a P frame's y_pred is its reference's latent ŷ, not g_a(picture) (optional)
 
 
 @dataclass(frozen=True)

@@ -88,3 +88,16 @@ def test_hostile_compact_bytes_raise_only_bitstream_errors(tail, prefix):
             parse_video_frame(candidate, latent_channels=4)
         except edgesdk.BitstreamError:
             pass
+
+
+def test_latent_prediction_is_a_flag_of_compact_p_frames():
+    compact, full = (video_frame(compact=c, LATENT_PREDICTION=1) for c in (True, False))
+    assert compact[6] == 0b11 and Frame.parse(compact).parameters == Frame.parse(full).parameters
+    assert parse_video_frame(compact, latent_channels=4)[1].latent_prediction
+    with pytest.raises(edgesdk.InvalidArgumentError):
+        video_frame(FrameType.B, LATENT_PREDICTION=1)
+    damaged = bytearray(video_frame(FrameType.B))
+    damaged[6] |= 2  # the flag on a B frame
+    damaged[-4:] = edgesdk._core.crc32c(bytes(damaged[:-4])).to_bytes(4, "little")
+    with pytest.raises(edgesdk.CorruptedError, match="flag"):
+        Frame.parse(bytes(damaged))

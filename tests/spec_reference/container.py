@@ -30,7 +30,7 @@ def parse_compact_frame(data: bytes) -> Frame:
     if len(data) < 22 or data[4] != 1:
         raise ValueError("not an EDGI 1 frame")
     frame_type, flags, quality = data[5], data[6], data[7]
-    if frame_type not in (1, 2) or flags & ~1 or (frame_type == 1 and data[19]):
+    if frame_type not in (1, 2) or flags & ~3 or (frame_type == 2 and flags & 2) or (frame_type == 1 and data[19]):
         raise ValueError("bad compact header fields")
     width, height, display, gop, distance, forward, step = struct.unpack_from("<HHIHBBH", data, 8)
     kinds = ([3] if frame_type == 2 else []) + [5, 2] + ([6] if flags & 1 else [])
@@ -43,7 +43,7 @@ def parse_compact_frame(data: bytes) -> Frame:
     if not (width and height):
         raise ValueError("bad size")
     params = [(8, struct.unpack("<i", struct.pack("<I", display))[0]), (6, gop), (7, distance)]
-    params += ([(9, forward)] if frame_type == 2 else []) + [(10, step)]
+    params += ([(9, forward)] if frame_type == 2 else []) + [(10, step)] + ([(16, 1)] if flags & 2 else [])
     sections, pos = [], start
     for kind, length in zip(kinds, lengths):
         sections.append((kind, data[pos: pos + length]))

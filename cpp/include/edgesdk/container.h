@@ -65,9 +65,11 @@ constexpr uint8_t kCompactMagic[4] = {'E', 'D', 'G', 'I'};
 constexpr uint8_t kCompactMajorVersion = 1;
 constexpr size_t kCompactFixedHeaderSize = 22;
 constexpr uint8_t kCompactFlagCopyBlocks = 1u << 0;
+constexpr uint8_t kCompactFlagLatentPrediction = 1u << 1;  // P frames: parameter 16 = 1
+constexpr uint8_t kCompactKnownFlags = kCompactFlagCopyBlocks | kCompactFlagLatentPrediction;
 // Parameter keys and section kinds a compact frame carries (docs/video.md).
 constexpr uint16_t kKeyGopIndex = 6, kKeyReferenceDistance = 7, kKeyDisplayIndex = 8,
-                   kKeyForwardReferenceDistance = 9, kKeyResidualStep = 10;
+                   kKeyForwardReferenceDistance = 9, kKeyResidualStep = 10, kKeyLatentPrediction = 16;
 constexpr uint16_t kKindLatent = 2, kKindMotion = 3, kKindResidualModel = 5, kKindCopyBlocks = 6;
 
 // Appends a frame to *out. Sections are given as views; their CRCs are computed here.

@@ -31,6 +31,7 @@ class Background:
     background_id: int
     image: np.ndarray  # the decoded keyframe (what every decoder holds)
     latent: np.ndarray | None = None  # y of ``image``, computed once per side
+    y_hat: np.ndarray | None = None  # the keyframe's ŷ: y_pred of GOP starts with latent prediction
     original: np.ndarray | None = None  # encoder only: the source picture
     frame: bytes = b""  # encoder only: the keyframe's bytes, for decoders that join late
 

@@ -15,8 +15,7 @@ from edgesdk.codecs.image.codec import HyperpriorImageCodec
 from edgesdk.codecs.video.motion import interpolate
 from edgesdk.bitstream.packets import DEFAULT_MAX_PAYLOAD, Packet, PacketReader
 from edgesdk.codecs.video.background import Background
-from edgesdk.codecs.video.encoder import _Reference
-from edgesdk.codecs.video.syntax import DISPLAY_MODULUS, EVENT_HISTORY, FrameSyntax, Limits, image_codec_of, latent_of, parse_video_frame, reconstruct, show_copied_blocks
+from edgesdk.codecs.video.syntax import DISPLAY_MODULUS, EVENT_HISTORY, FrameSyntax, Limits, Reference, image_codec_of, latent_of, latent_sum, parse_video_frame, show_copied_blocks, synthesized
 
 
 # ------------------------------------------------------------------------------ decoder
@@ -29,6 +28,7 @@ class DecodedFrame:
     display_index: int
     frame_type: FrameType
     syntax: FrameSyntax  # the parsed integers (residual, motion) the picture was made from
+    latent: np.ndarray | None = None  # ŷ [M, h, w] float32 the generator made the picture from
 
 
 @dataclass
@@ -46,7 +46,7 @@ class DecoderStats:
 class _Gop:
     keyframe_display: int
     size: tuple[int, int]  # (height, width)
-    references: list[_Reference]  # the latest two, oldest first
+    references: list[Reference]  # the latest two, oldest first
     pending: dict[int, DecodedFrame]  # by GOP index, waiting for earlier frames
     next_out: int = 0  # GOP index of the next frame to return
 
@@ -111,7 +111,8 @@ class VideoDecoder:
         if syntax.background_id is None:
             raise CorruptedError("push_background needs a keyframe that defines a background (BACKGROUND_ID)")
         self._check_model(frame)
-        self._background = Background(syntax.background_id, self.codec.decode(data))
+        image, y_hat = self.codec.decode_with_latent(data)
+        self._background = Background(syntax.background_id, image, y_hat=y_hat)
 
     def pull(self) -> list[DecodedFrame]:
         """Frames ready since the last call, in display order."""
@@ -168,9 +169,10 @@ class VideoDecoder:
             frame_type = syntax.frame_type
             self._check_model(frame)
             if syntax.frame_type == FrameType.KEY:
-                decoded = DecodedFrame(self.codec.decode(data), syntax.display_index, FrameType.KEY, syntax)
+                image, y_hat = self.codec.decode_with_latent(data)
+                decoded = DecodedFrame(image, syntax.display_index, FrameType.KEY, syntax, y_hat)
                 if syntax.background_id is not None:
-                    self._background = Background(syntax.background_id, decoded.image)
+                    self._background = Background(syntax.background_id, image, y_hat=y_hat)
             elif syntax.background_reference is not None:
                 decoded = self._decode_from_background(syntax)
             else:
@@ -201,15 +203,18 @@ class VideoDecoder:
         if background.size != (syntax.height, syntax.width):
             raise CorruptedError(f"frame is {syntax.width}x{syntax.height}, its background "
                                  f"{background.size[1]}x{background.size[0]}")
+        if syntax.latent_prediction:
+            return self._predicted(syntax, background.image, background.y_hat)
         if background.latent is None:
             background.latent = latent_of(self.codec, background.image)
         return self._predicted(syntax, background.image, background.latent)
 
     def _predicted(self, syntax: FrameSyntax, prediction: np.ndarray, y_pred: np.ndarray) -> DecodedFrame:
         """The picture of an inter frame from its prediction and the prediction's latent."""
-        image = reconstruct(self.codec, y_pred, syntax.residual, syntax.step, syntax.height, syntax.width)
+        y_hat = latent_sum(y_pred, syntax.residual, syntax.step)
+        image = synthesized(self.codec, y_hat, syntax.height, syntax.width)
         image = show_copied_blocks(image, prediction, syntax.copy_blocks)
-        return DecodedFrame(image, syntax.display_index, syntax.frame_type, syntax)
+        return DecodedFrame(image, syntax.display_index, syntax.frame_type, syntax, y_hat)
 
     def _decode_inter(self, syntax: FrameSyntax) -> DecodedFrame:
         gop = self._gop
@@ -228,6 +233,8 @@ class VideoDecoder:
             if latest.gop_index != syntax.gop_index - syntax.past_distance:
                 raise MissingReferenceError(self._missing(syntax, syntax.gop_index - syntax.past_distance, latest))
             prediction = latest.image
+            if syntax.latent_prediction:
+                return self._predicted(syntax, prediction, latest.latent)
         else:
             past_index, future_index = syntax.gop_index - syntax.past_distance, syntax.gop_index + syntax.future_distance
             past = gop.references[0] if len(gop.references) == 2 else None
@@ -238,7 +245,7 @@ class VideoDecoder:
         return self._predicted(syntax, prediction, latent_of(self.codec, prediction))
 
     @staticmethod
-    def _missing(syntax: FrameSyntax, wanted: int, held: _Reference | None, future: int | None = None) -> str:
+    def _missing(syntax: FrameSyntax, wanted: int, held: Reference | None, future: int | None = None) -> str:
         wants = f"GOP frames {wanted} and {future}" if future is not None else f"GOP frame {wanted}"
         holds = f"GOP frame {held.gop_index}" if held is not None else "no such reference"
         return f"{syntax.frame_type.name} frame {syntax.display_index} needs {wants}; the decoder holds {holds}"
@@ -256,7 +263,8 @@ class VideoDecoder:
             if gop.references:
                 # B frames before the newest reference can no longer be decoded: give up on them.
                 missing = self._release(gop, up_to=gop.references[-1].gop_index)
-            gop.references = (gop.references + [_Reference(decoded.display_index, syntax.gop_index, decoded.image)])[-2:]
+            gop.references = (gop.references + [Reference(decoded.display_index, syntax.gop_index, decoded.image,
+                                                           latent=decoded.latent)])[-2:]
         gop.pending[syntax.gop_index] = decoded
         self._release(gop)
         self._report_missing(missing)

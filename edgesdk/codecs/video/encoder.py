@@ -29,6 +29,7 @@ from edgesdk.bitstream.packets import Packet, PacketFlags
 from edgesdk.codecs.video.background import BACKGROUND_ID_MODULUS, DEFAULT_SCENE_CHANGE, REFRESH_RATIO, Background, \
     scene_change
 from edgesdk.codecs.video.residual import TILE_SIZES, encode_residual
+from edgesdk.codecs.video.syntax import Reference, latent_sum
 from edgesdk.codecs.video.syntax import DECISION_HISTORY, DEFAULT_COPY_TOLERANCE, DEFAULT_MAX_GOP_LENGTH, DEFAULT_MAX_REFERENCE_DISTANCE, DISPLAY_MODULUS, MAX_RESIDUAL, STEP_FRACTION_BITS, STRUCTURE_B, STRUCTURE_P, cell_errors, image_codec_of, latent_of, reconstruct, show_copied_blocks, step_code
 
 
@@ -41,14 +42,6 @@ class _Input:
     gop_index: int
     image: np.ndarray
     latent: np.ndarray | None = None  # y of the original, computed once
-
-
-@dataclass
-class _Reference:
-    display: int
-    gop_index: int
-    image: np.ndarray  # decoded (what the decoder will hold)
-    original: np.ndarray | None = None  # encoder only: the source picture, for motion estimation
 
 
 @dataclass
@@ -89,7 +82,10 @@ class VideoEncoder:
     :data:`~edgesdk.codecs.video.background.REFRESH_RATIO` of the background keyframe: then a
     new background keyframe is coded (:attr:`gop_starts` records which and why).
     With ``compact_headers``, P and B frames (not GOP starts) use the compact inter frame
-    layout (docs/bitstream.md): 38–42 bytes of framing instead of 124–144.
+    layout (docs/bitstream.md): 38–42 bytes of framing instead of 124–144. With
+    ``latent_prediction``, P frames predict the latent directly from their reference's ŷ
+    (parameter 16) instead of analysing its decoded picture: no re-analysis loss, and one
+    transform less on both sides.
     """
 
     def __init__(
@@ -114,6 +110,7 @@ class VideoEncoder:
         background: bool = False,
         scene_change: float = DEFAULT_SCENE_CHANGE,
         compact_headers: bool = False,
+        latent_prediction: bool = False,
     ) -> None:
         self.codec = image_codec_of(image_codec)
         if self.codec.analyze is None or self.codec.synthesize is None:
@@ -152,6 +149,7 @@ class VideoEncoder:
             raise InvalidArgumentError("scene_change must be a share of cells in (0, 1]")
         self.use_background = background
         self.compact_headers = compact_headers
+        self.latent_prediction = latent_prediction
         self.scene_change = scene_change
         self.gop_starts: deque[tuple[int, str]] = deque(maxlen=DECISION_HISTORY)  # (display, how it was coded)
         self._background: Background | None = None
@@ -161,7 +159,7 @@ class VideoEncoder:
         self._display = 0
         self._gop_index = 0
         self._size: tuple[int, int] | None = None
-        self._reference: _Reference | None = None
+        self._reference: Reference | None = None
         self._pending: list[_Input] = []
 
     @property
@@ -221,10 +219,11 @@ class VideoEncoder:
         if self.use_background and background is not None:
             changed = scene_change(item.image, background.original, self.scene_change)
             if changed is None:
-                data, decoded = self._code_from_background(item, background)
+                coded, reference = self._code_from_background(item, background)
+                data = coded.data
                 if len(data) <= REFRESH_RATIO * len(background.frame):
                     self._emit(data)
-                    self._reference = _Reference(item.display, 0, decoded, item.image)
+                    self._reference = reference
                     self.gop_starts.append((item.display, "background"))
                     return
                 self.gop_starts.append((item.display, f"keyframe: {len(data)} bytes from the background"))
@@ -245,21 +244,19 @@ class VideoEncoder:
         ).to_bytes()
         self._emit(data, PacketFlags.KEYFRAME)
         self._size = item.image.shape[:2]
-        self._reference = _Reference(item.display, 0, self.codec.decode(data), item.image)
+        image, y_hat = self.codec.decode_with_latent(data)
+        self._reference = Reference(item.display, 0, image, item.image, y_hat)
         if self.use_background:
-            self._background = Background(self._next_background_id, self._reference.image, original=item.image,
-                                          frame=data)
+            self._background = Background(self._next_background_id, image, original=item.image, frame=data,
+                                          y_hat=y_hat)
             self._next_background_id = (self._next_background_id + 1) % BACKGROUND_ID_MODULUS
 
-    def _code_from_background(self, item: _Input, background: Background) -> tuple[bytes, np.ndarray]:
-        """A GOP's first frame as a P frame from the background: (bytes, decoded picture)."""
-        if background.latent is None:
+    def _code_from_background(self, item: _Input, background: Background) -> tuple[bytes, Reference]:
+        """A GOP's first frame as a P frame from the background: (bytes, the new reference)."""
+        if background.latent is None and not self.latent_prediction:
             background.latent = latent_of(self.codec, background.image)
-        y_pred, residual = self._quantize(item, background.image, self.p_step_code, background.latent)
-        residual, copied, decoded = self._decide_copies(item, background.image, y_pred, residual, self.p_step_code)
-        parameters = {Parameter.BACKGROUND_REFERENCE: background.background_id,
-                      Parameter.RESIDUAL_STEP: self.p_step_code}
-        return self._inter_frame(FrameType.P, item, parameters, residual, None, copied), decoded
+        return self._code_p(item, Reference(-1, 0, background.image, latent=background.y_hat),
+                            {Parameter.BACKGROUND_REFERENCE: background.background_id}, background.latent)
 
     def _target(self, item: _Input) -> np.ndarray:
         if item.latent is None:
@@ -306,15 +303,22 @@ class VideoEncoder:
         decoded = show_copied_blocks(reconstruct(self.codec, y_pred, residual, step, height, width), prediction, copied)
         return residual, copied, decoded
 
-    def _code_p(self, item: _Input, reference: _Reference) -> tuple[_Coded, _Reference]:
-        y_pred, residual = self._quantize(item, reference.image, self.p_step_code)
+    def _code_p(self, item: _Input, reference: Reference, parameters: dict[int, int] | None = None,
+                y_pred: np.ndarray | None = None) -> tuple[_Coded, Reference]:
+        """A P frame from ``reference`` (``parameters``: its reference parameters, by default the
+        distance; ``y_pred``: the latent of its picture, when known)."""
+        parameters = dict(parameters or {Parameter.REFERENCE_DISTANCE: item.gop_index - reference.gop_index})
+        parameters[Parameter.RESIDUAL_STEP] = self.p_step_code
+        if self.latent_prediction:
+            y_pred = reference.latent
+            parameters[Parameter.LATENT_PREDICTION] = 1
+        y_pred, residual = self._quantize(item, reference.image, self.p_step_code, y_pred)
         residual, copied, decoded = self._decide_copies(item, reference.image, y_pred, residual, self.p_step_code)
-        parameters = {Parameter.REFERENCE_DISTANCE: item.gop_index - reference.gop_index,
-                      Parameter.RESIDUAL_STEP: self.p_step_code}
         data = self._inter_frame(FrameType.P, item, parameters, residual, None, copied)
-        return _Coded(item, data, FrameType.P), _Reference(item.display, item.gop_index, decoded, item.image)
+        y_hat = latent_sum(y_pred, residual, self.p_step_code / (1 << STEP_FRACTION_BITS))
+        return _Coded(item, data, FrameType.P), Reference(item.display, item.gop_index, decoded, item.image, y_hat)
 
-    def _code_b(self, item: _Input, past: _Reference, future: _Reference) -> tuple[_Coded, dict[str, int], str]:
+    def _code_b(self, item: _Input, past: Reference, future: Reference) -> tuple[_Coded, dict[str, int], str]:
         """The B frame coded with each interpolation; returns the smallest and every size.
         Interpolations are compared without copied blocks, which then apply to the one kept."""
         modes = self.interpolations
@@ -352,7 +356,7 @@ class VideoEncoder:
         group, self._pending = self._pending, []
         reference = self._reference
         assert reference is not None
-        options: dict[str, tuple[list[_Coded], _Reference]] = {}
+        options: dict[str, tuple[list[_Coded], Reference]] = {}
         b_sizes: tuple[dict[str, int], ...] = ()
         b_modes: tuple[str, ...] = ()
         if len(group) > 1:

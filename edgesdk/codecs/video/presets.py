@@ -11,8 +11,8 @@ PRESETS = MappingProxyType({
     # Every structure and interpolation tried per group, copied blocks: the default encoder.
     "exhaustive": MappingProxyType({}),
     # The exhaustive search, the first keyframe kept as the background later GOPs start from,
-    # and compact headers on P and B frames.
-    "fixed-camera": MappingProxyType({"background": True, "compact_headers": True}),
+    # compact headers on P and B frames, P frames predicted from their reference's latent.
+    "fixed-camera": MappingProxyType({"background": True, "compact_headers": True, "latent_prediction": True}),
 })
 """Preset name → the :class:`VideoEncoder` keyword arguments it sets."""
 

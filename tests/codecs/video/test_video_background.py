@@ -1,5 +1,6 @@
-"""The background parameters (docs/video.md, "Background") without any transform: where each
-may appear, hostile values, and the scene-change test."""
+"""The background and latent-prediction parameters (docs/video.md, "Background", "Latent
+prediction") without any transform: where each may appear, hostile values, and the
+scene-change test."""
 
 import numpy as np
 import pytest
@@ -25,7 +26,8 @@ def frame(frame_type=FrameType.P, parameters=None):
 def test_a_gop_start_from_the_background_parses():
     _, syntax = parse_video_frame(frame(), latent_channels=4)
     assert (syntax.frame_type, syntax.gop_index, syntax.past_distance) == (FrameType.P, 0, 0)
-    assert (syntax.background_reference, syntax.background_id) == (7, None)
+    assert (syntax.background_reference, syntax.background_id, syntax.latent_prediction) == (7, None, False)
+    assert parse_video_frame(frame(parameters={Parameter.LATENT_PREDICTION: 1}), latent_channels=4)[1].latent_prediction
     assert syntax.residual.shape == (4, 4, 4)
 
 
@@ -41,6 +43,11 @@ def test_a_gop_start_from_the_background_parses():
         (FrameType.P, {Parameter.BACKGROUND_REFERENCE: None}, edgesdk.CorruptedError),  # no reference at all
         (FrameType.KEY, {Parameter.BACKGROUND_ID: -5, Parameter.BACKGROUND_REFERENCE: None},
          edgesdk.LimitExceededError),
+        (FrameType.P, {Parameter.LATENT_PREDICTION: 2}, edgesdk.CorruptedError),  # only 1 has a meaning
+        (FrameType.KEY, {Parameter.LATENT_PREDICTION: 1, Parameter.BACKGROUND_REFERENCE: None},
+         edgesdk.CorruptedError),
+        (FrameType.B, {Parameter.LATENT_PREDICTION: 1, Parameter.BACKGROUND_REFERENCE: None, Parameter.GOP_INDEX: 1,
+                       Parameter.REFERENCE_DISTANCE: 1, Parameter.FORWARD_REFERENCE_DISTANCE: 1}, edgesdk.CorruptedError),
     ],
 )
 def test_misplaced_or_hostile_background_parameters_raise_typed_errors(frame_type, parameters, error):

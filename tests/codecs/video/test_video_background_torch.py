@@ -75,10 +75,11 @@ def scene():
     return frames
 
 
-@pytest.fixture(scope="module")
-def stream(shipped, scene):
-    """K0 P2 B1 | P3 (from the background) P5 B4 | K6, P and B frames in compact headers."""
-    return run(shipped, scene, compact_headers=True)
+@pytest.fixture(scope="module", params=[False, True], ids=["picture-prediction", "latent-prediction"])
+def stream(request, shipped, scene):
+    """K0 P2 B1 | P3 (from the background) P5 B4 | K6, P and B frames in compact headers; P
+    frames predicted from their reference's picture or (parameter 16) its latent."""
+    return run(shipped, scene, compact_headers=True, latent_prediction=request.param)
 
 
 def test_gops_start_from_the_background_and_decode_bit_for_bit(shipped, scene, stream):
@@ -94,6 +95,9 @@ def test_gops_start_from_the_background_and_decode_bit_for_bit(shipped, scene, s
     assert sizes[3] < sizes[0] / 4  # the GOP start from the background vs the background keyframe
     assert not packets[3].keyframe and packets[0].keyframe
     assert [h.compact for h in headers] == [False, True, True, False, True, True, False]
+    latent = encoder.latent_prediction
+    assert [h.parameters.get(Parameter.LATENT_PREDICTION) for h in headers] == \
+        ([None, 1, None, 1, 1, None, None] if latent else [None] * 7)
     frames = decoded(VideoDecoder(shipped), packets)
     assert [f.display_index for f in frames] == list(range(len(scene)))
     for frame in frames:
@@ -154,8 +158,8 @@ def test_background_streams_parse_identically_on_every_backend(shipped, stream):
         frames = decoded(VideoDecoder(other), packets)
         assert [f.display_index for f in frames] == [f.display_index for f in reference]
         for mine, theirs in zip(reference, frames):
-            assert (mine.syntax.background_id, mine.syntax.background_reference) == \
-                (theirs.syntax.background_id, theirs.syntax.background_reference)
+            assert (mine.syntax.background_id, mine.syntax.background_reference, mine.syntax.latent_prediction) == \
+                (theirs.syntax.background_id, theirs.syntax.background_reference, theirs.syntax.latent_prediction)
             for parsed in ("residual", "copy_blocks"):
                 ours, other_parse = getattr(mine.syntax, parsed), getattr(theirs.syntax, parsed)
                 assert (ours is None) == (other_parse is None)
