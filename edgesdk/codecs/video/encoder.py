@@ -29,8 +29,9 @@ from edgesdk.bitstream.packets import Packet, PacketFlags
 from edgesdk.codecs.video.background import BACKGROUND_ID_MODULUS, DEFAULT_SCENE_CHANGE, REFRESH_RATIO, Background, \
     scene_change
 from edgesdk.codecs.video.residual import TILE_SIZES, encode_residual
+from edgesdk.codecs.video.copies import measured_copies, predicted_copies
 from edgesdk.codecs.video.syntax import Reference, latent_sum
-from edgesdk.codecs.video.syntax import DECISION_HISTORY, DEFAULT_COPY_TOLERANCE, DEFAULT_MAX_GOP_LENGTH, DEFAULT_MAX_REFERENCE_DISTANCE, DISPLAY_MODULUS, MAX_RESIDUAL, STEP_FRACTION_BITS, STRUCTURE_B, STRUCTURE_P, cell_errors, image_codec_of, latent_of, reconstruct, show_copied_blocks, step_code
+from edgesdk.codecs.video.syntax import DECISION_HISTORY, DEFAULT_COPY_TOLERANCE, DEFAULT_MAX_GOP_LENGTH, DEFAULT_MAX_REFERENCE_DISTANCE, DISPLAY_MODULUS, MAX_RESIDUAL, STEP_FRACTION_BITS, STRUCTURE_B, STRUCTURE_P, cell_errors, image_codec_of, latent_of, reconstruct, step_code
 
 
 # ------------------------------------------------------------------------------ encoder
@@ -85,7 +86,9 @@ class VideoEncoder:
     layout (docs/bitstream.md): 38–42 bytes of framing instead of 124–144. With
     ``latent_prediction``, P frames predict the latent directly from their reference's ŷ
     (parameter 16) instead of analysing its decoded picture: no re-analysis loss, and one
-    transform less on both sides.
+    transform less on both sides. With ``predicted_copies``, copied cells are chosen against
+    the generator's error on the previous synthesised frame, so each inter frame is
+    synthesised once instead of twice.
     """
 
     def __init__(
@@ -111,6 +114,7 @@ class VideoEncoder:
         scene_change: float = DEFAULT_SCENE_CHANGE,
         compact_headers: bool = False,
         latent_prediction: bool = False,
+        predicted_copies: bool = False,
     ) -> None:
         self.codec = image_codec_of(image_codec)
         if self.codec.analyze is None or self.codec.synthesize is None:
@@ -150,6 +154,8 @@ class VideoEncoder:
         self.use_background = background
         self.compact_headers = compact_headers
         self.latent_prediction = latent_prediction
+        self.predicted_copies = predicted_copies
+        self._generator_error: np.ndarray | None = None  # per latent cell, of the latest synthesis
         self.scene_change = scene_change
         self.gop_starts: deque[tuple[int, str]] = deque(maxlen=DECISION_HISTORY)  # (display, how it was coded)
         self._background: Background | None = None
@@ -246,6 +252,7 @@ class VideoEncoder:
         self._size = item.image.shape[:2]
         image, y_hat = self.codec.decode_with_latent(data)
         self._reference = Reference(item.display, 0, image, item.image, y_hat)
+        self._generator_error = cell_errors(image, item.image, y_hat.shape[1:])
         if self.use_background:
             self._background = Background(self._next_background_id, image, original=item.image, frame=data,
                                           y_hat=y_hat)
@@ -291,16 +298,15 @@ class VideoEncoder:
         ``copy_tolerance`` times the generator's output's are shown as the prediction and
         their residual is dropped."""
         step = step_code / (1 << STEP_FRACTION_BITS)
-        height, width = item.image.shape[:2]
-        decoded = reconstruct(self.codec, y_pred, residual, step, height, width)
         if not self.copy_blocks:
-            return residual, None, decoded
-        grid = residual.shape[1:]
-        copied = cell_errors(prediction, item.image, grid) <= self.copy_tolerance * cell_errors(decoded, item.image, grid)
-        if not copied.any():
-            return residual, None, decoded
-        residual = np.where(copied[None], 0, residual).astype(np.int32)
-        decoded = show_copied_blocks(reconstruct(self.codec, y_pred, residual, step, height, width), prediction, copied)
+            return residual, None, reconstruct(self.codec, y_pred, residual, step, *item.image.shape[:2])
+        expected = self._generator_error
+        if self.predicted_copies and expected is not None and expected.shape == residual.shape[1:]:
+            residual, copied, decoded, self._generator_error = predicted_copies(
+                self.codec, item.image, prediction, y_pred, residual, step, self.copy_tolerance, expected)
+        else:
+            residual, copied, decoded, self._generator_error = measured_copies(
+                self.codec, item.image, prediction, y_pred, residual, step, self.copy_tolerance)
         return residual, copied, decoded
 
     def _code_p(self, item: _Input, reference: Reference, parameters: dict[int, int] | None = None,

@@ -13,6 +13,12 @@ PRESETS = MappingProxyType({
     # The exhaustive search, the first keyframe kept as the background later GOPs start from,
     # compact headers on P and B frames, P frames predicted from their reference's latent.
     "fixed-camera": MappingProxyType({"background": True, "compact_headers": True, "latent_prediction": True}),
+    # Live sources: P frames only (latency: the frame being coded, nothing held), latent
+    # prediction, copied blocks chosen with one synthesis, one residual layout, the background
+    # and compact headers. Per P frame: one analysis and one synthesis; the decoder one synthesis.
+    "realtime": MappingProxyType({"b_frames": 0, "background": True, "compact_headers": True,
+                                  "latent_prediction": True, "predicted_copies": True,
+                                  "residual_tile_sizes": (0,)}),
 })
 """Preset name → the :class:`VideoEncoder` keyword arguments it sets."""
 

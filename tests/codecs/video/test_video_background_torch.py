@@ -166,3 +166,22 @@ def test_background_streams_parse_identically_on_every_backend(shipped, stream):
                 if ours is not None:
                     np.testing.assert_array_equal(ours, other_parse)
             assert psnr(mine.image, theirs.image) > 35
+
+
+def test_the_realtime_preset_synthesises_once_and_decodes_bit_for_bit(shipped, scene):
+    from edgesdk.codecs.video import preset_options
+
+    encoder, packets = run(shipped, scene, **preset_options("realtime"))
+    frames = decoded(VideoDecoder(shipped), packets)
+    assert [f.frame_type for f in frames] == [FrameType.KEY] + [FrameType.P] * 5 + [FrameType.KEY]
+    assert any(f.syntax.copy_blocks is not None for f in frames[1:])  # cells chosen without a second synthesis
+    for frame in frames:
+        np.testing.assert_array_equal(frame.image, encoder.reconstructed[frame.display_index])
+    calls = []
+    synthesize = shipped.synthesize
+    shipped.synthesize = lambda *args: calls.append(1) or synthesize(*args)
+    try:
+        run(shipped, scene[:3], **preset_options("realtime"))
+    finally:
+        shipped.synthesize = synthesize
+    assert len(calls) == 3  # the keyframe's and one per P frame
