@@ -244,8 +244,8 @@ def _encode_video(source: str, destination: Path, codec, options: VideoOptions) 
                 return  # a live source ends when the user stops it; the stream is closed
 
         size = write_video(temporary, progress(pixels(), total=total, desc="encode", unit="frame"), codec,
-                           keyframe_interval=options.keyframe_interval, b_frames=options.b_frames,
-                           p_step=options.step, **preset_options(options.preset),
+                           **{"keyframe_interval": options.keyframe_interval, "b_frames": options.b_frames,
+                              "p_step": options.step, **preset_options(options.preset)},
                            frame_rate=(rate.numerator, rate.denominator) if rate else None)
         width, height = frames_in.width, frames_in.height
         if frames == 0:
