@@ -11,45 +11,18 @@ torch = pytest.importorskip("torch")
 import edgesdk  # noqa: E402
 from edgesdk.bitstream.container import Frame, FrameType, Parameter  # noqa: E402
 from edgesdk.codecs.video import VideoDecoder, VideoEncoder  # noqa: E402
+from video_helpers import RecordingEncoder, through  # noqa: E402
 
 pytestmark = pytest.mark.torch
-
-
-class RecordingEncoder(VideoEncoder):
-    """A VideoEncoder that keeps the picture it reconstructed for each display index."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.reconstructed = {}
-
-    def _code_keyframe(self, item):
-        super()._code_keyframe(item)
-        self.reconstructed[item.display] = self._reference.image.copy()
-
-    def _decide_copies(self, item, *args):
-        residual, copied, picture = super()._decide_copies(item, *args)
-        self.reconstructed[item.display] = picture.copy()
-        return residual, copied, picture
 
 
 def run(codec, frames, **options):
     encoder = RecordingEncoder(codec, **{"keyframe_interval": 3, "b_frames": 1, "background": True, "try_p_only": False,
                                           **options})
-    packets = []
-    for frame in frames:
-        encoder.push(frame)
-        packets += encoder.pull()
-    encoder.flush()
-    return encoder, packets + encoder.pull()
+    return encoder, through(encoder, frames)
 
 
-def decoded(decoder, items):
-    out = []
-    for item in items:
-        decoder.push(item)
-        out += decoder.pull()
-    decoder.flush()
-    return out + decoder.pull()
+decoded = through
 
 
 @pytest.fixture(scope="module")

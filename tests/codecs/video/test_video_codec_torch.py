@@ -22,6 +22,7 @@ from edgesdk.codecs.video import (  # noqa: E402
     write_video,
 )
 from edgesdk_export.codec import torch_codec  # noqa: E402
+from video_helpers import through  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
@@ -61,12 +62,7 @@ def encode(codec, frames, **options):
 
 def decode(codec, items, **options):
     decoder = VideoDecoder(codec, **options)
-    out = []
-    for item in items:
-        decoder.push(item)
-        out += decoder.pull()
-    decoder.flush()
-    return decoder, out + decoder.pull()
+    return decoder, through(decoder, items)
 
 
 @pytest.fixture(scope="module")
