@@ -11,15 +11,13 @@ encode time to the default, all measured in this process.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
 
 from edgesdk.codecs.image.codec import ImageCodec
-from edgesdk.codecs.video import VideoDecoder, VideoEncoder, preset_options
-from edgesdk.eval.metrics import psnr
-from edgesdk.eval.video_evaluation import load_frames
+from edgesdk.codecs.video import preset_options
+from edgesdk.eval.video_evaluation import evaluate_latent_video, load_frames
 
 DEFAULT_CLIP = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "video" / "akiyo_cif.mp4"
 
@@ -35,27 +33,10 @@ OPTION_SETS = {
 }
 
 
-def measure(codec, frames: list[np.ndarray], fps: float, **options) -> dict:
+def measure(codec, frames: list[np.ndarray], fps: float, step: float, **options) -> dict:
     """Bytes, kbps, mean RGB PSNR and encode seconds of one encode and decode of ``frames``."""
-    encoder = VideoEncoder(codec, **options)
-    start = time.perf_counter()
-    packets = []
-    for frame in frames:
-        encoder.push(frame)
-        packets += encoder.pull()
-    encoder.flush()
-    packets += encoder.pull()
-    seconds = time.perf_counter() - start
-    decoder = VideoDecoder(codec)
-    decoded = []
-    for packet in packets:
-        decoder.push(packet)
-        decoded += decoder.pull()
-    decoder.flush()
-    decoded += decoder.pull()
-    size = sum(len(p.payload) for p in packets)
-    return {"bytes": size, "kbps": 8 * size / (len(frames) / fps) / 1000, "seconds": seconds,
-            "psnr": float(np.mean([psnr(a, b.image) for a, b in zip(frames, decoded)]))}
+    point = evaluate_latent_video(frames, codec, [step], fps, **options)[0]
+    return {**point, "seconds": len(frames) / point["encode_fps"]}
 
 
 def main() -> None:
@@ -71,10 +52,10 @@ def main() -> None:
     args = parser.parse_args()
     frames = load_frames(args.clip, args.frames)
     codec = ImageCodec(backend="onnxruntime", precision="fp32").codec(args.quality)
-    common = {"keyframe_interval": args.keyframe_interval, "b_frames": args.b_frames, "p_step": args.step}
+    common = {"keyframe_interval": args.keyframe_interval, "b_frames": args.b_frames}
     base = None
     for name in ["default"] + [s for s in args.sets if s != "default"]:
-        point = measure(codec, frames, args.fps, **{**common, **OPTION_SETS[name]})
+        point = measure(codec, frames, args.fps, args.step, **{**common, **OPTION_SETS[name]})
         base = base or point
         print(f"{name:>36}: {point['bytes']:7d} bytes {point['kbps']:7.1f} kbps {point['psnr']:6.2f} dB  "
               f"encode {point['seconds']:6.1f} s  bytes x{point['bytes'] / base['bytes']:.2f}  "

@@ -32,3 +32,18 @@ def through(stage, items) -> list:
         out += stage.pull()
     stage.flush()
     return out + stage.pull()
+
+
+def assert_same_parse(mine, theirs, fields=("residual", "copy_blocks")) -> None:
+    """Two decoders' DecodedFrames of one frame parsed to the same integers: every array of
+    ``fields`` equal (or both absent) and every other FrameSyntax field equal."""
+    import numpy as np
+
+    for name in fields:
+        ours, other = getattr(mine.syntax, name), getattr(theirs.syntax, name)
+        assert (ours is None) == (other is None), name
+        if ours is not None:
+            np.testing.assert_array_equal(ours, other, err_msg=name)
+    for name in ("frame_type", "display_index", "gop_index", "past_distance", "future_distance", "step",
+                 "background_id", "background_reference", "latent_prediction"):
+        assert getattr(mine.syntax, name) == getattr(theirs.syntax, name), name

@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 import edgesdk  # noqa: E402
 from edgesdk.bitstream.container import Frame, FrameType, Parameter  # noqa: E402
 from edgesdk.codecs.video import VideoDecoder, VideoEncoder  # noqa: E402
-from video_helpers import RecordingEncoder, through  # noqa: E402
+from video_helpers import RecordingEncoder, assert_same_parse, through  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
@@ -131,13 +131,7 @@ def test_background_streams_parse_identically_on_every_backend(shipped, stream):
         frames = decoded(VideoDecoder(other), packets)
         assert [f.display_index for f in frames] == [f.display_index for f in reference]
         for mine, theirs in zip(reference, frames):
-            assert (mine.syntax.background_id, mine.syntax.background_reference, mine.syntax.latent_prediction) == \
-                (theirs.syntax.background_id, theirs.syntax.background_reference, theirs.syntax.latent_prediction)
-            for parsed in ("residual", "copy_blocks"):
-                ours, other_parse = getattr(mine.syntax, parsed), getattr(theirs.syntax, parsed)
-                assert (ours is None) == (other_parse is None)
-                if ours is not None:
-                    np.testing.assert_array_equal(ours, other_parse)
+            assert_same_parse(mine, theirs)
             assert psnr(mine.image, theirs.image) > 35
 
 
