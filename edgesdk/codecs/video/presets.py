@@ -11,8 +11,9 @@ PRESETS = MappingProxyType({
     # Every structure and interpolation tried per group, copied blocks: the default encoder.
     "exhaustive": MappingProxyType({}),
     # The exhaustive search, the first keyframe kept as the background later GOPs start from,
-    # compact headers on P and B frames, P frames predicted from their reference's latent.
-    "fixed-camera": MappingProxyType({"background": True, "compact_headers": True, "latent_prediction": True}),
+    # compact headers on P and B frames. (Latent prediction is even on akiyo but costs a few
+    # percent on foreman: docs/video.md, "Decisions".)
+    "fixed-camera": MappingProxyType({"background": True, "compact_headers": True}),
     # Live sources: P frames only (latency: the frame being coded, nothing held), latent
     # prediction, copied blocks chosen with one synthesis, one residual layout, the background
     # and compact headers. Per P frame: one analysis and one synthesis; the decoder one synthesis.
