@@ -37,8 +37,10 @@ def main() -> None:
         curves[f"edgesdk {label}"] = as_curve(front, label=f"edgesdk {label}")
         anchors = ", ".join(f"{name} {value:+.1f}%" for name, value in report["bd_rate_percent"].items()
                             if value is not None)
-        versus = "" if report is first else f"; against {loaded[0][0]}: {bd_rates(base, front):+.1f}%"
-        print(f"{label}: BD-rate against {anchors}{versus}")
+        bd = None if report is first else bd_rates(base, front)
+        versus = "" if report is first else \
+            f"; against {loaded[0][0]}: {'n/a (fewer than 4 points or no overlap)' if bd is None else f'{bd:+.1f}%'}"
+        print(f"{label}: BD-rate against {anchors or 'the anchors: n/a (no PSNR overlap)'}{versus}")
     rd_plot(curves, args.out, title=f"{Path(first['clip']).stem}, {first['frames']} frames, "
                                     f"keyframe every {first['keyframe_interval']}")
     print(f"wrote {args.out}")
