@@ -53,6 +53,11 @@ def test_vector_set_is_small_and_complete():
         assert name in sizes and Path(name).stem + ".npz" in sizes
     types = [f["type"] for f in INDEX[VIDEOS[0]]["frames"]]
     assert types == ["KEY", "P", "B"]
+    background = INDEX["kodim23_6frames_70x45_q2_background.elv"]["frames"]
+    assert [(f["type"], f.get("compact", False), f.get("background_id"), f.get("background_reference"),
+             f.get("latent_prediction", False)) for f in background] == [
+        ("KEY", False, 0, None, False), ("P", True, None, None, True), ("B", True, None, None, False),
+        ("P", False, None, 0, True), ("P", True, None, None, True), ("B", True, None, None, False)]
 
 
 def test_reference_imports_no_edgesdk():
@@ -112,8 +117,12 @@ def test_package_decodes_video_vector(name):
     payloads = [p.payload for p in PacketReader().feed((VECTORS / name).read_bytes()) if len(p.payload)]
     assert len(payloads) == len(INDEX[name]["frames"])
     for k, payload in enumerate(payloads):
-        _, syntax = parse_video_frame(payload, model.entropy_model(quality).latent_channels)
-        assert syntax.frame_type.name == INDEX[name]["frames"][k]["type"]
+        frame, syntax = parse_video_frame(payload, model.entropy_model(quality).latent_channels)
+        entry = INDEX[name]["frames"][k]
+        assert syntax.frame_type.name == entry["type"] and frame.compact == entry.get("compact", False)
+        assert syntax.latent_prediction == entry.get("latent_prediction", False)
+        assert (syntax.background_id, syntax.background_reference) == (entry.get("background_id"),
+                                                                        entry.get("background_reference"))
         if syntax.residual is not None:
             np.testing.assert_array_equal(syntax.residual, expected[f"f{k}_residual"])
             np.testing.assert_array_equal(syntax.copy_blocks, expected[f"f{k}_copy_blocks"].astype(bool))
@@ -148,6 +157,10 @@ def test_reference_parses_video_vector(name, bundle, inter_tables):
     frames = [ref_container.parse_frame(payload) for _, payload in packets[:-1]]
     quality = ref_codec.Quality(*bundle, INDEX[name]["quality"])
     for k, frame in enumerate(frames):
+        entry = INDEX[name]["frames"][k]
+        assert (frame.param(14), frame.param(15)) == (entry.get("background_id"), entry.get("background_reference"))
+        assert frame.param(16) == (1 if entry.get("latent_prediction") else None)
+        assert frame.param(8) == entry["display_index"] and frame.param(10) == entry.get("step_sixteenths")
         got = ref_codec.keyframe(quality, frame) if frame.frame_type == ref_codec.KEY else \
             ref_codec.inter_frame(frame, quality.latent_channels, inter_tables)
         keys = {key[len(f"f{k}_"):] for key in expected if key.startswith(f"f{k}_")}

@@ -35,6 +35,7 @@ IMAGES = {
     "kodim23_70x45_q4": (180, 250, 45, 70, 4),
 }
 VIDEO = "kodim23_3frames_70x45_q2"
+BACKGROUND_VIDEO = "kodim23_6frames_70x45_q2_background"
 
 
 def keyframe_integers(codec: ImageCodec, data: bytes) -> dict[str, np.ndarray]:
@@ -54,6 +55,54 @@ def keyframe_integers(codec: ImageCodec, data: bytes) -> dict[str, np.ndarray]:
     y = model.latent_tables.decode(frame.section(SectionKind.LATENT).data, indexes)
     return {"z": z.astype(np.int32), "hs_output": out.astype(np.int32), "indexes": indexes,
             "means_fixed": means, "y": y.astype(np.int32)}
+
+
+def write_video_vector(path: Path, codec: ImageCodec, frames: list[np.ndarray], **options) -> dict:
+    """Encodes ``frames`` at quality 2 into ``path``.elv, the integers of each frame into
+    ``path``.npz; returns the vector's index entry."""
+    encoder = VideoEncoder(codec.codec(2), **options)
+    for frame in frames:
+        encoder.push(frame)
+    packets = encoder.pull()
+    encoder.flush()
+    packets += encoder.pull()
+    stream = b"".join(p.to_bytes() for p in packets)
+    path.with_suffix(".elv").write_bytes(stream)
+    reader = PacketReader()
+    payloads = [p.payload for p in reader.feed(stream)]
+    arrays: dict[str, np.ndarray] = {}
+    summary = []
+    for k, payload in enumerate(p for p in payloads if len(p)):
+        _, syntax = parse_video_frame(payload, codec.model.entropy_model(2).latent_channels)
+        entry = {"decode_order": k, "type": syntax.frame_type.name, "display_index": syntax.display_index,
+                 "bytes": len(payload)}
+        if bytes(payload[:4]) == b"EDGI":
+            entry["compact"] = True
+        if syntax.latent_prediction:
+            entry["latent_prediction"] = True
+        for key in ("background_id", "background_reference"):
+            if getattr(syntax, key) is not None:
+                entry[key] = getattr(syntax, key)
+        if syntax.frame_type == FrameType.KEY:
+            for key, value in keyframe_integers(codec, bytes(payload)).items():
+                arrays[f"f{k}_{key}"] = value
+        else:
+            arrays[f"f{k}_residual"] = syntax.residual.astype(np.int32)
+            entry["step_sixteenths"] = int(round(syntax.step * 16))
+            if syntax.copy_blocks is not None:
+                arrays[f"f{k}_copy_blocks"] = syntax.copy_blocks.astype(np.int32)
+            if syntax.motion is not None:
+                motion = syntax.motion
+                entry["motion"] = {"mode": int(motion.mode), "block_log2": motion.block_log2,
+                                   "fraction_bits": motion.fraction_bits}
+                for field in ("past", "future"):
+                    if getattr(motion, field) is not None:
+                        arrays[f"f{k}_motion_{field}"] = getattr(motion, field).astype(np.int32)
+        summary.append(entry)
+    np.savez_compressed(path.with_suffix(".npz"), **arrays)
+    height, width = frames[0].shape[:2]
+    return {"width": width, "height": height, "quality": 2, "frames": summary, "bytes": len(stream),
+            "arrays": {k: list(v.shape) for k, v in arrays.items()}}
 
 
 def main() -> None:
@@ -76,41 +125,19 @@ def main() -> None:
     # A 3-frame video: a 70x45 window panning 3 pixels right and 2 down per frame (the motion
     # grid, 2x3 blocks of 32, differs from the padded frame's 2x4: partial blocks are exercised).
     frames = [np.ascontiguousarray(image[100 + 2 * k : 145 + 2 * k, 400 + 3 * k : 470 + 3 * k]) for k in range(3)]
-    encoder = VideoEncoder(codec.codec(2), keyframe_interval=8, b_frames=1)
-    for frame in frames:
-        encoder.push(frame)
-    packets = encoder.pull()
-    encoder.flush()
-    packets += encoder.pull()
-    stream = b"".join(p.to_bytes() for p in packets)
-    (args.out / f"{VIDEO}.elv").write_bytes(stream)
-    reader = PacketReader()
-    payloads = [p.payload for p in reader.feed(stream)]
-    arrays: dict[str, np.ndarray] = {}
-    summary = []
-    for k, payload in enumerate(p for p in payloads if len(p)):
-        _, syntax = parse_video_frame(payload, codec.model.entropy_model(2).latent_channels)
-        entry = {"decode_order": k, "type": syntax.frame_type.name, "display_index": syntax.display_index,
-                 "bytes": len(payload)}
-        if syntax.frame_type == FrameType.KEY:
-            for key, value in keyframe_integers(codec, bytes(payload)).items():
-                arrays[f"f{k}_{key}"] = value
-        else:
-            arrays[f"f{k}_residual"] = syntax.residual.astype(np.int32)
-            entry["step_sixteenths"] = int(round(syntax.step * 16))
-            if syntax.copy_blocks is not None:
-                arrays[f"f{k}_copy_blocks"] = syntax.copy_blocks.astype(np.int32)
-            if syntax.motion is not None:
-                motion = syntax.motion
-                entry["motion"] = {"mode": int(motion.mode), "block_log2": motion.block_log2,
-                                   "fraction_bits": motion.fraction_bits}
-                for field in ("past", "future"):
-                    if getattr(motion, field) is not None:
-                        arrays[f"f{k}_motion_{field}"] = getattr(motion, field).astype(np.int32)
-        summary.append(entry)
-    np.savez_compressed(args.out / f"{VIDEO}.npz", **arrays)
-    index[f"{VIDEO}.elv"] = {"width": 70, "height": 45, "quality": 2, "frames": summary,
-                             "bytes": len(stream), "arrays": {k: list(v.shape) for k, v in arrays.items()}}
+    index[f"{VIDEO}.elv"] = write_video_vector(args.out / VIDEO, codec, frames, keyframe_interval=8, b_frames=1)
+    # Fixed-environment coding: a still 70x45 window with a bright 12x12 patch moving 3 pixels
+    # right per frame, GOPs of 3: K0 (background 0) P2 B1 | P3 (from the background) P5 B4,
+    # P and B frames in compact headers, P frames predicted from their reference's latent.
+    still = np.ascontiguousarray(image[100:145, 400:470])
+    frames = []
+    for k in range(6):
+        frame = still.copy()
+        frame[10:22, 5 + 3 * k : 17 + 3 * k] = (250, 240, 40)
+        frames.append(frame)
+    index[f"{BACKGROUND_VIDEO}.elv"] = write_video_vector(args.out / BACKGROUND_VIDEO, codec, frames,
+                                                          keyframe_interval=3, b_frames=1, background=True,
+                                                          compact_headers=True, latent_prediction=True)
     (args.out / "index.json").write_text(json.dumps(index, indent=1, sort_keys=True) + "\n")
     for path in sorted(args.out.iterdir()):
         print(f"{path.stat().st_size:8d}  {path.relative_to(ROOT)}")

@@ -50,11 +50,43 @@ bool inside(const uint8_t* p, size_t n, const uint8_t* data, size_t size) {
     return p != nullptr && q >= b && q <= e && n <= e - q;
 }
 
+// A parsed compact inter frame: P or B, payloads back to back up to the CRC, which holds, and
+// writing it back gives the same bytes.
+void check_compact_frame(const uint8_t* data, size_t size, const FrameView& view) {
+    const FrameHeader& h = view.header;
+    REQUIRE(h.frame_type == FrameType::kPredicted || h.frame_type == FrameType::kBidirectional);
+    REQUIRE(h.width >= 1 && h.height >= 1 && h.width <= 0xFFFF && h.height <= 0xFFFF);
+    REQUIRE(view.sections.size() >= 2 && view.sections.size() <= 4);
+    REQUIRE(view.header_size == kCompactFixedHeaderSize + 4 * view.sections.size());
+    const uint8_t* expect = data + view.header_size;
+    for (const SectionView& s : view.sections) {
+        REQUIRE(inside(s.data, s.size, data, size));
+        if (s.size > 0) REQUIRE(s.data == expect);
+        expect += s.size;
+    }
+    REQUIRE(expect + 4 == data + size);
+    REQUIRE(crc32c(data, size - 4) == (uint32_t(expect[0]) | uint32_t(expect[1]) << 8 | uint32_t(expect[2]) << 16 |
+                                       uint32_t(expect[3]) << 24));
+    std::vector<uint8_t> again;
+    std::string detail;
+    const Status wst = write_compact_frame(h, view.sections, &again, &detail);
+    if (wst != Status::kOk) {
+        std::fprintf(stderr, "write_compact_frame refused a parsed frame: %s\n", detail.c_str());
+        fail("write_compact_frame accepts every compact frame parse_frame accepts");
+    }
+    REQUIRE(again.size() == size);
+    REQUIRE(std::memcmp(again.data(), data, size) == 0);
+}
+
 void check_frame(const uint8_t* data, size_t size) {
     FrameView view;
     std::string detail;
     const Status st = parse_frame(data, size, &view, &detail);
     if (st != Status::kOk) return;
+    if (view.compact) {
+        check_compact_frame(data, size, view);
+        return;
+    }
     const FrameHeader& h = view.header;
     REQUIRE(h.major_version == kFrameMajorVersion);
     REQUIRE(static_cast<uint8_t>(h.frame_type) <= kMaxFrameType);

@@ -41,6 +41,11 @@ def container_seeds() -> dict[str, bytes]:
             1, 0, 10, model, 64, 64, [(k, k * 1000 - 7) for k in range(64)], [(k, bytes([k & 0xFF])) for k in range(32)]
         ),
     }
+    # Compact inter frames (docs/bitstream.md): P with copied blocks and latent prediction, B.
+    frames["compact_p"] = _core.write_compact_frame(1, 3, 352, 288, [(8, 70), (6, 6), (7, 2), (10, 16), (16, 1)],
+                                                    [(5, bytes(range(9))), (2, b"\x05" * 20), (6, b"\x01\x80")])
+    frames["compact_b"] = _core.write_compact_frame(2, 1, 70, 45, [(8, 1), (6, 1), (7, 1), (9, 1), (10, 32)],
+                                                    [(3, b"\x00\x05\x02\x10\x10"), (5, b"\x00\x01"), (2, b"")])
     seeds = dict(frames)
 
     def packet(flags: int, stream: int, seq: int, payload: bytes) -> bytes:

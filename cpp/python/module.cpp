@@ -118,6 +118,46 @@ py::tuple header_tuple(const edgesdk::container::FrameHeader& h) {
                           h.height, params);
 }
 
+// Views of (kind, buffer) pairs; ``views`` keeps the buffers alive while they are used.
+std::vector<edgesdk::container::SectionView> section_views_of(
+    const std::vector<std::pair<uint16_t, py::buffer>>& sections, std::vector<ByteView>* views) {
+    views->reserve(sections.size());
+    std::vector<edgesdk::container::SectionView> out;
+    for (const auto& s : sections) {
+        views->emplace_back(s.second);
+        if (views->back().size > 0xFFFFFFFFu) throw StatusError(Status::kLimitExceeded, "section over 4 GiB");
+        out.push_back({s.first, views->back().data, uint32_t(views->back().size), 0});
+    }
+    return out;
+}
+
+// A frame header from the binding's arguments (type and quality must fit in a byte).
+edgesdk::container::FrameHeader header_of(int frame_type, int quality, uint32_t width, uint32_t height,
+                                          const std::vector<std::pair<uint16_t, int32_t>>& parameters) {
+    if (frame_type < 0 || frame_type > 255 || quality < 0 || quality > 255)
+        throw StatusError(Status::kInvalidArgument, "frame_type and quality must fit in a byte");
+    edgesdk::container::FrameHeader h;
+    h.frame_type = static_cast<edgesdk::container::FrameType>(frame_type);
+    h.quality = static_cast<uint8_t>(quality);
+    h.width = width;
+    h.height = height;
+    for (const auto& p : parameters) h.parameters.push_back({p.first, p.second});
+    return h;
+}
+
+// The bytes of a frame (or, with ``compact``, a compact inter frame) of ``h`` and ``sections``.
+py::bytes frame_bytes(const edgesdk::container::FrameHeader& h,
+                      const std::vector<std::pair<uint16_t, py::buffer>>& sections, bool compact) {
+    std::vector<ByteView> views;
+    const auto section_views = section_views_of(sections, &views);
+    std::vector<uint8_t> out;
+    std::string detail;
+    check(compact ? edgesdk::container::write_compact_frame(h, section_views, &out, &detail)
+                  : edgesdk::container::write_frame(h, section_views, &out, &detail),
+          detail);
+    return to_bytes(out);
+}
+
 py::tuple packet_header_tuple(const edgesdk::container::PacketHeader& h) {
     return py::make_tuple(h.flags, h.stream_id, h.sequence, h.payload_size, h.payload_crc);
 }
@@ -257,34 +297,17 @@ PYBIND11_MODULE(_core, m) {
     m.def("write_frame", [](int minor_version, int frame_type, int quality, const py::bytes& model_id, uint32_t width,
                             uint32_t height, const std::vector<std::pair<uint16_t, int32_t>>& parameters,
                             const std::vector<std::pair<uint16_t, py::buffer>>& sections) {
-        edgesdk::container::FrameHeader h;
+        edgesdk::container::FrameHeader h = header_of(frame_type, quality, width, height, parameters);
         const std::string id = model_id;
         if (id.size() != h.model_id.size()) throw StatusError(Status::kInvalidArgument, "model_id must be 32 bytes");
-        if (frame_type < 0 || frame_type > 255 || quality < 0 || quality > 255 || minor_version < 0 ||
-            minor_version > 255)
-            throw StatusError(Status::kInvalidArgument, "frame_type, quality and minor_version must fit in a byte");
+        if (minor_version < 0 || minor_version > 255)
+            throw StatusError(Status::kInvalidArgument, "minor_version must fit in a byte");
         h.minor_version = static_cast<uint8_t>(minor_version);
-        h.frame_type = static_cast<edgesdk::container::FrameType>(frame_type);
-        h.quality = static_cast<uint8_t>(quality);
         std::memcpy(h.model_id.data(), id.data(), id.size());
-        h.width = width;
-        h.height = height;
-        for (const auto& p : parameters) h.parameters.push_back({p.first, p.second});
-        std::vector<ByteView> views;
-        views.reserve(sections.size());
-        std::vector<edgesdk::container::SectionView> section_views;
-        for (const auto& s : sections) {
-            views.emplace_back(s.second);
-            if (views.back().size > 0xFFFFFFFFu) throw StatusError(Status::kLimitExceeded, "section over 4 GiB");
-            section_views.push_back({s.first, views.back().data, uint32_t(views.back().size), 0});
-        }
-        std::vector<uint8_t> out;
-        std::string detail;
-        check(edgesdk::container::write_frame(h, section_views, &out, &detail), detail);
-        return to_bytes(out);
+        return frame_bytes(h, sections, false);
     });
 
-    // Returns (header tuple, [(kind, offset, size, crc)], header_size); offsets index into data.
+    // Returns (header tuple, [(kind, offset, size, crc)], header_size, compact); offsets index into data.
     m.def("parse_frame", [](const py::buffer& data) {
         ByteView bytes(data);
         edgesdk::container::FrameView view;
@@ -293,7 +316,13 @@ PYBIND11_MODULE(_core, m) {
         py::list sections;
         for (const auto& s : view.sections)
             sections.append(py::make_tuple(s.kind, size_t(s.data - bytes.data), s.size, s.crc));
-        return py::make_tuple(header_tuple(view.header), sections, view.header_size);
+        return py::make_tuple(header_tuple(view.header), sections, view.header_size, view.compact);
+    });
+
+    m.def("write_compact_frame", [](int frame_type, int quality, uint32_t width, uint32_t height,
+                                    const std::vector<std::pair<uint16_t, int32_t>>& parameters,
+                                    const std::vector<std::pair<uint16_t, py::buffer>>& sections) {
+        return frame_bytes(header_of(frame_type, quality, width, height, parameters), sections, true);
     });
 
     m.def("write_packet", [](int flags, uint32_t stream_id, uint64_t sequence, const py::buffer& payload) {

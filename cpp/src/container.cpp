@@ -54,7 +54,156 @@ Status check_header_fields(const FrameHeader& h, std::string* detail) {
 
 constexpr size_t kMaxTrackedStreams = 1024;
 
+// Number of section lengths a compact frame of this type and flags carries.
+size_t compact_section_count(bool bidirectional, uint8_t flags) {
+    return 2 + (bidirectional ? 1 : 0) + ((flags & kCompactFlagCopyBlocks) ? 1 : 0);
+}
+
+// The section kinds of a compact frame, in order.
+std::vector<uint16_t> compact_kinds(bool bidirectional, bool copy_blocks) {
+    std::vector<uint16_t> kinds;
+    if (bidirectional) kinds.push_back(kKindMotion);
+    kinds.push_back(kKindResidualModel);
+    kinds.push_back(kKindLatent);
+    if (copy_blocks) kinds.push_back(kKindCopyBlocks);
+    return kinds;
+}
+
+Status parse_compact_frame(const uint8_t* data, size_t size, FrameView* out, std::string* detail) {
+    if (size < kCompactFixedHeaderSize) {
+        set_detail(detail, "compact frame: " + std::to_string(size) + " bytes, shorter than the " +
+                               std::to_string(kCompactFixedHeaderSize) + "-byte fixed header");
+        return Status::kTruncated;
+    }
+    if (data[4] != kCompactMajorVersion) {
+        set_detail(detail, "compact frame: format version " + std::to_string(data[4]) +
+                               " is not readable by this build; upgrade edgesdk");
+        return Status::kUnsupportedVersion;
+    }
+    const uint8_t type = data[5], flags = data[6];
+    if (type != uint8_t(FrameType::kPredicted) && type != uint8_t(FrameType::kBidirectional)) {
+        set_detail(detail, "compact frame: type " + std::to_string(type) + " is not 1 (P) or 2 (B)");
+        return Status::kCorrupted;
+    }
+    const bool bidirectional = type == uint8_t(FrameType::kBidirectional);
+    if ((flags & ~kCompactKnownFlags) || (bidirectional && (flags & kCompactFlagLatentPrediction))) {
+        set_detail(detail, "compact frame: unknown flag bits, or latent prediction on a B frame");
+        return Status::kCorrupted;
+    }
+    const size_t count = compact_section_count(bidirectional, flags);
+    const size_t header_size = kCompactFixedHeaderSize + 4 * count;
+    if (size < header_size + 4) {
+        set_detail(detail, "compact frame: " + std::to_string(size) + " bytes, shorter than its " +
+                               std::to_string(header_size + 4) + "-byte header and CRC");
+        return Status::kTruncated;
+    }
+    uint64_t payload_total = 0;
+    for (size_t i = 0; i < count; ++i) payload_total += get_u32(data + kCompactFixedHeaderSize + 4 * i);
+    const uint64_t available = size - header_size - 4;
+    if (payload_total != available) {
+        set_detail(detail, "compact frame: sections declare " + std::to_string(payload_total) + " bytes, " +
+                               std::to_string(available) + " are present");
+        return payload_total > available ? Status::kTruncated : Status::kCorrupted;
+    }
+    if (crc32c(data, size - 4) != get_u32(data + size - 4)) {
+        set_detail(detail, "compact frame: CRC32C mismatch (frame damaged)");
+        return Status::kChecksumMismatch;
+    }
+    FrameView view;
+    FrameHeader& h = view.header;
+    h.frame_type = static_cast<FrameType>(type);
+    h.quality = data[7];
+    h.width = get_u16(data + 8);
+    h.height = get_u16(data + 10);
+    if (h.width < 1 || h.height < 1) {
+        set_detail(detail, "compact frame: size " + std::to_string(h.width) + "x" + std::to_string(h.height));
+        return Status::kLimitExceeded;
+    }
+    if (!bidirectional && data[19] != 0) {
+        set_detail(detail, "compact frame: a P frame with a forward reference distance");
+        return Status::kCorrupted;
+    }
+    h.parameters.push_back({kKeyDisplayIndex, static_cast<int32_t>(get_u32(data + 12))});
+    h.parameters.push_back({kKeyGopIndex, get_u16(data + 16)});
+    h.parameters.push_back({kKeyReferenceDistance, data[18]});
+    if (bidirectional) h.parameters.push_back({kKeyForwardReferenceDistance, data[19]});
+    h.parameters.push_back({kKeyResidualStep, get_u16(data + 20)});
+    if (flags & kCompactFlagLatentPrediction) h.parameters.push_back({kKeyLatentPrediction, 1});
+    const uint8_t* payload = data + header_size;
+    const std::vector<uint16_t> kinds = compact_kinds(bidirectional, flags & kCompactFlagCopyBlocks);
+    for (size_t i = 0; i < count; ++i) {
+        const uint32_t length = get_u32(data + kCompactFixedHeaderSize + 4 * i);
+        view.sections.push_back({kinds[i], payload, length, 0});
+        payload += length;
+    }
+    view.header_size = header_size;
+    view.compact = true;
+    *out = std::move(view);
+    return Status::kOk;
+}
+
+// The value of parameter ``key`` if present and in low..high; false otherwise.
+bool compact_value(const FrameHeader& h, uint16_t key, int64_t low, int64_t high, uint32_t* value) {
+    for (const Parameter& p : h.parameters) {
+        if (p.key == key) {
+            if (p.value < low || p.value > high) return false;
+            *value = static_cast<uint32_t>(p.value);
+            return true;
+        }
+    }
+    return false;
+}
+
 }  // namespace
+
+Status write_compact_frame(const FrameHeader& header, const std::vector<SectionView>& sections,
+                           std::vector<uint8_t>* out, std::string* detail) {
+    if (!out) return Status::kInvalidArgument;
+    const bool bidirectional = header.frame_type == FrameType::kBidirectional;
+    if (header.frame_type != FrameType::kPredicted && !bidirectional) {
+        set_detail(detail, "compact frame: only P and B frames");
+        return Status::kInvalidArgument;
+    }
+    uint32_t display = 0, gop = 0, distance = 0, forward = 0, step = 0, latent = 0;
+    const bool latent_prediction = !bidirectional && compact_value(header, kKeyLatentPrediction, 1, 1, &latent);
+    const bool fits = compact_value(header, kKeyDisplayIndex, 0, 0x7FFFFFFF, &display) &&
+                      compact_value(header, kKeyGopIndex, 0, 0xFFFF, &gop) &&
+                      compact_value(header, kKeyReferenceDistance, 1, 0xFF, &distance) &&
+                      (!bidirectional || compact_value(header, kKeyForwardReferenceDistance, 1, 0xFF, &forward)) &&
+                      compact_value(header, kKeyResidualStep, 1, 0xFFFF, &step) &&
+                      header.parameters.size() == (bidirectional ? 5u : 4u) + (latent_prediction ? 1u : 0u) &&
+                      header.width >= 1 &&
+                      header.height >= 1 && header.width <= 0xFFFF && header.height <= 0xFFFF;
+    const bool copy_blocks = !sections.empty() && sections.back().kind == kKindCopyBlocks;
+    const std::vector<uint16_t> kinds = compact_kinds(bidirectional, copy_blocks);
+    bool sections_fit = sections.size() == kinds.size();
+    for (size_t i = 0; sections_fit && i < kinds.size(); ++i)
+        sections_fit = sections[i].kind == kinds[i] && (sections[i].size == 0 || sections[i].data);
+    if (!fits || !sections_fit) {
+        set_detail(detail, "compact frame: needs exactly the display index, GOP index, reference distance(s) and "
+                           "residual step in range, and the sections [motion], residual model, latent, "
+                           "[copied blocks]");
+        return Status::kInvalidArgument;
+    }
+    const size_t begin = out->size();
+    out->insert(out->end(), kCompactMagic, kCompactMagic + 4);
+    out->push_back(kCompactMajorVersion);
+    out->push_back(static_cast<uint8_t>(header.frame_type));
+    out->push_back(uint8_t((copy_blocks ? kCompactFlagCopyBlocks : 0) |
+                           (latent_prediction ? kCompactFlagLatentPrediction : 0)));
+    out->push_back(header.quality);
+    put_u16(*out, uint16_t(header.width));
+    put_u16(*out, uint16_t(header.height));
+    put_u32(*out, display);
+    put_u16(*out, uint16_t(gop));
+    out->push_back(uint8_t(distance));
+    out->push_back(uint8_t(forward));
+    put_u16(*out, uint16_t(step));
+    for (const SectionView& s : sections) put_u32(*out, s.size);
+    for (const SectionView& s : sections) out->insert(out->end(), s.data, s.data + s.size);
+    put_u32(*out, crc32c(out->data() + begin, out->size() - begin));
+    return Status::kOk;
+}
 
 Status write_frame(const FrameHeader& header, const std::vector<SectionView>& sections, std::vector<uint8_t>* out,
                    std::string* detail) {
@@ -107,6 +256,7 @@ Status parse_frame(const uint8_t* data, size_t size, FrameView* out, std::string
         set_detail(detail, "frame: empty input");
         return Status::kTruncated;
     }
+    if (size >= 4 && std::memcmp(data, kCompactMagic, 4) == 0) return parse_compact_frame(data, size, out, detail);
     const size_t magic_bytes = std::min<size_t>(size, 4);
     if (std::memcmp(data, kFrameMagic, magic_bytes) != 0) {
         set_detail(detail, "not an edgesdk latent frame (magic is not 'EDGF')");

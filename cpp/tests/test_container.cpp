@@ -46,8 +46,10 @@ TEST_CASE(frame_round_trip) {
     CHECK(rewritten == bytes);
 }
 
-TEST_CASE(frame_every_truncation_and_bit_flip_is_detected) {
-    const std::vector<uint8_t> bytes = sample_frame();
+namespace {
+
+// Every cut of ``bytes`` is truncation, every single bit flip is refused, a byte more is corruption.
+void check_cuts_and_flips(const std::vector<uint8_t>& bytes) {
     FrameView view;
     for (size_t cut = 0; cut < bytes.size(); ++cut)
         CHECK_STATUS(parse_frame(bytes.data(), cut, &view, nullptr), Status::kTruncated);
@@ -63,6 +65,10 @@ TEST_CASE(frame_every_truncation_and_bit_flip_is_detected) {
     longer.push_back(0);
     CHECK_STATUS(parse_frame(longer.data(), longer.size(), &view, nullptr), Status::kCorrupted);
 }
+
+}  // namespace
+
+TEST_CASE(frame_every_truncation_and_bit_flip_is_detected) { check_cuts_and_flips(sample_frame()); }
 
 TEST_CASE(frame_version_magic_and_limits) {
     std::vector<uint8_t> bytes = sample_frame();
@@ -211,4 +217,85 @@ TEST_CASE(frame_every_section_carries_bytes_and_is_checked) {
     std::vector<uint8_t> swapped = bytes;
     std::swap(swapped[payload_start], swapped[payload_start + 1]);
     CHECK_STATUS(parse_frame(swapped.data(), swapped.size(), &view, nullptr), Status::kChecksumMismatch);
+}
+
+namespace {
+
+std::vector<uint8_t> sample_compact_frame(FrameType type, bool copy_blocks) {
+    FrameHeader h;
+    h.frame_type = type;
+    h.quality = 3;
+    h.width = 352;
+    h.height = 288;
+    h.parameters = {{kKeyDisplayIndex, 70}, {kKeyGopIndex, 6}, {kKeyReferenceDistance, 2}, {kKeyResidualStep, 16}};
+    if (type == FrameType::kBidirectional) h.parameters.push_back({kKeyForwardReferenceDistance, 1});
+    static const uint8_t motion[] = {3, 5, 0};
+    static const uint8_t model[] = {0, 1, 2, 3, 4};
+    static const uint8_t latent[] = {9, 8, 7, 6};
+    static const uint8_t copies[] = {1, 0xAA};
+    std::vector<SectionView> sections;
+    if (type == FrameType::kBidirectional) sections.push_back({kKindMotion, motion, 3, 0});
+    sections.push_back({kKindResidualModel, model, 5, 0});
+    sections.push_back({kKindLatent, latent, 4, 0});
+    if (copy_blocks) sections.push_back({kKindCopyBlocks, copies, 2, 0});
+    std::vector<uint8_t> out;
+    CHECK_STATUS(write_compact_frame(h, sections, &out, nullptr), Status::kOk);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE(compact_frame_round_trip_and_implied_fields) {
+    const std::vector<uint8_t> p = sample_compact_frame(FrameType::kPredicted, true);
+    CHECK(p.size() == kCompactFixedHeaderSize + 3 * 4 + 5 + 4 + 2 + 4);
+    FrameView view;
+    CHECK_STATUS(parse_frame(p.data(), p.size(), &view, nullptr), Status::kOk);
+    CHECK(view.compact && view.header.frame_type == FrameType::kPredicted && view.header.quality == 3);
+    CHECK(view.header.width == 352 && view.header.height == 288);
+    CHECK(view.header.parameters.size() == 4 && view.header.parameters[0].key == kKeyDisplayIndex &&
+          view.header.parameters[0].value == 70 && view.header.parameters[3].value == 16);
+    CHECK(view.sections.size() == 3 && view.sections[2].kind == kKindCopyBlocks && view.sections[2].data[1] == 0xAA);
+    std::vector<uint8_t> rewritten;
+    CHECK_STATUS(write_compact_frame(view.header, view.sections, &rewritten, nullptr), Status::kOk);
+    CHECK(rewritten == p);
+    const std::vector<uint8_t> b = sample_compact_frame(FrameType::kBidirectional, false);
+    CHECK_STATUS(parse_frame(b.data(), b.size(), &view, nullptr), Status::kOk);
+    CHECK(view.sections.size() == 3 && view.sections[0].kind == kKindMotion && view.sections[2].kind == kKindLatent);
+    CHECK(view.header.parameters.size() == 5 && view.header.parameters[3].key == kKeyForwardReferenceDistance);
+}
+
+TEST_CASE(compact_frame_every_truncation_and_bit_flip_is_detected) {
+    for (FrameType type : {FrameType::kPredicted, FrameType::kBidirectional})
+        check_cuts_and_flips(sample_compact_frame(type, true));
+}
+
+TEST_CASE(compact_frame_writer_refuses_what_it_cannot_carry) {
+    FrameHeader h;
+    h.frame_type = FrameType::kKey;
+    h.width = h.height = 16;
+    std::vector<uint8_t> out;
+    CHECK_STATUS(write_compact_frame(h, {}, &out, nullptr), Status::kInvalidArgument);  // keyframes are never compact
+    h.frame_type = FrameType::kPredicted;
+    h.parameters = {{kKeyDisplayIndex, 1}, {kKeyGopIndex, 1}, {kKeyReferenceDistance, 1}, {kKeyResidualStep, 16}};
+    static const uint8_t bytes[] = {0};
+    CHECK_STATUS(write_compact_frame(h, {{kKindResidualModel, bytes, 1, 0}, {kKindLatent, bytes, 1, 0}}, &out, nullptr),
+                 Status::kOk);
+    CHECK_STATUS(write_compact_frame(h, {{kKindLatent, bytes, 1, 0}}, &out, nullptr), Status::kInvalidArgument);
+    h.parameters.push_back({14, 0});  // a parameter the layout has no room for
+    CHECK_STATUS(write_compact_frame(h, {{kKindResidualModel, bytes, 1, 0}, {kKindLatent, bytes, 1, 0}}, &out, nullptr),
+                 Status::kInvalidArgument);
+    h.parameters.back() = {kKeyLatentPrediction, 1};  // latent prediction: a flag bit
+    out.clear();  // the writer appends
+    CHECK_STATUS(write_compact_frame(h, {{kKindResidualModel, bytes, 1, 0}, {kKindLatent, bytes, 1, 0}}, &out, nullptr),
+                 Status::kOk);
+    FrameView view;
+    CHECK_STATUS(parse_frame(out.data(), out.size(), &view, nullptr), Status::kOk);
+    CHECK(out[6] == kCompactFlagLatentPrediction && view.header.parameters.size() == 5 &&
+          view.header.parameters[4].key == kKeyLatentPrediction && view.header.parameters[4].value == 1);
+    h.parameters.back() = {kKeyLatentPrediction, 2};  // only 1 has a meaning
+    CHECK_STATUS(write_compact_frame(h, {{kKindResidualModel, bytes, 1, 0}, {kKindLatent, bytes, 1, 0}}, &out, nullptr),
+                 Status::kInvalidArgument);
+    h.parameters = {{kKeyDisplayIndex, 1}, {kKeyGopIndex, 1}, {kKeyReferenceDistance, 300}, {kKeyResidualStep, 16}};
+    CHECK_STATUS(write_compact_frame(h, {{kKindResidualModel, bytes, 1, 0}, {kKindLatent, bytes, 1, 0}}, &out, nullptr),
+                 Status::kInvalidArgument);
 }

@@ -56,6 +56,9 @@ class Parameter(enum.IntEnum):
     FRAME_RATE_NUMERATOR = 11  # frames per second as a fraction (optional, on keyframes)
     FRAME_RATE_DENOMINATOR = 12
     MONOCHROME = 13  # 1: the source had three equal channels; decoders output grey (optional)
+    BACKGROUND_ID = 14  # keyframe kept as the long-term background reference under this id (optional)
+    BACKGROUND_REFERENCE = 15  # P frame at GOP index 0 predicted from the background with this id
+    LATENT_PREDICTION = 16  # 1: a P frame's y_pred is its reference's latent ŷ, not g_a(picture) (optional)
 
 
 @dataclass(frozen=True)
@@ -78,9 +81,15 @@ class Frame:
     parameters: Mapping[int, int] = field(default_factory=dict)
     sections: Sequence[Section] = ()
     version: tuple[int, int] = (MAJOR_VERSION, MINOR_VERSION)
+    compact: bool = False  # a compact inter frame (magic EDGI): no model id, one CRC (docs/bitstream.md)
 
     def to_bytes(self) -> bytes:
-        """The frame's bytes (header, parameters, sections with their CRCs)."""
+        """The frame's bytes (header, parameters, sections with their CRCs), or with ``compact``
+        the compact inter frame layout (P and B video frames only; InvalidArgumentError otherwise)."""
+        if self.compact:
+            return _core.write_compact_frame(
+                int(self.frame_type), self.quality, self.width, self.height,
+                [(int(k), int(v)) for k, v in self.parameters.items()], [(int(s.kind), s.data) for s in self.sections])
         if len(self.model_id) != 32:
             raise InvalidArgumentError("model_id must be the 32-byte sha256 of the bundle")
         if self.version[0] != MAJOR_VERSION:
@@ -98,8 +107,9 @@ class Frame:
 
     @classmethod
     def parse(cls, data: bytes | bytearray | memoryview) -> Frame:
-        """Parses and verifies a frame; section data are views into ``data`` (no copies)."""
-        header, sections, _ = _core.parse_frame(data)
+        """Parses and verifies a frame or a compact inter frame; section data are views into
+        ``data`` (no copies)."""
+        header, sections, _, compact = _core.parse_frame(data)
         major, minor, frame_type, quality, model_id, width, height, params = header
         view = memoryview(data).cast("B") if not isinstance(data, bytes) else memoryview(data)
         return cls(
@@ -111,6 +121,7 @@ class Frame:
             parameters=dict(params),
             sections=tuple(Section(kind, view[offset : offset + size], crc) for kind, offset, size, crc in sections),
             version=(major, minor),
+            compact=compact,
         )
 
     def section(self, kind: int) -> Section | None:

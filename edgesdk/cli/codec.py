@@ -8,6 +8,7 @@ import time
 
 from edgesdk import __version__
 from edgesdk.cli.common import add_codec_options, add_force_option, open_codec
+from edgesdk.codecs.video.presets import DEFAULT_PRESET, PRESETS
 
 
 def _selfcheck(args: argparse.Namespace) -> int:
@@ -26,7 +27,7 @@ def _encode(args: argparse.Namespace) -> int:
     from edgesdk.cli import transcode
 
     start = time.perf_counter()
-    video = transcode.VideoOptions(args.keyframe_interval, args.b_frames, args.max_frames, args.step)
+    video = transcode.VideoOptions(args.keyframe_interval, args.b_frames, args.max_frames, args.step, args.preset)
     if args.max_frames is not None and args.max_frames < 1:
         from edgesdk.errors import InvalidArgumentError
 
@@ -113,6 +114,8 @@ def add_commands(commands) -> None:
                         "(live sources run until Ctrl-C)")
     encode.add_argument("--step", type=float, default=1.0,
                         help="video: residual step of inter frames, 1/16 to 64 (larger: fewer bits, lower quality)")
+    encode.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET,
+                        help="video: encoder preset (docs/video.md, \"Presets\"; default: %(default)s)")
     encode.set_defaults(run=_encode)
 
     decode = commands.add_parser("decode", help="decode latents to images or video")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from edgesdk.cli.common import add_codec_options, open_codec
+from edgesdk.codecs.video.presets import DEFAULT_PRESET, PRESETS
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -24,9 +25,12 @@ def _eval(args: argparse.Namespace) -> int:
     if args.folder and transcode.kind_of(args.folder, must_exist=True) == "video":
         from edgesdk.eval import video_report
 
+        from edgesdk.codecs.video import preset_options
+
         with open_codec(args) as codec:
             report = video_report.evaluate_clip(args.folder, codec, frame_count=args.frames,
-                                                keyframe_interval=args.keyframe_interval)
+                                                keyframe_interval=args.keyframe_interval, qualities=args.qualities,
+                                                encoder_options=preset_options(args.preset))
         paths = video_report.write_video_report(report, args.out)
         print(video_report.format_video_table(report))
     else:
@@ -117,6 +121,8 @@ def add_commands(commands) -> None:
     evaluate.add_argument("--anchors", nargs="*", default=["jpeg", "webp", "avif"], choices=["jpeg", "webp", "avif"])
     evaluate.add_argument("--frames", type=int, default=30, help="video: frames from the start of the clip")
     evaluate.add_argument("--keyframe-interval", type=int, default=30, help="video: for ours and the anchors")
+    evaluate.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET,
+                          help="video: our encoder preset (default: %(default)s)")
     add_codec_options(evaluate, quality=False)
     evaluate.set_defaults(run=_eval)
 

@@ -43,6 +43,7 @@ class VideoOptions:
     b_frames: int = 2
     max_frames: int | None = None  # live sources (rtsp://, v4l2://) run until this or Ctrl-C
     step: float = 1.0  # residual quantization step of inter frames: larger is fewer bits
+    preset: str = "exhaustive"  # edgesdk.codecs.video.PRESETS
 
 
 def kind_of(target: str, must_exist: bool) -> str:
@@ -220,7 +221,7 @@ def _check_source(source: str, kind: str) -> None:
 def _encode_video(source: str, destination: Path, codec, options: VideoOptions) -> Written:
     from edgesdk.cli.common import atomic_output, progress
     from edgesdk.media import open_source
-    from edgesdk.codecs.video import write_video
+    from edgesdk.codecs.video import preset_options, write_video
 
     frames = 0
     with open_source(source) as frames_in, atomic_output(destination) as temporary:
@@ -243,8 +244,8 @@ def _encode_video(source: str, destination: Path, codec, options: VideoOptions) 
                 return  # a live source ends when the user stops it; the stream is closed
 
         size = write_video(temporary, progress(pixels(), total=total, desc="encode", unit="frame"), codec,
-                           keyframe_interval=options.keyframe_interval, b_frames=options.b_frames,
-                           p_step=options.step,
+                           **{"keyframe_interval": options.keyframe_interval, "b_frames": options.b_frames,
+                              "p_step": options.step, **preset_options(options.preset)},
                            frame_rate=(rate.numerator, rate.denominator) if rate else None)
         width, height = frames_in.width, frames_in.height
         if frames == 0:

@@ -22,16 +22,17 @@ def pareto(points: list[dict]) -> list[dict]:
 
 def evaluate_clip(clip: str | Path, codec, frame_count: int = 30, fps: float = 25.0, keyframe_interval: int = 30,
                   b_frames: int = 2, steps: tuple[float, ...] = (1.0, 2.0), anchors: tuple[str, ...] = tuple(ANCHORS),
-                  log=print) -> dict:
-    """Our points (every quality of ``codec.model`` × ``steps``; the Pareto front is our curve),
-    each anchor's CRF sweep at the same keyframe interval, and BD-rates of ours against each."""
+                  log=print, qualities=None, encoder_options: dict | None = None) -> dict:
+    """Our points (``qualities``, default every quality of ``codec.model``, × ``steps``; the
+    Pareto front is our curve; ``encoder_options`` go to the encoder, e.g. a preset's), each
+    anchor's CRF sweep at the same keyframe interval, and BD-rates of ours against each."""
     frames = load_frames(clip, frame_count)
     height, width = frames[0].shape[:2]
     log(f"{Path(clip).name}: {len(frames)} frames {width}x{height}, keyframe interval {keyframe_interval}")
     ours_all = []
-    for quality in codec.model.qualities:
-        for point in evaluate_latent_video(frames, codec.codec(quality), steps, fps,
-                                           keyframe_interval=keyframe_interval, b_frames=b_frames):
+    for quality in qualities or codec.model.qualities:
+        for point in evaluate_latent_video(frames, codec.codec(quality), steps, fps, keyframe_interval=keyframe_interval,
+                                           **{"b_frames": b_frames, **(encoder_options or {})}):
             point["label"] = f"edgesdk q{quality} step {point['step']:g}"
             ours_all.append(point | {"quality": quality})
             log(f"{point['label']}: {point['kbps']:.1f} kbps, {point['psnr']:.2f} dB, "
@@ -47,6 +48,7 @@ def evaluate_clip(clip: str | Path, codec, frame_count: int = 30, fps: float = 2
         log(f"{name}: {len(points)} CRF points, BD-rate of ours "
             f"{'n/a (no overlap)' if bd[name] is None else f'{bd[name]:+.1f}%'}")
     return {"clip": str(clip), "frames": len(frames), "size": [width, height], "keyframe_interval": keyframe_interval,
+            "encoder_options": dict(encoder_options or {}),
             "points": ours_all, "curves": curves, "bd_rate_percent": bd}
 
 

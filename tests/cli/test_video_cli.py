@@ -104,3 +104,30 @@ def test_encode_a_webm_clip(tmp_path, capsys):
     capsys.readouterr()
     assert main(["info", str(latent), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["frames"] == 3
+
+
+def test_presets_realtime_and_fixed_camera(tmp_path, capsys):
+    """--preset realtime codes P frames only; both start the second GOP from the background and
+    write compact P frames; an unknown preset is a usage error."""
+    pytest.importorskip("av")
+    from edgesdk.bitstream.container import Frame, Parameter
+    from edgesdk.bitstream.packets import PacketReader
+
+    akiyo = shared_data.require("video/akiyo_cif.mp4")
+    kinds = {}
+    for preset in ("realtime", "fixed-camera"):
+        path = tmp_path / f"{preset}.elv"
+        assert main(["encode", str(akiyo), str(path), "--max-frames", "5", "--keyframe-interval", "3",
+                     "--b-frames", "1", "--quality", "1", "--preset", preset]) == 0
+        frames = [Frame.parse(p.payload) for p in PacketReader().feed(path.read_bytes()) if len(p.payload)]
+        kinds[preset] = [(f.frame_type.name, f.compact, f.parameters.get(Parameter.BACKGROUND_REFERENCE))
+                         for f in frames]
+        assert main(["decode", str(path), str(tmp_path / preset)]) == 0
+        assert len(list((tmp_path / preset).glob("*.png"))) == 5
+    assert kinds["realtime"] == [("KEY", False, None), ("P", True, None), ("P", True, None), ("P", False, 0),
+                                 ("P", True, None)]
+    assert kinds["fixed-camera"][0] == ("KEY", False, None) and kinds["fixed-camera"][3] == ("P", False, 0)
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["encode", str(akiyo), str(tmp_path / "x.elv"), "--preset", "fastest"])
+    assert "invalid choice" in capsys.readouterr().err

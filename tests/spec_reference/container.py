@@ -25,8 +25,36 @@ class Frame:
         return next((d for k, d in self.sections if k == kind), None)
 
 
+def parse_compact_frame(data: bytes) -> Frame:
+    """A compact inter frame (magic EDGI) as the frame it stands for (model id all zero)."""
+    if len(data) < 22 or data[4] != 1:
+        raise ValueError("not an EDGI 1 frame")
+    frame_type, flags, quality = data[5], data[6], data[7]
+    if frame_type not in (1, 2) or flags & ~3 or (frame_type == 2 and flags & 2) or (frame_type == 1 and data[19]):
+        raise ValueError("bad compact header fields")
+    width, height, display, gop, distance, forward, step = struct.unpack_from("<HHIHBBH", data, 8)
+    kinds = ([3] if frame_type == 2 else []) + [5, 2] + ([6] if flags & 1 else [])
+    lengths = struct.unpack_from(f"<{len(kinds)}I", data, 22) if len(data) >= 22 + 4 * len(kinds) else None
+    start = 22 + 4 * len(kinds)
+    if lengths is None or start + sum(lengths) + 4 != len(data):
+        raise ValueError("section lengths do not match the frame's size")
+    if crc32c(data[:-4]) != struct.unpack_from("<I", data, len(data) - 4)[0]:
+        raise ValueError("frame CRC32C")
+    if not (width and height):
+        raise ValueError("bad size")
+    params = [(8, struct.unpack("<i", struct.pack("<I", display))[0]), (6, gop), (7, distance)]
+    params += ([(9, forward)] if frame_type == 2 else []) + [(10, step)] + ([(16, 1)] if flags & 2 else [])
+    sections, pos = [], start
+    for kind, length in zip(kinds, lengths):
+        sections.append((kind, data[pos: pos + length]))
+        pos += length
+    return Frame(frame_type, quality, bytes(32), width, height, params, sections)
+
+
 def parse_frame(data: bytes) -> Frame:
     data = bytes(data)
+    if data[:4] == b"EDGI":
+        return parse_compact_frame(data)
     if data[:4] != b"EDGF" or data[4] != 1:
         raise ValueError("not an EDGF 1.x frame")
     frame_type, quality = data[6], data[7]

@@ -56,14 +56,35 @@ struct FrameView {
     FrameHeader header;
     std::vector<SectionView> sections;
     size_t header_size = 0;  // bytes before the first section payload
+    bool compact = false;    // parsed from a compact inter frame (EDGI); model id all zero
 };
+
+// Compact inter frames (docs/bitstream.md, "Compact inter frame"): a P or B video frame whose
+// parameters and section kinds are implied by its type, with one CRC32C over the whole frame.
+constexpr uint8_t kCompactMagic[4] = {'E', 'D', 'G', 'I'};
+constexpr uint8_t kCompactMajorVersion = 1;
+constexpr size_t kCompactFixedHeaderSize = 22;
+constexpr uint8_t kCompactFlagCopyBlocks = 1u << 0;
+constexpr uint8_t kCompactFlagLatentPrediction = 1u << 1;  // P frames: parameter 16 = 1
+constexpr uint8_t kCompactKnownFlags = kCompactFlagCopyBlocks | kCompactFlagLatentPrediction;
+// Parameter keys and section kinds a compact frame carries (docs/video.md).
+constexpr uint16_t kKeyGopIndex = 6, kKeyReferenceDistance = 7, kKeyDisplayIndex = 8,
+                   kKeyForwardReferenceDistance = 9, kKeyResidualStep = 10, kKeyLatentPrediction = 16;
+constexpr uint16_t kKindLatent = 2, kKindMotion = 3, kKindResidualModel = 5, kKindCopyBlocks = 6;
 
 // Appends a frame to *out. Sections are given as views; their CRCs are computed here.
 Status write_frame(const FrameHeader& header, const std::vector<SectionView>& sections, std::vector<uint8_t>* out,
                    std::string* detail);
 
 // Parses and fully verifies a frame occupying exactly [data, data+size).
+// Parses a frame (magic EDGF) or a compact inter frame (magic EDGI, then ``out->compact``).
 Status parse_frame(const uint8_t* data, size_t size, FrameView* out, std::string* detail);
+
+// Writes a P or B frame in the compact layout: the parameters must be exactly display index,
+// GOP index, reference distance(s) and residual step, the sections [motion (B)], residual
+// model, latent, [copied blocks]; kInvalidArgument otherwise. The model id is not written.
+Status write_compact_frame(const FrameHeader& header, const std::vector<SectionView>& sections,
+                           std::vector<uint8_t>* out, std::string* detail);
 
 // ---- Packets ------------------------------------------------------------------------
 

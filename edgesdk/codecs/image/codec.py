@@ -96,13 +96,17 @@ class HyperpriorImageCodec:
 
     def decode(self, data: bytes | bytearray | memoryview) -> np.ndarray:
         """The HxWx3 uint8 image of a frame."""
+        return self.decode_with_latent(data)[0]
+
+    def decode_with_latent(self, data: bytes | bytearray | memoryview) -> tuple[np.ndarray, np.ndarray]:
+        """(HxWx3 uint8 image, ŷ [M, h, w] float32 it was synthesised from) of a frame."""
         if self.synthesize is None:
             raise InvalidArgumentError("this codec has no generator (synthesize) and cannot decode")
         frame, y_hat = self.decode_latent(data)
         image = tiled_synthesize(self.synthesize, y_hat, self.tile(), self.limits)[: frame.height, : frame.width]
         if frame.parameters.get(Parameter.MONOCHROME) == 1:
             image = to_grey(image)
-        return image
+        return image, y_hat
 
     def tile(self) -> int | None:
         """The tile side the transforms run at (None: whole images); checks ``tile_size``."""

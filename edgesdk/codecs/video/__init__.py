@@ -12,13 +12,16 @@ Streams are :mod:`edgesdk.bitstream.packets` packets (one frame each, decode ord
 (``.elv``, :func:`write_video` / :func:`read_video`) and a socket carry the same bytes.
 
 Modules: ``syntax`` (frame syntax, limits), ``encoder``, ``decoder``, ``elv`` (files),
-``motion`` (motion search and compensation, copied blocks), ``residual`` (residual coding).
+``motion`` (motion search and compensation, copied blocks), ``residual`` (residual coding),
+``background`` (the long-term background reference), ``presets`` (named encoder options).
 """
 
 from edgesdk.codecs.video.decoder import DecodedFrame, DecoderStats, VideoDecoder
 from edgesdk.codecs.video.elv import read_video, write_video
 from edgesdk.codecs.video.encoder import GroupDecision, VideoEncoder
+from edgesdk.codecs.video.presets import PRESETS, preset_options
 from edgesdk.codecs.video.syntax import STRUCTURE_B, STRUCTURE_P, FrameSyntax, Limits, parse_video_frame
 
-__all__ = ["STRUCTURE_B", "STRUCTURE_P", "DecodedFrame", "DecoderStats", "FrameSyntax", "GroupDecision", "Limits",
-           "VideoDecoder", "VideoEncoder", "parse_video_frame", "read_video", "write_video"]
+__all__ = ["PRESETS", "STRUCTURE_B", "STRUCTURE_P", "DecodedFrame", "DecoderStats", "FrameSyntax", "GroupDecision", "Limits",
+           "VideoDecoder", "VideoEncoder", "parse_video_frame", "preset_options", "read_video",
+           "write_video"]

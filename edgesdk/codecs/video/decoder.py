@@ -9,13 +9,13 @@ from typing import Literal
 
 import numpy as np
 
-from edgesdk.bitstream.container import FrameType
+from edgesdk.bitstream.container import Frame, FrameType
 from edgesdk.errors import BitstreamError, CorruptedError, InvalidArgumentError, MissingReferenceError, PacketLossError
 from edgesdk.codecs.image.codec import HyperpriorImageCodec
 from edgesdk.codecs.video.motion import interpolate
 from edgesdk.bitstream.packets import DEFAULT_MAX_PAYLOAD, Packet, PacketReader
-from edgesdk.codecs.video.encoder import _Reference
-from edgesdk.codecs.video.syntax import DISPLAY_MODULUS, EVENT_HISTORY, FrameSyntax, Limits, image_codec_of, latent_of, parse_video_frame, reconstruct, show_copied_blocks
+from edgesdk.codecs.video.background import Background
+from edgesdk.codecs.video.syntax import DISPLAY_MODULUS, EVENT_HISTORY, FrameSyntax, Limits, Reference, image_codec_of, latent_of, latent_sum, parse_video_frame, show_copied_blocks, synthesized
 
 
 # ------------------------------------------------------------------------------ decoder
@@ -28,6 +28,7 @@ class DecodedFrame:
     display_index: int
     frame_type: FrameType
     syntax: FrameSyntax  # the parsed integers (residual, motion) the picture was made from
+    latent: np.ndarray | None = None  # ŷ [M, h, w] float32 the generator made the picture from
 
 
 @dataclass
@@ -45,7 +46,7 @@ class DecoderStats:
 class _Gop:
     keyframe_display: int
     size: tuple[int, int]  # (height, width)
-    references: list[_Reference]  # the latest two, oldest first
+    references: list[Reference]  # the latest two, oldest first
     pending: dict[int, DecodedFrame]  # by GOP index, waiting for earlier frames
     next_out: int = 0  # GOP index of the next frame to return
 
@@ -80,6 +81,7 @@ class VideoDecoder:
         self._next_sequence: int | None = None
         self._gop: _Gop | None = None
         self._ready: list[DecodedFrame] = []
+        self._background: Background | None = None  # the long-term reference, kept across GOPs
 
     @property
     def reader_stats(self):
@@ -99,6 +101,18 @@ class VideoDecoder:
     def push_frame(self, data: bytes | bytearray | memoryview) -> None:
         """Adds one frame without packet framing (e.g. read from a store)."""
         self._decode(data)
+
+    def push_background(self, data: bytes | bytearray | memoryview) -> None:
+        """Loads a background keyframe (a keyframe with ``BACKGROUND_ID``, e.g. the sender's
+        :attr:`VideoEncoder.background` or one from a store) without showing it: what a decoder
+        that joins a stream late needs before the next GOP predicted from it. Raises the
+        frame's BitstreamError, or CorruptedError for a frame that defines no background."""
+        frame, syntax = parse_video_frame(data, self.codec.entropy_model.latent_channels, self.limits)
+        if syntax.background_id is None:
+            raise CorruptedError("push_background needs a keyframe that defines a background (BACKGROUND_ID)")
+        self._check_model(frame)
+        image, y_hat = self.codec.decode_with_latent(data)
+        self._background = Background(syntax.background_id, image, y_hat=y_hat)
 
     def pull(self) -> list[DecodedFrame]:
         """Frames ready since the last call, in display order."""
@@ -122,6 +136,7 @@ class VideoDecoder:
             return
         if packet.end_of_stream:
             self._next_sequence = None  # a stream may restart its numbering after its end
+            self._background = None  # and its background ids
             self._end_gop()
             return
         self._decode(packet.payload)
@@ -152,11 +167,14 @@ class VideoDecoder:
         try:
             frame, syntax = parse_video_frame(data, self.codec.entropy_model.latent_channels, self.limits)
             frame_type = syntax.frame_type
-            if frame.model_id != self.codec.model_id:
-                raise CorruptedError(f"frame was made by model {frame.model_id.hex()[:16]}…, "
-                                     f"this decoder has {self.codec.model_id.hex()[:16]}…")
+            self._check_model(frame)
             if syntax.frame_type == FrameType.KEY:
-                decoded = DecodedFrame(self.codec.decode(data), syntax.display_index, FrameType.KEY, syntax)
+                image, y_hat = self.codec.decode_with_latent(data)
+                decoded = DecodedFrame(image, syntax.display_index, FrameType.KEY, syntax, y_hat)
+                if syntax.background_id is not None:
+                    self._background = Background(syntax.background_id, image, y_hat=y_hat)
+            elif syntax.background_reference is not None:
+                decoded = self._decode_from_background(syntax)
             else:
                 decoded = self._decode_inter(syntax)
         except BitstreamError as error:
@@ -164,6 +182,39 @@ class VideoDecoder:
             self._damage(error, dropped=True, resync=frame_type != FrameType.B)
             return
         self._store(decoded)
+
+    def _check_model(self, frame: Frame) -> None:
+        """A frame names this decoder's model; a compact frame (no model id) at least its quality,
+        and decodes only within a GOP whose start named the model."""
+        if frame.compact:
+            if frame.quality != self.codec.quality:
+                raise CorruptedError(f"compact frame of quality {frame.quality}, this decoder has {self.codec.quality}")
+        elif frame.model_id != self.codec.model_id:
+            raise CorruptedError(f"frame was made by model {frame.model_id.hex()[:16]}…, "
+                                 f"this decoder has {self.codec.model_id.hex()[:16]}…")
+
+    def _decode_from_background(self, syntax: FrameSyntax) -> DecodedFrame:
+        """A GOP's first frame predicted from the held background."""
+        background = self._background
+        if background is None or background.background_id != syntax.background_reference:
+            held = "none" if background is None else f"background {background.background_id}"
+            raise MissingReferenceError(f"frame {syntax.display_index} needs background {syntax.background_reference}; "
+                                        f"the decoder holds {held} (VideoDecoder.push_background loads one)")
+        if background.size != (syntax.height, syntax.width):
+            raise CorruptedError(f"frame is {syntax.width}x{syntax.height}, its background "
+                                 f"{background.size[1]}x{background.size[0]}")
+        if syntax.latent_prediction:
+            return self._predicted(syntax, background.image, background.y_hat)
+        if background.latent is None:
+            background.latent = latent_of(self.codec, background.image)
+        return self._predicted(syntax, background.image, background.latent)
+
+    def _predicted(self, syntax: FrameSyntax, prediction: np.ndarray, y_pred: np.ndarray) -> DecodedFrame:
+        """The picture of an inter frame from its prediction and the prediction's latent."""
+        y_hat = latent_sum(y_pred, syntax.residual, syntax.step)
+        image = synthesized(self.codec, y_hat, syntax.height, syntax.width)
+        image = show_copied_blocks(image, prediction, syntax.copy_blocks)
+        return DecodedFrame(image, syntax.display_index, syntax.frame_type, syntax, y_hat)
 
     def _decode_inter(self, syntax: FrameSyntax) -> DecodedFrame:
         gop = self._gop
@@ -182,6 +233,8 @@ class VideoDecoder:
             if latest.gop_index != syntax.gop_index - syntax.past_distance:
                 raise MissingReferenceError(self._missing(syntax, syntax.gop_index - syntax.past_distance, latest))
             prediction = latest.image
+            if syntax.latent_prediction:
+                return self._predicted(syntax, prediction, latest.latent)
         else:
             past_index, future_index = syntax.gop_index - syntax.past_distance, syntax.gop_index + syntax.future_distance
             past = gop.references[0] if len(gop.references) == 2 else None
@@ -189,13 +242,10 @@ class VideoDecoder:
                 raise MissingReferenceError(self._missing(syntax, past_index, past, future_index))
             prediction = interpolate(syntax.motion, past.image, latest.image, syntax.past_distance,
                                      syntax.future_distance)
-        y_pred = latent_of(self.codec, prediction)
-        image = reconstruct(self.codec, y_pred, syntax.residual, syntax.step, syntax.height, syntax.width)
-        image = show_copied_blocks(image, prediction, syntax.copy_blocks)
-        return DecodedFrame(image, syntax.display_index, syntax.frame_type, syntax)
+        return self._predicted(syntax, prediction, latent_of(self.codec, prediction))
 
     @staticmethod
-    def _missing(syntax: FrameSyntax, wanted: int, held: _Reference | None, future: int | None = None) -> str:
+    def _missing(syntax: FrameSyntax, wanted: int, held: Reference | None, future: int | None = None) -> str:
         wants = f"GOP frames {wanted} and {future}" if future is not None else f"GOP frame {wanted}"
         holds = f"GOP frame {held.gop_index}" if held is not None else "no such reference"
         return f"{syntax.frame_type.name} frame {syntax.display_index} needs {wants}; the decoder holds {holds}"
@@ -203,7 +253,7 @@ class VideoDecoder:
     def _store(self, decoded: DecodedFrame) -> None:
         """Files a decoded frame: a new GOP for a keyframe, a new reference for key and P frames."""
         syntax = decoded.syntax
-        if syntax.frame_type == FrameType.KEY:
+        if syntax.frame_type == FrameType.KEY or syntax.background_reference is not None:
             self._end_gop()
             self._gop = _Gop(syntax.display_index, decoded.image.shape[:2], [], {})
         gop = self._gop
@@ -213,7 +263,8 @@ class VideoDecoder:
             if gop.references:
                 # B frames before the newest reference can no longer be decoded: give up on them.
                 missing = self._release(gop, up_to=gop.references[-1].gop_index)
-            gop.references = (gop.references + [_Reference(decoded.display_index, syntax.gop_index, decoded.image)])[-2:]
+            gop.references = (gop.references + [Reference(decoded.display_index, syntax.gop_index, decoded.image,
+                                                           latent=decoded.latent)])[-2:]
         gop.pending[syntax.gop_index] = decoded
         self._release(gop)
         self._report_missing(missing)

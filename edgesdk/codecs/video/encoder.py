@@ -26,8 +26,12 @@ from edgesdk.codecs.video.motion import (
     luma,
 )
 from edgesdk.bitstream.packets import Packet, PacketFlags
+from edgesdk.codecs.video.background import BACKGROUND_ID_MODULUS, DEFAULT_SCENE_CHANGE, REFRESH_RATIO, Background, \
+    scene_change
 from edgesdk.codecs.video.residual import TILE_SIZES, encode_residual
-from edgesdk.codecs.video.syntax import DECISION_HISTORY, DEFAULT_COPY_TOLERANCE, DEFAULT_MAX_GOP_LENGTH, DEFAULT_MAX_REFERENCE_DISTANCE, DISPLAY_MODULUS, MAX_RESIDUAL, STEP_FRACTION_BITS, STRUCTURE_B, STRUCTURE_P, cell_errors, image_codec_of, latent_of, reconstruct, show_copied_blocks, step_code
+from edgesdk.codecs.video.copies import measured_copies, predicted_copies
+from edgesdk.codecs.video.syntax import Reference, latent_sum
+from edgesdk.codecs.video.syntax import DECISION_HISTORY, DEFAULT_COPY_TOLERANCE, DEFAULT_MAX_GOP_LENGTH, DEFAULT_MAX_REFERENCE_DISTANCE, DISPLAY_MODULUS, MAX_RESIDUAL, STEP_FRACTION_BITS, STRUCTURE_B, STRUCTURE_P, cell_errors, image_codec_of, latent_of, reconstruct, step_code
 
 
 # ------------------------------------------------------------------------------ encoder
@@ -39,14 +43,6 @@ class _Input:
     gop_index: int
     image: np.ndarray
     latent: np.ndarray | None = None  # y of the original, computed once
-
-
-@dataclass
-class _Reference:
-    display: int
-    gop_index: int
-    image: np.ndarray  # decoded (what the decoder will hold)
-    original: np.ndarray | None = None  # encoder only: the source picture, for motion estimation
 
 
 @dataclass
@@ -79,6 +75,20 @@ class VideoEncoder:
     (16x16 pixels) whose prediction is within ``copy_tolerance`` of the generator's squared
     error; the decoder shows the prediction there and their residual is not sent. At most
     ``b_frames + 1`` input frames are held.
+
+    With ``background``, the first keyframe is kept as the long-term background reference
+    (``BACKGROUND_ID``) and later GOPs start with a P frame predicted from it instead of a
+    keyframe, unless the scene changed (more than ``scene_change`` of the 16x16 cells, or the
+    lighting, differ from the background's source) or that P frame would cost more than
+    :data:`~edgesdk.codecs.video.background.REFRESH_RATIO` of the background keyframe: then a
+    new background keyframe is coded (:attr:`gop_starts` records which and why).
+    With ``compact_headers``, P and B frames (not GOP starts) use the compact inter frame
+    layout (docs/bitstream.md): 38–42 bytes of framing instead of 124–144. With
+    ``latent_prediction``, P frames predict the latent directly from their reference's ŷ
+    (parameter 16) instead of analysing its decoded picture: no re-analysis loss, and one
+    transform less on both sides. With ``predicted_copies``, copied cells are chosen against
+    the generator's error on the previous synthesised frame, so each inter frame is
+    synthesised once instead of twice.
     """
 
     def __init__(
@@ -100,6 +110,11 @@ class VideoEncoder:
         residual_tile_sizes: tuple[int, ...] = TILE_SIZES,
         stream_id: int = 0,
         frame_rate: tuple[int, int] | None = None,
+        background: bool = False,
+        scene_change: float = DEFAULT_SCENE_CHANGE,
+        compact_headers: bool = False,
+        latent_prediction: bool = False,
+        predicted_copies: bool = False,
     ) -> None:
         self.codec = image_codec_of(image_codec)
         if self.codec.analyze is None or self.codec.synthesize is None:
@@ -134,18 +149,35 @@ class VideoEncoder:
             raise InvalidArgumentError("stream_id must fit in 32 bits")
         self.stream_id = stream_id
         self.decisions: deque[GroupDecision] = deque(maxlen=DECISION_HISTORY)
+        if not 0 < scene_change <= 1:
+            raise InvalidArgumentError("scene_change must be a share of cells in (0, 1]")
+        self.use_background = background
+        self.compact_headers = compact_headers
+        self.latent_prediction = latent_prediction
+        self.predicted_copies = predicted_copies
+        self._generator_error: np.ndarray | None = None  # per latent cell, of the latest synthesis
+        self.scene_change = scene_change
+        self.gop_starts: deque[tuple[int, str]] = deque(maxlen=DECISION_HISTORY)  # (display, how it was coded)
+        self._background: Background | None = None
+        self._next_background_id = 0
         self._sequence = 0
         self._out: list[Packet] = []
         self._display = 0
         self._gop_index = 0
         self._size: tuple[int, int] | None = None
-        self._reference: _Reference | None = None
+        self._reference: Reference | None = None
         self._pending: list[_Input] = []
 
     @property
     def buffered(self) -> int:
         """Input frames held until their group's anchor arrives (at most ``b_frames``)."""
         return len(self._pending)
+
+    @property
+    def background(self) -> bytes | None:
+        """The frame bytes of the background keyframe later GOPs refer to (None without one):
+        what a decoder that joins late needs first (:meth:`VideoDecoder.push_background`)."""
+        return self._background.frame if self._background is not None else None
 
     def push(self, frame: np.ndarray) -> None:
         """Adds the next frame in display order; its packets appear in :meth:`pull` once coded."""
@@ -176,6 +208,7 @@ class VideoEncoder:
         self._gop_index = 0
         self._size = None
         self._reference = None
+        self._background = None  # decoders forget it at the end of the stream
 
     # -- coding
 
@@ -188,10 +221,28 @@ class VideoEncoder:
         self._sequence += 1
 
     def _code_keyframe(self, item: _Input) -> None:
+        background = self._background
+        if self.use_background and background is not None:
+            changed = scene_change(item.image, background.original, self.scene_change)
+            if changed is None:
+                coded, reference = self._code_from_background(item, background)
+                data = coded.data
+                if len(data) <= REFRESH_RATIO * len(background.frame):
+                    self._emit(data)
+                    self._reference = reference
+                    self.gop_starts.append((item.display, "background"))
+                    return
+                self.gop_starts.append((item.display, f"keyframe: {len(data)} bytes from the background"))
+            else:
+                self.gop_starts.append((item.display, f"keyframe: scene change ({changed:.0%} of cells)"))
+        else:
+            self.gop_starts.append((item.display, "keyframe"))
         image_frame = Frame.parse(self.codec.encode(item.image))
         parameters = {**image_frame.parameters, Parameter.DISPLAY_INDEX: item.display, Parameter.GOP_INDEX: 0}
         if self.frame_rate is not None:
             parameters[Parameter.FRAME_RATE_NUMERATOR], parameters[Parameter.FRAME_RATE_DENOMINATOR] = self.frame_rate
+        if self.use_background:
+            parameters[Parameter.BACKGROUND_ID] = self._next_background_id
         data = Frame(
             width=image_frame.width, height=image_frame.height, frame_type=FrameType.KEY,
             quality=image_frame.quality, model_id=image_frame.model_id, parameters=parameters,
@@ -199,7 +250,20 @@ class VideoEncoder:
         ).to_bytes()
         self._emit(data, PacketFlags.KEYFRAME)
         self._size = item.image.shape[:2]
-        self._reference = _Reference(item.display, 0, self.codec.decode(data), item.image)
+        image, y_hat = self.codec.decode_with_latent(data)
+        self._reference = Reference(item.display, 0, image, item.image, y_hat)
+        self._generator_error = cell_errors(image, item.image, y_hat.shape[1:])
+        if self.use_background:
+            self._background = Background(self._next_background_id, image, original=item.image, frame=data,
+                                          y_hat=y_hat)
+            self._next_background_id = (self._next_background_id + 1) % BACKGROUND_ID_MODULUS
+
+    def _code_from_background(self, item: _Input, background: Background) -> tuple[bytes, Reference]:
+        """A GOP's first frame as a P frame from the background: (bytes, the new reference)."""
+        if background.latent is None and not self.latent_prediction:
+            background.latent = latent_of(self.codec, background.image)
+        return self._code_p(item, Reference(-1, 0, background.image, latent=background.y_hat),
+                            {Parameter.BACKGROUND_REFERENCE: background.background_id}, background.latent)
 
     def _target(self, item: _Input) -> np.ndarray:
         if item.latent is None:
@@ -215,12 +279,14 @@ class VideoEncoder:
             sections.append(Section(SectionKind.COPY_BLOCKS, encode_copy_blocks(copy_blocks)))
         height, width = item.image.shape[:2]
         parameters = {Parameter.DISPLAY_INDEX: item.display, Parameter.GOP_INDEX: item.gop_index, **parameters}
+        compact = self.compact_headers and Parameter.BACKGROUND_REFERENCE not in parameters
         return Frame(width=width, height=height, frame_type=frame_type, quality=self.codec.quality,
-                     model_id=self.codec.model_id, parameters=parameters, sections=sections).to_bytes()
+                     model_id=self.codec.model_id, parameters=parameters, sections=sections, compact=compact).to_bytes()
 
-    def _quantize(self, item: _Input, prediction: np.ndarray, step_code: int) -> tuple[np.ndarray, np.ndarray]:
-        """(y_pred, r) for a prediction of ``item``."""
-        y_pred = latent_of(self.codec, prediction)
+    def _quantize(self, item: _Input, prediction: np.ndarray, step_code: int,
+                  y_pred: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(y_pred, r) for a prediction of ``item`` (``y_pred``: its latent, when known)."""
+        y_pred = latent_of(self.codec, prediction) if y_pred is None else y_pred
         step = step_code / (1 << STEP_FRACTION_BITS)
         scaled = np.rint((self._target(item).astype(np.float64) - y_pred) / step)
         return y_pred, np.clip(scaled, -MAX_RESIDUAL, MAX_RESIDUAL).astype(np.int32)
@@ -232,27 +298,33 @@ class VideoEncoder:
         ``copy_tolerance`` times the generator's output's are shown as the prediction and
         their residual is dropped."""
         step = step_code / (1 << STEP_FRACTION_BITS)
-        height, width = item.image.shape[:2]
-        decoded = reconstruct(self.codec, y_pred, residual, step, height, width)
         if not self.copy_blocks:
-            return residual, None, decoded
-        grid = residual.shape[1:]
-        copied = cell_errors(prediction, item.image, grid) <= self.copy_tolerance * cell_errors(decoded, item.image, grid)
-        if not copied.any():
-            return residual, None, decoded
-        residual = np.where(copied[None], 0, residual).astype(np.int32)
-        decoded = show_copied_blocks(reconstruct(self.codec, y_pred, residual, step, height, width), prediction, copied)
+            return residual, None, reconstruct(self.codec, y_pred, residual, step, *item.image.shape[:2])
+        expected = self._generator_error
+        if self.predicted_copies and expected is not None and expected.shape == residual.shape[1:]:
+            residual, copied, decoded, self._generator_error = predicted_copies(
+                self.codec, item.image, prediction, y_pred, residual, step, self.copy_tolerance, expected)
+        else:
+            residual, copied, decoded, self._generator_error = measured_copies(
+                self.codec, item.image, prediction, y_pred, residual, step, self.copy_tolerance)
         return residual, copied, decoded
 
-    def _code_p(self, item: _Input, reference: _Reference) -> tuple[_Coded, _Reference]:
-        y_pred, residual = self._quantize(item, reference.image, self.p_step_code)
+    def _code_p(self, item: _Input, reference: Reference, parameters: dict[int, int] | None = None,
+                y_pred: np.ndarray | None = None) -> tuple[_Coded, Reference]:
+        """A P frame from ``reference`` (``parameters``: its reference parameters, by default the
+        distance; ``y_pred``: the latent of its picture, when known)."""
+        parameters = dict(parameters or {Parameter.REFERENCE_DISTANCE: item.gop_index - reference.gop_index})
+        parameters[Parameter.RESIDUAL_STEP] = self.p_step_code
+        if self.latent_prediction:
+            y_pred = reference.latent
+            parameters[Parameter.LATENT_PREDICTION] = 1
+        y_pred, residual = self._quantize(item, reference.image, self.p_step_code, y_pred)
         residual, copied, decoded = self._decide_copies(item, reference.image, y_pred, residual, self.p_step_code)
-        parameters = {Parameter.REFERENCE_DISTANCE: item.gop_index - reference.gop_index,
-                      Parameter.RESIDUAL_STEP: self.p_step_code}
         data = self._inter_frame(FrameType.P, item, parameters, residual, None, copied)
-        return _Coded(item, data, FrameType.P), _Reference(item.display, item.gop_index, decoded, item.image)
+        y_hat = latent_sum(y_pred, residual, self.p_step_code / (1 << STEP_FRACTION_BITS))
+        return _Coded(item, data, FrameType.P), Reference(item.display, item.gop_index, decoded, item.image, y_hat)
 
-    def _code_b(self, item: _Input, past: _Reference, future: _Reference) -> tuple[_Coded, dict[str, int], str]:
+    def _code_b(self, item: _Input, past: Reference, future: Reference) -> tuple[_Coded, dict[str, int], str]:
         """The B frame coded with each interpolation; returns the smallest and every size.
         Interpolations are compared without copied blocks, which then apply to the one kept."""
         modes = self.interpolations
@@ -290,7 +362,7 @@ class VideoEncoder:
         group, self._pending = self._pending, []
         reference = self._reference
         assert reference is not None
-        options: dict[str, tuple[list[_Coded], _Reference]] = {}
+        options: dict[str, tuple[list[_Coded], Reference]] = {}
         b_sizes: tuple[dict[str, int], ...] = ()
         b_modes: tuple[str, ...] = ()
         if len(group) > 1:

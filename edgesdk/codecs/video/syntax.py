@@ -18,6 +18,7 @@ from edgesdk.codecs.image.codec import (
     tiled_analyze,
     tiled_synthesize,
 )
+from edgesdk.codecs.video.background import background_parameters
 from edgesdk.codecs.video.motion import Motion, decode_copy_blocks, decode_motion
 from edgesdk.codecs.video.residual import decode_residual
 from edgesdk.limits import DEFAULT_MAX_GOP_LENGTH, DEFAULT_MAX_REFERENCE_DISTANCE, DEFAULT_MAX_VIDEO_PIXELS, Limits  # noqa: F401
@@ -67,13 +68,34 @@ def latent_shape(codec: HyperpriorImageCodec, height: int, width: int) -> tuple[
     return (codec.entropy_model.latent_channels, *latent_grid(height, width))
 
 
+def latent_sum(y_pred: np.ndarray, residual: np.ndarray, step: float) -> np.ndarray:
+    """ŷ = y_pred + step · r in float32 (step a multiple of 1/16: exact), the generator's input
+    and, for latent prediction, the next P frame's y_pred."""
+    return y_pred.astype(np.float32) + np.float32(step) * residual.astype(np.float32)
+
+
 def reconstruct(codec: HyperpriorImageCodec, y_pred: np.ndarray, residual: np.ndarray, step: float,
                  height: int, width: int) -> np.ndarray:
     """The decoded picture ``g_s(y_pred + step · r)``, HxWx3 uint8."""
+    return synthesized(codec, latent_sum(y_pred, residual, step), height, width)
+
+
+def synthesized(codec: HyperpriorImageCodec, y_hat: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``g_s(ŷ)`` cropped to ``height`` x ``width``, HxWx3 uint8."""
     if codec.synthesize is None:
         raise InvalidArgumentError("this codec has no generator (synthesize) and cannot decode")
-    y_hat = y_pred.astype(np.float32) + np.float32(step) * residual.astype(np.float32)
     return tiled_synthesize(codec.synthesize, y_hat, codec.tile(), codec.limits)[:height, :width]
+
+
+@dataclass
+class Reference:
+    """A decoded key or P frame that later frames of its GOP are predicted from."""
+
+    display: int
+    gop_index: int
+    image: np.ndarray  # decoded (what the decoder will hold)
+    original: np.ndarray | None = None  # encoder only: the source picture, for motion estimation
+    latent: np.ndarray | None = None  # ŷ the picture was synthesised from (latent prediction)
 
 
 def show_copied_blocks(image: np.ndarray, prediction: np.ndarray, copy_blocks: np.ndarray | None) -> np.ndarray:
@@ -120,6 +142,9 @@ class FrameSyntax:
     motion: Motion | None = None  # B only
     copy_blocks: np.ndarray | None = None  # P, B: bool [h, w], latent cells shown as the prediction
     frame_rate: tuple[int, int] | None = None  # keyframes that carry one
+    background_id: int | None = None  # keyframes kept as the background under this id
+    background_reference: int | None = None  # P frames at GOP index 0: predicted from this background
+    latent_prediction: bool = False  # P frames: y_pred is the reference's ŷ (parameter 16)
 
 
 def bounded_parameter(frame: Frame, key: Parameter, low: int, high: int) -> int:
@@ -151,8 +176,13 @@ def parse_video_frame(data: bytes | bytearray | memoryview, latent_channels: int
     limits.check_video_frame(frame.width, frame.height)
     display = bounded_parameter(frame, Parameter.DISPLAY_INDEX, 0, DISPLAY_MODULUS - 1)
     gop_index = bounded_parameter(frame, Parameter.GOP_INDEX, 0, limits.max_gop_length - 1)
+    defined, referenced = background_parameters(frame)
+    latent_prediction = frame.parameters.get(Parameter.LATENT_PREDICTION)
+    if latent_prediction is not None and (latent_prediction != 1 or frame.frame_type != FrameType.P):
+        raise CorruptedError(f"LATENT_PREDICTION = {latent_prediction} on a {frame.frame_type.name} frame "
+                             "(only 1, only on P frames)")
     common = dict(frame_type=frame.frame_type, width=frame.width, height=frame.height,
-                  display_index=display, gop_index=gop_index)
+                  display_index=display, gop_index=gop_index, background_id=defined, background_reference=referenced)
     if frame.frame_type == FrameType.KEY:
         if gop_index != 0:
             raise CorruptedError(f"keyframe with GOP index {gop_index}")
@@ -161,7 +191,8 @@ def parse_video_frame(data: bytes | bytearray | memoryview, latent_channels: int
             rate = (bounded_parameter(frame, Parameter.FRAME_RATE_NUMERATOR, 1, 2**31 - 1),
                     bounded_parameter(frame, Parameter.FRAME_RATE_DENOMINATOR, 1, 2**31 - 1))
         return frame, FrameSyntax(**common, frame_rate=rate)
-    past = bounded_parameter(frame, Parameter.REFERENCE_DISTANCE, 1, limits.max_reference_distance)
+    past = 0 if referenced is not None else bounded_parameter(frame, Parameter.REFERENCE_DISTANCE, 1,
+                                                               limits.max_reference_distance)
     future = 0
     if frame.frame_type == FrameType.B:
         future = bounded_parameter(frame, Parameter.FORWARD_REFERENCE_DISTANCE, 1, limits.max_reference_distance)
@@ -179,7 +210,8 @@ def parse_video_frame(data: bytes | bytearray | memoryview, latent_channels: int
     copy_section = frame.section(SectionKind.COPY_BLOCKS)
     copy_blocks = decode_copy_blocks(copy_section.data, shape[1:]) if copy_section is not None else None
     return frame, FrameSyntax(**common, past_distance=past, future_distance=future, step=step,
-                              residual=residual, motion=motion, copy_blocks=copy_blocks)
+                              residual=residual, motion=motion, copy_blocks=copy_blocks,
+                              latent_prediction=latent_prediction == 1)
 
 
 def latent_grid(height: int, width: int) -> tuple[int, int]:

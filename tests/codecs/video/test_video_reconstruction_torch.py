@@ -10,27 +10,11 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from edgesdk.bitstream.container import FrameType  # noqa: E402
-from edgesdk.codecs.video import VideoDecoder, VideoEncoder  # noqa: E402
+from edgesdk.codecs.video import VideoDecoder  # noqa: E402
+from video_helpers import RecordingEncoder  # noqa: E402
 from edgesdk_export.codec import torch_codec  # noqa: E402
 
 pytestmark = pytest.mark.torch
-
-
-class RecordingEncoder(VideoEncoder):
-    """A VideoEncoder that keeps the picture it reconstructed for each display index."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.reconstructed = {}
-
-    def _code_keyframe(self, item):
-        super()._code_keyframe(item)
-        self.reconstructed[item.display] = self._reference.image.copy()
-
-    def _decide_copies(self, item, *args):
-        residual, copied, decoded = super()._decide_copies(item, *args)
-        self.reconstructed[item.display] = decoded.copy()
-        return residual, copied, decoded
 
 
 @pytest.fixture(scope="module", params=["small-torch", "shipped-onnxruntime"])

@@ -1,0 +1,33 @@
+"""Named encoder presets (docs/video.md, "Presets"): sets of :class:`VideoEncoder` options for
+the CLI's ``--preset`` and the API (``VideoEncoder(codec, **preset_options("fixed-camera"))``)."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from edgesdk.errors import InvalidArgumentError
+
+PRESETS = MappingProxyType({
+    # Every structure and interpolation tried per group, copied blocks: the default encoder.
+    "exhaustive": MappingProxyType({}),
+    # The exhaustive search, the first keyframe kept as the background later GOPs start from,
+    # compact headers on P and B frames. (Latent prediction is even on akiyo but costs a few
+    # percent on foreman: docs/video.md, "Decisions".)
+    "fixed-camera": MappingProxyType({"background": True, "compact_headers": True}),
+    # Live sources: P frames only (latency: the frame being coded, nothing held), latent
+    # prediction, copied blocks chosen with one synthesis, one residual layout, the background
+    # and compact headers. Per P frame: one analysis and one synthesis; the decoder one synthesis.
+    "realtime": MappingProxyType({"b_frames": 0, "background": True, "compact_headers": True,
+                                  "latent_prediction": True, "predicted_copies": True,
+                                  "residual_tile_sizes": (0,)}),
+})
+"""Preset name → the :class:`VideoEncoder` keyword arguments it sets."""
+
+DEFAULT_PRESET = "exhaustive"
+
+
+def preset_options(name: str) -> dict:
+    """The encoder options of preset ``name``; InvalidArgumentError for an unknown one."""
+    if name not in PRESETS:
+        raise InvalidArgumentError(f"unknown video preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return dict(PRESETS[name])
