@@ -66,3 +66,12 @@ def pytest_make_collect_report(collector):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"module skipped under CI (CI=true): {reason}"
+
+
+@pytest.fixture(autouse=True)
+def isolated_trust(tmp_path, monkeypatch):
+    """No trusted keys or signature policy from the machine running the tests: each test gets
+    an empty configuration folder (subprocesses inherit it) unless it sets its own."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("EDGESDK_TRUSTED_KEYS", raising=False)
+    monkeypatch.delenv("EDGESDK_REQUIRE_SIGNATURE", raising=False)

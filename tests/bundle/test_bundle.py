@@ -28,14 +28,6 @@ MANIFEST = {"model": {"family": "test"},
                                 "integer_data": {"latent_tables": "q1/tables.ecdf", "latent_channels": 8}}}}
 
 
-@pytest.fixture(autouse=True)
-def isolated_trust(tmp_path, monkeypatch):
-    """No trusted keys or signature policy from the machine running the tests."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.delenv("EDGESDK_TRUSTED_KEYS", raising=False)
-    monkeypatch.delenv("EDGESDK_REQUIRE_SIGNATURE", raising=False)
-
-
 @pytest.fixture(params=["dir", "zip"])
 def bundle_path(request, tmp_path):
     name = "b" if request.param == "dir" else "b.edgesdk"

@@ -17,13 +17,6 @@ from edgesdk import bundle as B
 from edgesdk.codecs.model import default_model
 
 
-@pytest.fixture(autouse=True)
-def isolated_trust(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.delenv("EDGESDK_TRUSTED_KEYS", raising=False)
-    monkeypatch.delenv("EDGESDK_REQUIRE_SIGNATURE", raising=False)
-
-
 def _shipped_layout() -> tuple[dict, dict[str, bytes]]:
     """The shipped bundle's manifest and file names, with small distinct contents."""
     with zipfile.ZipFile(default_model().bundle.path) as archive:

@@ -18,13 +18,6 @@ MANIFEST = {"model": {"family": "test"},
                                 "integer_data": {"latent_tables": "q1/tables.ecdf", "latent_channels": 8}}}}
 
 
-@pytest.fixture(autouse=True)
-def isolated_trust(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.delenv("EDGESDK_TRUSTED_KEYS", raising=False)
-    monkeypatch.delenv("EDGESDK_REQUIRE_SIGNATURE", raising=False)
-
-
 @pytest.mark.parametrize("schema", ["other", "edgesdk.bundle2", "", None, 1])
 def test_a_foreign_schema_is_refused_as_such_even_when_everything_else_is_valid(tmp_path, schema):
     path = B.write_bundle(tmp_path / "b", MANIFEST, FILES)

@@ -20,13 +20,6 @@ FILES = {"q1/graph.onnx": b"graph bytes " * 50, "q1/tables.ecdf": bytes(range(25
 LEVEL = '{"graphs": {"generator": {"fp32": {"file": "q1/graph.onnx"}}}, "integer_data": %s}'
 
 
-@pytest.fixture(autouse=True)
-def isolated_trust(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.delenv("EDGESDK_TRUSTED_KEYS", raising=False)
-    monkeypatch.delenv("EDGESDK_REQUIRE_SIGNATURE", raising=False)
-
-
 def _manifest(qualities: str, extra: str = "") -> str:
     return ('{"files": null, "model": {"family": "test"%s}, "qualities": %s, "schema": "edgesdk.bundle", '
             '"schema_version": 1}\n' % (extra, qualities))

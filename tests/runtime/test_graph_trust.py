@@ -24,13 +24,6 @@ def check_graph(name, data):
     return check(name, data)
 
 
-@pytest.fixture(autouse=True)
-def isolated_trust(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.delenv("EDGESDK_TRUSTED_KEYS", raising=False)
-    monkeypatch.delenv("EDGESDK_REQUIRE_SIGNATURE", raising=False)
-
-
 def _with_graph(tmp_path, name, model, suffix="b.edgesdk"):
     manifest, files = lite_parts()
     files[name] = model.SerializeToString() if hasattr(model, "SerializeToString") else model

@@ -19,13 +19,6 @@ IDENTITY = b"\x01" + bytes(31)  # the neutral point: a "key" every forged signat
 FORGED = IDENTITY + bytes(32)  # R = identity, S = 0: verifies under IDENTITY for any message
 
 
-@pytest.fixture(autouse=True)
-def isolated_trust(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.delenv("EDGESDK_TRUSTED_KEYS", raising=False)
-    monkeypatch.delenv("EDGESDK_REQUIRE_SIGNATURE", raising=False)
-
-
 @pytest.fixture(scope="module")
 def vendor():
     pem, public = S.generate_signing_key("vendor")
