@@ -76,15 +76,18 @@ def test_model_ids_are_recomputed_at_load(tmp_path):
 
 
 def test_model_ids_follow_the_documented_definition():
-    """docs/bundle.md: sha256(config JSON, sorted keys) + quality byte + raw sha256 of the level's
-    files in name order, .onnx only as *.fp32.onnx."""
+    """docs/bundle.md: sha256(config JSON, sorted keys) + quality byte + raw sha256 of each
+    distinct file the level names in graphs and integer_data, in name order, .onnx only as
+    *.fp32.onnx (optional parts such as search and edit are not in it)."""
     import hashlib
 
     bundle = B.Bundle.open(CodecModel.open().bundle.path)
     manifest = bundle.manifest
     for key, level in manifest["qualities"].items():
         digest = hashlib.sha256(json.dumps(manifest["model"]["config"], sort_keys=True).encode() + bytes([int(key)]))
-        for name in sorted(n for n in bundle.names() if n.startswith(f"q{key}/")):
+        named = {entry["file"] for graph in level["graphs"].values() for entry in graph.values()}
+        named |= {level["integer_data"][k] for k in ("hyper_tables", "hyper_synthesis", "latent_tables")}
+        for name in sorted(named):
             if not name.endswith(".onnx") or name.endswith(".fp32.onnx"):
                 digest.update(hashlib.sha256(bundle.read(name)).digest())
         assert digest.hexdigest() == level["model_id"]
