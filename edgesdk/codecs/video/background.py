@@ -34,6 +34,7 @@ class Background:
     y_hat: np.ndarray | None = None  # the keyframe's ŷ: y_pred of GOP starts with latent prediction
     original: np.ndarray | None = None  # encoder only: the source picture
     frame: bytes = b""  # encoder only: the keyframe's bytes, for decoders that join late
+    monochrome: bool = False  # the keyframe carries MONOCHROME: GOPs predicted from it are shown grey
 
     @property
     def size(self) -> tuple[int, int]:

@@ -4,14 +4,14 @@ with damage handling (docs/video.md)."""
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 
-from edgesdk.bitstream.container import Frame, FrameType
+from edgesdk.bitstream.container import Frame, FrameType, Parameter
 from edgesdk.errors import BitstreamError, CorruptedError, InvalidArgumentError, MissingReferenceError, PacketLossError
-from edgesdk.codecs.image.codec import HyperpriorImageCodec
+from edgesdk.codecs.image.codec import HyperpriorImageCodec, to_grey
 from edgesdk.codecs.video.motion import interpolate
 from edgesdk.bitstream.packets import DEFAULT_MAX_PAYLOAD, Packet, PacketReader
 from edgesdk.codecs.video.background import Background
@@ -49,6 +49,7 @@ class _Gop:
     references: list[Reference]  # the latest two, oldest first
     pending: dict[int, DecodedFrame]  # by GOP index, waiting for earlier frames
     next_out: int = 0  # GOP index of the next frame to return
+    monochrome: bool = False  # its keyframe (or background) carries MONOCHROME: every frame is shown grey
 
 
 class VideoDecoder:
@@ -82,6 +83,7 @@ class VideoDecoder:
         self._gop: _Gop | None = None
         self._ready: list[DecodedFrame] = []
         self._background: Background | None = None  # the long-term reference, kept across GOPs
+        self._monochrome = False  # the latest keyframe (or background GOP start) was marked MONOCHROME
 
     @property
     def reader_stats(self):
@@ -112,7 +114,8 @@ class VideoDecoder:
             raise CorruptedError("push_background needs a keyframe that defines a background (BACKGROUND_ID)")
         self._check_model(frame)
         image, y_hat = self.codec.decode_with_latent(data)
-        self._background = Background(syntax.background_id, image, y_hat=y_hat)
+        self._background = Background(syntax.background_id, image, y_hat=y_hat,
+                                      monochrome=frame.parameters.get(Parameter.MONOCHROME) == 1)
 
     def pull(self) -> list[DecodedFrame]:
         """Frames ready since the last call, in display order."""
@@ -171,10 +174,13 @@ class VideoDecoder:
             if syntax.frame_type == FrameType.KEY:
                 image, y_hat = self.codec.decode_with_latent(data)
                 decoded = DecodedFrame(image, syntax.display_index, FrameType.KEY, syntax, y_hat)
+                self._monochrome = frame.parameters.get(Parameter.MONOCHROME) == 1
                 if syntax.background_id is not None:
-                    self._background = Background(syntax.background_id, image, y_hat=y_hat)
+                    self._background = Background(syntax.background_id, image, y_hat=y_hat,
+                                                  monochrome=self._monochrome)
             elif syntax.background_reference is not None:
                 decoded = self._decode_from_background(syntax)
+                self._monochrome = self._background.monochrome
             else:
                 decoded = self._decode_inter(syntax)
         except BitstreamError as error:
@@ -255,7 +261,7 @@ class VideoDecoder:
         syntax = decoded.syntax
         if syntax.frame_type == FrameType.KEY or syntax.background_reference is not None:
             self._end_gop()
-            self._gop = _Gop(syntax.display_index, decoded.image.shape[:2], [], {})
+            self._gop = _Gop(syntax.display_index, decoded.image.shape[:2], [], {}, monochrome=self._monochrome)
         gop = self._gop
         assert gop is not None
         missing = []
@@ -275,7 +281,12 @@ class VideoDecoder:
         missing = []
         while gop.next_out in gop.pending or (up_to is not None and gop.next_out < up_to):
             if gop.next_out in gop.pending:
-                self._ready.append(gop.pending.pop(gop.next_out))
+                decoded = gop.pending.pop(gop.next_out)
+                if gop.monochrome and decoded.frame_type != FrameType.KEY:
+                    # Shown grey like its keyframe; the reference keeps the generator's picture,
+                    # as the encoder's does.
+                    decoded = replace(decoded, image=to_grey(decoded.image))
+                self._ready.append(decoded)
                 self.stats.frames += 1
             else:
                 missing.append((gop.keyframe_display + gop.next_out) % DISPLAY_MODULUS)
