@@ -21,6 +21,7 @@ def frame_info(data: bytes) -> dict:
         "model_id": frame.model_id.hex(),
         "bytes": len(data),
         "bpp": round(8 * len(data) / pixels, 4) if pixels else None,
+        **({"compact": True} if frame.compact else {}),
         "parameters": {_name(Parameter, key): value for key, value in sorted(frame.parameters.items())},
         "sections": [{"kind": _name(SectionKind, s.kind), "bytes": len(s.data)} for s in frame.sections],
         **_transforms(frame),
@@ -55,6 +56,7 @@ def video_info(path) -> dict:
     reader = PacketReader(DEFAULT_MAX_PAYLOAD, "skip")
     counts: dict[str, int] = {}
     frame_bytes: dict[str, int] = {}
+    features: dict[str, int] = {}
     first = None
     total = packets = unreadable = 0
     with open(path, "rb") as stream:
@@ -71,6 +73,8 @@ def video_info(path) -> dict:
                     continue
                 first = first or info
                 counts[info["frame_type"]] = counts.get(info["frame_type"], 0) + 1
+                for feature in _coding_features(info):
+                    features[feature] = features.get(feature, 0) + 1
                 frame_bytes[info["frame_type"]] = frame_bytes.get(info["frame_type"], 0) + info["bytes"]
         reader.close()
     if packets == 0:
@@ -89,8 +93,22 @@ def video_info(path) -> dict:
         "fps": fps, "kbps": round(8 * total / (frames / fps) / 1000, 1) if fps else None,
         "frames_by_type": counts,
         "mean_bytes_by_type": {t: round(frame_bytes[t] / counts[t]) for t in counts},
+        "coding": features or None,
         "damage": damage,
     }
+
+
+def _coding_features(info: dict) -> list[str]:
+    """What a video frame uses of the optional coding tools (docs/video.md), for the counts."""
+    parameters = info["parameters"]
+    used = ["compact frames"] if info.get("compact") else []
+    if "background_id" in parameters:
+        used.append("background keyframes")
+    if "background_reference" in parameters:
+        used.append("GOP starts from the background")
+    if parameters.get("latent_prediction") == 1:
+        used.append("latent prediction")
+    return used
 
 
 def describe(target: str) -> dict:
@@ -126,7 +144,7 @@ def format_info(info: dict) -> str:
             value = ", ".join(value)
         elif key == "parameters":
             value = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in value.items())
-        elif key == "frames_by_type":
+        elif key in ("frames_by_type", "coding"):
             value = ", ".join(f"{count} {kind}" for kind, count in value.items())
         elif key == "mean_bytes_by_type":
             label, value = "mean bytes", ", ".join(f"{kind} {size}" for kind, size in value.items())

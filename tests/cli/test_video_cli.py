@@ -128,6 +128,12 @@ def test_presets_realtime_and_fixed_camera(tmp_path, capsys):
                                  ("P", True, None)]
     assert kinds["fixed-camera"][0] == ("KEY", False, None) and kinds["fixed-camera"][3] == ("P", False, 0)
     capsys.readouterr()
+    assert main(["info", str(tmp_path / "realtime.elv"), "--json"]) == 0  # info counts the coding tools used
+    coding = json.loads(capsys.readouterr().out)["coding"]
+    assert (coding["background keyframes"], coding["GOP starts from the background"], coding["compact frames"]) \
+        == (1, 1, 3)
+    assert main(["info", str(tmp_path / "realtime.elv")]) == 0
+    assert "coding: 1 background keyframes" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["encode", str(akiyo), str(tmp_path / "x.elv"), "--preset", "fastest"])
     assert "invalid choice" in capsys.readouterr().err
