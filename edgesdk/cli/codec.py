@@ -49,7 +49,9 @@ def report_batch(batch, verb: str, start: float) -> int:
     frames = sum(item.frames for item in batch.written)
     elapsed = time.perf_counter() - start
     failed = f"; {len(batch.failed)} input(s) failed" if batch.failed else ""
-    print(f"{verb} {frames} frame(s) in {elapsed:.2f} s ({frames / elapsed:.1f} fps){failed}")
+    rate = frames / elapsed
+    speed = f"{rate:.1f} fps" if rate >= 1 or not frames else f"{elapsed / frames:.1f} s per frame"
+    print(f"{verb} {frames} frame(s) in {elapsed:.2f} s ({speed}){failed}")
     if batch.failed:
         print(f"edgesdk: error: {len(batch.failed)} of {len(batch.failed) + len(batch.written)} input(s) failed: "
               + ", ".join(str(f.path) for f in batch.failed[:5]) + (" …" if len(batch.failed) > 5 else ""),

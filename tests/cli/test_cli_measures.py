@@ -110,3 +110,19 @@ def test_eval_extra_declares_matplotlib():
     pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
     assert any(dep.startswith("matplotlib") for dep in pyproject["project"]["optional-dependencies"]["eval"])
     assert any(dep.startswith("tqdm") for dep in pyproject["project"]["dependencies"])
+
+
+def test_a_slow_frame_is_reported_in_seconds_per_frame(capsys):
+    import time
+    from pathlib import Path
+
+    from edgesdk.cli.codec import report_batch
+    from edgesdk.cli.transcode import Batch, Written
+
+    one = Batch([Written(Path("x.eli"), 100, 64, 64)], [])
+    assert report_batch(one, "decoded", time.perf_counter() - 20) == 0
+    assert "decoded 1 frame(s) in 20.0" in (out := capsys.readouterr().out) and "s per frame)" in out
+    assert "0.0 fps" not in out
+    many = Batch([Written(Path("x.elv"), 100, 64, 64, frames=50)], [])
+    assert report_batch(many, "decoded", time.perf_counter() - 2) == 0
+    assert "fps)" in capsys.readouterr().out
