@@ -95,7 +95,9 @@ class NatsTransport(KeysAndRooms):
                 reconnect_time_wait=0.1, allow_reconnect=True, name="edgesdk", error_cb=quiet,
                 disconnected_cb=quiet, reconnected_cb=quiet), timeout=self.request_timeout * 4)
         except Exception as error:  # nats raises several kinds (OSError, NoServersError, timeouts)
-            raise TransportUnavailableError(f"{self.server}: cannot connect: {type(error).__name__} {error}") from None
+            detail = f"{type(error).__name__} {error}".strip()
+            raise TransportUnavailableError(f"{self.server}: cannot connect ({detail}); is a nats-server running "
+                                            "there?") from None
         # publishes use request_timeout (short: they retry); management calls get at least 5 s,
         # so a loaded machine does not fail them
         self._js = self._nc.jetstream(timeout=max(5.0, self.request_timeout))

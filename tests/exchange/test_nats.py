@@ -80,7 +80,7 @@ def test_live_subscriber_decodes_what_is_published(server, codec, video_packets)
 
 
 def test_unreachable_broker_is_a_clear_error():
-    with pytest.raises(TransportUnavailableError):
+    with pytest.raises(TransportUnavailableError, match=r"cannot connect \(\w+[^)]*\); is a nats-server running there\?$"):
         NatsTransport(f"nats://127.0.0.1:{free_port()}", request_timeout=0.5)
 
 
