@@ -274,4 +274,4 @@ def test_committed_pilot_checkpoint_codes_a_photograph_as_docs_models_says():
     rates, qualities = [p["bpp"] for p in levels], [p["psnr"] for p in levels]
     assert len(levels) == 4 and rates == sorted(rates) and qualities == sorted(qualities)
     # the pilot at step 1300 gave 29.8 dB at 0.52 bpp over Kodak; kodim23 is easier than average
-    assert rates[0] < 0.4 and qualities[0] > 31.5, levels  # measured at step 1648: 0.311 bpp, 32.1 dB
+    assert rates[0] < 0.35 and qualities[0] > 32.5, levels  # measured at step 5000: 0.291 bpp, 33.0 dB
