@@ -23,12 +23,13 @@ import numpy as np
 from edgesdk.errors import InvalidArgumentError, NotFoundError
 from edgesdk.exchange.errors import DuplicateFrameError, FrameChecksumError, StoreError
 from edgesdk.exchange.records import FrameKind, FrameRecord, check_stream_name
+from edgesdk.exchange.store_base import StoreBase
 from edgesdk.lazy import require
 
 EXTRA_HINT = 'the PostgreSQL fleet store needs the exchange extra: pip install "edgesdk[exchange]"'
 
 
-class PostgresStore:
+class PostgresStore(StoreBase):
     """Fleet latent store. ``dimensions`` fixes the vector length when the table is created
     (0: no vectors). ``table`` lets several stores share a database."""
 
@@ -76,18 +77,7 @@ class PostgresStore:
         if self._db is not None and not self._db.closed:
             self._db.close()
 
-    def __enter__(self) -> PostgresStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # ------------------------------------------------------------------ writing
-
-    def put(self, record: FrameRecord) -> bool:
-        """Stores one frame; True if new, False if the same bytes were already stored
-        (DuplicateFrameError if other bytes are)."""
-        return self.put_many([record]) == 1
 
     def put_many(self, records: Iterable[FrameRecord]) -> int:
         """One transaction; returns how many frames were new. A frame already stored with the

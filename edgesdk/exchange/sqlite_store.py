@@ -34,11 +34,12 @@ from edgesdk.exchange.errors import (
     StoreError,
 )
 from edgesdk.exchange.records import FrameKind, FrameRecord, check_stream_name
+from edgesdk.exchange.store_base import StoreBase
 from edgesdk.lazy import require
 
 from edgesdk.exchange.sqlite_schema import EXTRA_HINT, SCHEMA_VERSION
 
-class SQLiteStore:
+class SQLiteStore(StoreBase):
     """Latent store in one SQLite file. ``dimensions`` fixes the feature vector length when the
     store is created (0: no vectors); later opens read it from the file."""
 
@@ -85,18 +86,7 @@ class SQLiteStore:
                 self._db.close()
                 self._db = None
 
-    def __enter__(self) -> SQLiteStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # ------------------------------------------------------------------ writing
-
-    def put(self, record: FrameRecord) -> bool:
-        """Stores one frame durably; True if new, False if the same bytes were already stored
-        (DuplicateFrameError if other bytes are)."""
-        return self.put_many([record]) == 1
 
     def put_many(self, records: Iterable[FrameRecord]) -> int:
         """Stores the frames in one transaction; returns how many were new. The same frame
