@@ -15,6 +15,11 @@ class InvalidTableError(InvalidArgumentError):
     """A CDF table is not a valid 16-bit CDF (see docs/entropy.md)."""
 
 
+class EditDataMissingError(InvalidArgumentError):
+    """A transform needs edit data (a learned map or a constant latent) that the model bundle
+    does not carry for that quality; the message names what is missing (docs/latent-edit.md)."""
+
+
 class DependencyError(Error, RuntimeError):
     """An optional dependency is missing or lacks a needed feature (the message says which)."""
 

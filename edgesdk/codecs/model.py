@@ -146,13 +146,14 @@ class CodecModel:
 
     def edit_offset(self, quality: int, name: str) -> tuple[int, np.ndarray]:
         """(levels, int32 [M] sixteenths): the constant latent of edit ``name`` for ``levels``
-        units (docs/latent-edit.md); InvalidArgumentError when the bundle has none."""
-        from edgesdk.errors import BundleIntegrityError
+        units (docs/latent-edit.md); EditDataMissingError when the bundle has none."""
+        from edgesdk.errors import BundleIntegrityError, EditDataMissingError
 
         offset = ((self.check_quality(quality).get("edit") or {}).get("offsets") or {}).get(name)
         if offset is None:
-            raise InvalidArgumentError(f"{name}: the model has no '{name}' latent for quality {quality}; use a bundle "
-                                       "with edit maps (docs/latent-edit.md, 'Fitting the maps')")
+            raise EditDataMissingError(f"the model has no '{name}' latent for quality {quality} "
+                                       f"(qualities.{quality}.edit.offsets.{name}); use a bundle with edit data "
+                                       "(docs/latent-edit.md, 'Fitting the maps')")
         levels, values = offset.get("levels") if isinstance(offset, dict) else None, offset.get("values")
         channels = self.entropy_model(quality).latent_channels
         if not (type(levels) is int and levels > 0 and isinstance(values, list) and len(values) == channels

@@ -16,11 +16,12 @@ import numpy as np
 
 from edgesdk.bitstream.container import Frame, FrameType, Parameter, Section, SectionKind
 from edgesdk.edit.transforms import IDS, TRANSFORMS, Latents, Transform, apply, map_name, parse_transform
-from edgesdk.errors import CorruptedError, InvalidArgumentError
+from edgesdk.errors import CorruptedError, EditDataMissingError, InvalidArgumentError
 from edgesdk.search.identifier import latent_input
 from edgesdk.shapes import padded_size
 
 MAX_RECORDED = 255
+COLOUR_LATENTS = ("red", "green", "blue")  # colour=R,G,B: constant latents for +levels in one RGB channel
 _SIZE_KEYS = (Parameter.PADDED_WIDTH, Parameter.PADDED_HEIGHT)
 
 
@@ -72,45 +73,87 @@ def read_latents(image_codec, data: bytes) -> tuple[Frame, Latents]:
     return frame, Latents(q, z, frame.width, frame.height)
 
 
+def _half_up(numerator: np.ndarray, denominator: int) -> np.ndarray:
+    """numerator / denominator rounded half up, in integers (denominator > 0)."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def _offsets(model, quality: int, transform: Transform, names: tuple[str, ...]) -> tuple[int, list[np.ndarray]]:
+    """(common levels, the constant latents ``names`` as int64 sixteenths per channel for those
+    levels), or EditDataMissingError naming the transform and what the bundle lacks."""
+    try:
+        offsets = [model.edit_offset(quality, name) for name in names]
+    except EditDataMissingError as error:
+        raise EditDataMissingError(f"{transform}: {error}") from None
+    common = int(np.lcm.reduce([levels for levels, _ in offsets]))
+    return common, [values.astype(np.int64) * (common // levels) for levels, values in offsets]
+
+
 def _map_channels(model, quality: int, transform: Transform, latents: Latents) -> Latents:
     """Applies the learned part of ``transform``: the channel map that completes a geometric
-    one, or the constant latent of ``brightness`` (scaled to D levels)."""
-    if transform.name == "brightness":
-        levels, values = model.edit_offset(quality, "brightness")
-        delta = transform.params[0] * values.astype(np.int64)  # rounded half up, in sixteenths:
-        return Latents(latents.q + ((2 * delta + levels) // (2 * levels))[:, None, None], latents.z,
-                       latents.width, latents.height)
-    name = map_name(transform)
-    if name is None:
-        return latents
-    network = model.edit_map(quality, name)
-    if network is None:
-        raise InvalidArgumentError(f"{transform}: the model has no '{name}' map for quality {quality}; use a bundle "
-                                   "with edit maps (docs/latent-edit.md, 'Fitting the maps')")
-    size = latents.q.shape[1] * 16, latents.q.shape[2] * 16
-    q = network.run(latent_input(latents.q.astype(np.float32) / 16, *size)).astype(np.int64)
+    one, the constant latents of ``brightness`` and ``colour`` (scaled to the levels asked
+    for), or the scaling of ``contrast`` about the grey latent; rounded half up, in integers."""
+    q = latents.q
+    if transform.name in ("brightness", "colour"):
+        names = ("brightness",) if transform.name == "brightness" else COLOUR_LATENTS
+        levels, values = _offsets(model, quality, transform, names)
+        delta = sum(p * v for p, v in zip(transform.params, values))  # sixteenths · levels
+        q = q + _half_up(delta, levels)[:, None, None]
+    elif transform.name == "contrast":
+        _, (grey,) = _offsets(model, quality, transform, ("grey",))
+        grey = grey[:, None, None]
+        q = grey + _half_up(transform.params[0] * (q - grey), 100)
+    elif (name := map_name(transform)) is not None:
+        network = model.edit_map(quality, name)
+        if network is None:
+            raise EditDataMissingError(f"{transform}: the model has no '{name}' map for quality {quality} "
+                                       f"(qualities.{quality}.edit.maps.{name}); use a bundle with edit maps "
+                                       "(docs/latent-edit.md, 'Fitting the maps')")
+        size = q.shape[1] * 16, q.shape[2] * 16
+        q = network.run(latent_input(q.astype(np.float32) / 16, *size)).astype(np.int64)
     return Latents(q, latents.z, latents.width, latents.height)
+
+
+def transform_latents(image_codec, quality: int, latents: Latents, transforms: list[Transform]) -> Latents:
+    """``latents`` after ``transforms`` in order: structural part, then learned part."""
+    for transform in transforms:
+        latents = _map_channels(image_codec.model, quality, transform, apply(transform, latents))
+    return latents
+
+
+def parse_transforms(transforms) -> list[Transform]:
+    """Transforms given as :class:`Transform` or text (``"crop=0,0,64,64"``), parsed; at least one."""
+    if isinstance(transforms, (str, Transform)):
+        transforms = [transforms]
+    transforms = [t if isinstance(t, Transform) else parse_transform(t) for t in transforms or ()]
+    if not transforms:
+        raise InvalidArgumentError("give at least one transform")
+    return transforms
 
 
 def edit_frame(image_codec, data: bytes, transforms: list[Transform | str]) -> bytes:
     """The frame ``data`` with ``transforms`` applied in order, re-coded (docs/latent-edit.md)."""
-    transforms = [t if isinstance(t, Transform) else parse_transform(t) for t in transforms]
-    if not transforms:
-        raise InvalidArgumentError("give at least one transform")
+    transforms = parse_transforms(transforms)
     frame, latents = read_latents(image_codec, data)
     history = applied_transforms(frame)
-    for transform in transforms:
-        latents = _map_channels(image_codec.model, frame.quality, transform, apply(transform, latents))
+    latents = transform_latents(image_codec, frame.quality, latents, transforms)
     return write_latents(image_codec, frame, latents, history + transforms)
+
+
+def check_padding(latents: Latents, transforms: list[Transform]) -> tuple[int, int]:
+    """The padded (width, height) of ``latents``; InvalidArgumentError when the latent grid
+    does not pad the visible size as an encoder would."""
+    padded = (latents.q.shape[2] * 16, latents.q.shape[1] * 16)
+    if padded != (padded_size(latents.width), padded_size(latents.height)):
+        raise InvalidArgumentError(f"{transforms[-1] if transforms else 'latents'}: the result's latent does not pad "
+                                   f"a {latents.width}x{latents.height} picture; choose sizes on the 64-pixel grid")
+    return padded
 
 
 def write_latents(image_codec, frame: Frame, latents: Latents, transforms: list[Transform]) -> bytes:
     """A keyframe like ``frame`` (quality, model, parameters, other sections) holding
     ``latents``, entropy-coded, and a TRANSFORMS section recording ``transforms`` (none: no section)."""
-    padded = (latents.q.shape[2] * 16, latents.q.shape[1] * 16)
-    if padded != (padded_size(latents.width), padded_size(latents.height)):
-        raise InvalidArgumentError(f"{transforms[-1] if transforms else 'latents'}: the result's latent does not pad "
-                                   f"a {latents.width}x{latents.height} picture; choose sizes on the 64-pixel grid")
+    padded = check_padding(latents, transforms)
     entropy_model = image_codec.codec(frame.quality).entropy_model
     hyper, latent = entropy_model.encode(latents.q.astype(np.float64) / 16, latents.z)
     parameters = {k: v for k, v in frame.parameters.items() if k not in _SIZE_KEYS}

@@ -37,9 +37,15 @@ class Transform:
     params: tuple[int, ...] = ()
 
     def __str__(self) -> str:
+        if self.name == "contrast" and len(self.params) == 1 and self.params[0] >= 0:  # recorded in hundredths, written as F
+            whole, hundredths = divmod(self.params[0], 100)
+            return f"contrast={whole}" + (f".{hundredths:02d}".rstrip("0") if hundredths else "")
         return self.name + ("=" + ",".join(map(str, self.params)) if self.params else "")
 
 
+LEVELS_RANGE = (-255, 255)  # brightness=D, colour=R,G,B
+CONTRAST_RANGE = (50, 200)  # contrast=F, F in hundredths
+INT32 = (-(2**31), 2**31 - 1)  # what the TRANSFORMS section records per parameter
 # name: (identifier in the bitstream, allowed parameter counts, help)
 TRANSFORMS = {
     "hflip": (1, (0,), "mirror left-right (width a multiple of 64)"),
@@ -48,21 +54,38 @@ TRANSFORMS = {
     "redact": (4, (4,), "X,Y,W,H in pixels on the 64 grid: the latent and hyper-latent cells become constants"),
     "downscale": (5, (1,), "F = 2 or 4: a thumbnail 1/F the size (padded sides multiples of 64·F)"),
     "brightness": (6, (1,), "D in -255..255: add D levels of luma through the model's brightness latent"),
+    "colour": (7, (3,), "R,G,B in -255..255 each: add levels per RGB channel through the model's colour latents"),
+    "contrast": (8, (1,), f"F in {CONTRAST_RANGE[0] / 100}..{CONTRAST_RANGE[1] / 100}, two decimals at most: "
+                          "scale contrast about mid-grey by F through the model's grey latent"),
 }
 IDS = {ident: name for name, (ident, _, _) in TRANSFORMS.items()}
 
 
 def parse_transform(text: str) -> Transform:
-    """``NAME`` or ``NAME=P1,P2,…`` (integers); InvalidArgumentError listing the transforms."""
-    match = re.fullmatch(r"\s*([a-z0-9]+)\s*(?:=\s*(-?\d+(?:\s*,\s*-?\d+)*)\s*)?", text or "")
+    """``NAME`` or ``NAME=P1,P2,…`` (integers; ``contrast=F`` a decimal, kept in hundredths);
+    InvalidArgumentError listing the transforms, or saying what the parameters must be."""
+    if not isinstance(text, str) or len(text) > 200:
+        raise InvalidArgumentError(f"a transform is NAME or NAME=P1,P2,... (text, at most 200 characters), "
+                                   f"not {str(text)[:40]!r}")
+    match = re.fullmatch(r"\s*([a-z0-9]+)\s*(?:=(.*))?", text, re.DOTALL)
     known = "; ".join(f"{n} ({h})" for n, (_, _, h) in TRANSFORMS.items())
     if match is None or match.group(1) not in TRANSFORMS:
         raise InvalidArgumentError(f"unknown transform {text!r}; transforms are: {known}")
-    name = match.group(1)
-    params = tuple(int(p) for p in match.group(2).split(",")) if match.group(2) else ()
-    if len(params) not in TRANSFORMS[name][1]:
-        raise InvalidArgumentError(f"{name} takes {' or '.join(map(str, TRANSFORMS[name][1]))} parameter(s): "
-                                   f"{TRANSFORMS[name][2]}")
+    name, values = match.group(1), match.group(2)
+    usage = f"{name} takes {' or '.join(map(str, TRANSFORMS[name][1]))} parameter(s): {TRANSFORMS[name][2]}"
+    parts = [p.strip() for p in values.split(",")] if values is not None else []
+    if len(parts) not in TRANSFORMS[name][1]:
+        raise InvalidArgumentError(usage)
+    if name == "contrast":
+        if not re.fullmatch(r"\+?\d{1,3}(?:\.\d{0,2})?", parts[0], re.ASCII):
+            raise InvalidArgumentError(f"contrast={parts[0]!r}: {usage}")
+        whole, _, fraction = parts[0].lstrip("+").partition(".")
+        return Transform(name, (int(whole) * 100 + int((fraction + "00")[:2]),))
+    if not all(re.fullmatch(r"[-+]?\d{1,10}", p, re.ASCII) for p in parts):
+        raise InvalidArgumentError(f"{text.strip()!r}: parameters are integers; {usage}")
+    params = tuple(int(p) for p in parts)
+    if not all(INT32[0] <= p <= INT32[1] for p in params):
+        raise InvalidArgumentError(f"{text.strip()!r}: a parameter is out of range; {usage}")
     return Transform(name, params)
 
 
@@ -109,9 +132,15 @@ def apply(transform: Transform, latents: Latents) -> Latents:
         q[:, y // LATENT:(y + h) // LATENT, x // LATENT:(x + w) // LATENT] = 0
         z[:, y // HYPER:(y + h) // HYPER, x // HYPER:(x + w) // HYPER] = 0
         return Latents(q, z, width, height)
-    if name == "brightness":
-        _require(-255 <= params[0] <= 255, transform, "D must be in -255..255")
-        return latents  # the model's constant latent is added by the recoder (edgesdk.edit.recode)
+    if name in ("brightness", "colour"):
+        low, high = LEVELS_RANGE
+        _require(all(low <= p <= high for p in params), transform,
+                 "D must be in -255..255" if name == "brightness" else "R, G and B must each be in -255..255")
+        return latents  # the model's constant latents are added by the recoder (edgesdk.edit.recode)
+    if name == "contrast":
+        _require(CONTRAST_RANGE[0] <= params[0] <= CONTRAST_RANGE[1], transform,
+                 f"F must be in {CONTRAST_RANGE[0] / 100}..{CONTRAST_RANGE[1] / 100}")
+        return latents  # scaled about the model's grey latent by the recoder
     factor = params[0]
     _require(factor in (2, 4), transform, "F must be 2 or 4")
     _require(q.shape[1] % (4 * factor) == 0 and q.shape[2] % (4 * factor) == 0, transform,

@@ -3,9 +3,12 @@ for hflip, rot90 (1, 2, 3 turns) and downscale (2, 4), a per-cell linear map of 
 channels such that map(structural transform of ŷ(x)) ≈ ŷ(pixel transform of x), by least
 squares over training images (never Kodak), then quantized to a 1×1 integer network (EINT)
 whose output is 16·ŷ'; for brightness, the constant latent (integer sixteenths per channel)
-that adding 24 levels to every pixel adds to ŷ on average.
+that adding 24 levels to every pixel adds to ŷ on average; for colour, the same for 24 levels
+added to the red, the green and the blue channel alone; for contrast, the latent of a flat
+mid-grey picture (level 128), about which ``contrast=F`` scales ŷ.
 
     python -m edgesdk_export.edit_fit FOLDER... --quality 2 --images 40 --out DIR
+    python -m edgesdk_export.edit_fit FOLDER... --only offsets --out DIR   # refits edit.json's offsets only
     python -m edgesdk_export.edit_fit --attach DIR --bundle BUNDLE --quality 2 --out NEW.edgesdk [--sign-key KEY]
 """
 
@@ -62,17 +65,48 @@ def fit_maps(codec, images: list[np.ndarray]) -> dict[str, np.ndarray]:
 BRIGHTNESS_LEVELS = 24  # the brightness latent is fitted for +24 levels of every pixel
 
 
-def fit_brightness(codec, images: list[np.ndarray]) -> list[int]:
-    """The mean change of 16·ŷ per channel when every pixel gains BRIGHTNESS_LEVELS (clipped)."""
+def fit_brightness(codec, images: list[np.ndarray], channel: int | None = None) -> list[int]:
+    """The mean change of 16·ŷ per latent channel when every pixel gains BRIGHTNESS_LEVELS
+    (clipped) in every RGB channel, or in ``channel`` (0, 1, 2) alone."""
     from edgesdk.edit.recode import read_latents
 
+    added = np.zeros(3, np.int32)
+    added[slice(None) if channel is None else channel] = BRIGHTNESS_LEVELS
     deltas = []
     for pixels in images:
-        brighter = np.clip(pixels.astype(np.int32) + BRIGHTNESS_LEVELS, 0, 255).astype(np.uint8)
+        brighter = np.clip(pixels.astype(np.int32) + added, 0, 255).astype(np.uint8)
         _, before = read_latents(codec, codec.encode(pixels))
         _, after = read_latents(codec, codec.encode(brighter))
         deltas.append((after.q - before.q).reshape(after.q.shape[0], -1).mean(axis=1))
     return [int(v) for v in np.rint(np.mean(deltas, axis=0))]
+
+
+COLOUR_CHANNELS = ("red", "green", "blue")
+GREY_LEVEL = 128  # contrast pivots about the latent of a flat picture at this level
+
+
+def fit_colour(codec, images: list[np.ndarray]) -> dict[str, list[int]]:
+    """Per RGB channel (``red``, ``green``, ``blue``): the mean change of 16·ŷ per latent
+    channel when that channel alone gains BRIGHTNESS_LEVELS (clipped)."""
+    return {name: fit_brightness(codec, images, channel) for channel, name in enumerate(COLOUR_CHANNELS)}
+
+
+def fit_grey(codec, side: int = CROP) -> list[int]:
+    """16·ŷ of a flat picture at GREY_LEVEL, per channel (the median over its cells, so the
+    cells at the border, which see the padding, do not count)."""
+    from edgesdk.edit.recode import read_latents
+
+    _, flat = read_latents(codec, codec.encode(np.full((side, side, 3), GREY_LEVEL, np.uint8)))
+    return [int(v) for v in np.rint(np.median(flat.q.reshape(flat.q.shape[0], -1), axis=1))]
+
+
+def fit_offsets(codec, images: list[np.ndarray]) -> dict[str, dict]:
+    """Every constant latent of edit.json's ``offsets``: brightness, red, green, blue, grey."""
+    offsets = {"brightness": {"levels": BRIGHTNESS_LEVELS, "values": fit_brightness(codec, images)}}
+    for name, values in fit_colour(codec, images).items():
+        offsets[name] = {"levels": BRIGHTNESS_LEVELS, "values": values}
+    offsets["grey"] = {"levels": GREY_LEVEL, "values": fit_grey(codec)}
+    return offsets
 
 
 def to_network(matrix: np.ndarray) -> IntNetworkSpec:
@@ -105,21 +139,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model")
     parser.add_argument("--quality", type=int, default=2)
     parser.add_argument("--images", type=int, default=40)
+    parser.add_argument("--only", choices=("all", "offsets"), default="all",
+                        help="offsets: refit the constant latents only, keeping DIR's maps and edit.json's maps")
     args = parser.parse_args(argv)
     if args.attach:
         return _attach(args)
     images = [load_image(f)[:CROP, :CROP] for f in image_files(args.folders, args.images)]
     images = [np.ascontiguousarray(x) for x in images if x.shape[:2] == (CROP, CROP)]
-    with ImageCodec(args.model, quality=args.quality) as codec:
-        maps = fit_maps(codec, images)
-        offsets = {"brightness": {"levels": BRIGHTNESS_LEVELS, "values": fit_brightness(codec, images)}}
     out = Path(args.out)
+    facts = {"maps": [], "training": {"images": len(images), "crop": CROP, "quality": args.quality}}
+    if args.only == "offsets":
+        facts = json.loads((out / "edit.json").read_text())  # the maps stay as they are
+        if facts["training"] != {"images": len(images), "crop": CROP, "quality": args.quality}:
+            raise SystemExit(f"{out}/edit.json was fitted on {facts['training']}; give the same --images and --quality")
+    with ImageCodec(args.model, quality=args.quality) as codec:
+        maps = fit_maps(codec, images) if args.only == "all" else {}
+        facts["offsets"] = fit_offsets(codec, images)
     out.mkdir(parents=True, exist_ok=True)
     for name, matrix in maps.items():
         (out / f"{name}.eint").write_bytes(to_network(matrix).to_blob())
-    (out / "edit.json").write_text(json.dumps({"maps": sorted(maps), "offsets": offsets, "training": {"images": len(images),
-                                               "crop": CROP, "quality": args.quality}}, indent=1) + "\n")
-    print(f"{len(maps)} maps from {len(images)} images -> {out}")
+    facts["maps"] = sorted(maps) or facts["maps"]
+    temporary = out / "edit.json.tmp"
+    temporary.write_text(json.dumps(facts, indent=1) + "\n")
+    temporary.replace(out / "edit.json")
+    print(f"{len(maps)} maps and {len(facts['offsets'])} constant latents from {len(images)} images -> {out}")
     return 0
 
 

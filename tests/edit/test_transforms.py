@@ -25,7 +25,7 @@ def test_parse_forms_and_errors():
         parse_transform("blur")
     with pytest.raises(InvalidArgumentError, match="crop takes 4 parameter"):
         parse_transform("crop=1,2")
-    with pytest.raises(InvalidArgumentError, match="unknown transform"):
+    with pytest.raises(InvalidArgumentError, match="'crop=a,b,c,d': parameters are integers; crop takes 4"):
         parse_transform("crop=a,b,c,d")
 
 
