@@ -32,9 +32,24 @@ def _encode(args: argparse.Namespace) -> int:
         from edgesdk.errors import InvalidArgumentError
 
         raise InvalidArgumentError(f"--max-frames must be at least 1, not {args.max_frames}")
+    transforms = _transforms(args)
     with open_codec(args) as codec:
-        batch = transcode.encode(args.source, args.destination, codec, video, force=args.force)
+        batch = transcode.encode(args.source, args.destination, codec, video, force=args.force, transforms=transforms)
     return report_batch(batch, "encoded", start)
+
+
+def _transforms(args: argparse.Namespace) -> list | None:
+    """The --transform options, parsed before any work (None when there are none)."""
+    from edgesdk.edit.recode import parse_transforms
+
+    return parse_transforms(args.transform) if args.transform else None
+
+
+def _add_transform_option(parser, where: str) -> None:
+    """``--transform/-t NAME[=P]``, repeatable, applied in order (docs/latent-edit.md)."""
+    parser.add_argument("--transform", "-t", action="append", metavar="NAME[=P]",
+                        help=f"images: apply a transformation identifier to the integer latents {where}, in order; "
+                             "repeatable; the names and parameters of edgesdk edit (docs/latent-edit.md)")
 
 
 def report_batch(batch, verb: str, start: float) -> int:
@@ -67,9 +82,10 @@ def _decode(args: argparse.Namespace) -> int:
     from edgesdk.cli import transcode
 
     start = time.perf_counter()
+    transforms = _transforms(args)
     with open_codec(args) as codec:
         batch = transcode.decode(args.source, args.destination, codec, force=args.force,
-                                 on_damage=args.on_damage, crf=args.crf)
+                                 on_damage=args.on_damage, crf=args.crf, transforms=transforms)
     return report_batch(batch, "decoded", start)
 
 
@@ -118,6 +134,7 @@ def add_commands(commands) -> None:
                         help="video: residual step of inter frames, 1/16 to 64 (larger: fewer bits, lower quality)")
     encode.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET,
                         help="video: encoder preset (docs/video.md, \"Presets\"; default: %(default)s)")
+    _add_transform_option(encode, "before entropy coding (the frame records it)")
     encode.set_defaults(run=_encode)
 
     decode = commands.add_parser("decode", help="decode latents to images or video")
@@ -130,6 +147,7 @@ def add_commands(commands) -> None:
                              "the first damage; either way what was lost is reported and the status is 3")
     decode.add_argument("--crf", type=float, help="video: quality of a re-encoded .mp4/.mkv output "
                         "(x264/x265 CRF: lower is better and larger; default 23)")
+    _add_transform_option(decode, "before the generator (no stream is written)")
     decode.set_defaults(run=_decode)
 
     info = commands.add_parser("info", help="inspect a latent image or video")

@@ -9,7 +9,7 @@ from fractions import Fraction
 from pathlib import Path
 from urllib.parse import urlparse
 
-from edgesdk.errors import BitstreamError, InvalidArgumentError
+from edgesdk.errors import InvalidArgumentError
 from edgesdk.media.formats import IMAGE_EXTENSIONS, RAW_VIDEO_EXTENSIONS, VIDEO_EXTENSIONS
 
 LATENT_IMAGE_SUFFIX = ".eli"  # one frame (docs/bitstream.md)
@@ -164,9 +164,11 @@ def _run_pairs(pairs: list[tuple[Path, Path]], work, desc: str, unit: str) -> Ba
     return Batch(written, failed)
 
 
-def encode(source: str, destination: str, codec, video: VideoOptions = VideoOptions(), force: bool = False) -> Batch:
+def encode(source: str, destination: str, codec, video: VideoOptions = VideoOptions(), force: bool = False,
+           transforms=None) -> Batch:
     """Encodes ``source`` to ``destination`` with an :class:`edgesdk.ImageCodec`; outputs are
-    checked before any work and written atomically."""
+    checked before any work and written atomically. ``transforms`` (images only) are applied
+    to the integer latents before entropy coding and recorded in each frame (docs/latent-edit.md)."""
     from edgesdk.cli.common import check_output_file, write_atomically
     from edgesdk.codecs.model import load_image
 
@@ -180,6 +182,10 @@ def encode(source: str, destination: str, codec, video: VideoOptions = VideoOpti
         pairs = folder_pairs(local_path(source), local_path(destination), IMAGE_SUFFIXES, LATENT_IMAGE_SUFFIX)
         _prepare_pairs(pairs, force)
     elif src_kind in ("video", "image-folder") and dst_kind == "latent-video":
+        if transforms:
+            raise InvalidArgumentError(f"--transform applies to images, not to video: P and B frames code residuals "
+                                       f"against decoded pixels, which a latent transform cannot follow; encode the "
+                                       f"frames as images (a folder of {LATENT_IMAGE_SUFFIX}) or transform the video")
         if video.max_frames is not None and video.max_frames < 1:
             raise InvalidArgumentError(f"--max-frames must be at least 1, not {video.max_frames}")
         check_output_file(local_path(destination), force)
@@ -192,11 +198,14 @@ def encode(source: str, destination: str, codec, video: VideoOptions = VideoOpti
     def work(src: Path, dst: Path) -> Written:
         from edgesdk.cli.common import tile_progress
 
+        from edgesdk.bitstream.container import Frame
+
         image = load_image(src)
         with tile_progress(codec, image.shape[0], image.shape[1], "encode"):
-            data = codec.encode(image)
+            data = codec.encode(image) if not transforms else codec.encode(image, transforms=transforms)
         write_atomically(dst, data)
-        return Written(dst, len(data), image.shape[1], image.shape[0])
+        header = Frame.parse(data) if transforms else None  # a crop or a turn changes the size
+        return Written(dst, len(data), *((header.width, header.height) if header else image.shape[1::-1]))
 
     return _run_pairs(pairs, work, "encode", "image")
 
@@ -253,109 +262,11 @@ def _encode_video(source: str, destination: Path, codec, options: VideoOptions) 
     return Written(destination, size, width, height, frames)
 
 
-def _stream_quality(path: Path) -> int:
-    """The quality level recorded in a latent video's first intact frame."""
-    from edgesdk.bitstream.container import Frame
-    from edgesdk.bitstream.packets import DEFAULT_MAX_PAYLOAD, PacketReader
-    from edgesdk.errors import CorruptedError
-
-    reader = PacketReader(DEFAULT_MAX_PAYLOAD, "skip")
-    with open(path, "rb") as stream:
-        while chunk := stream.read(1 << 16):
-            for packet in reader.feed(chunk):
-                if packet.payload:
-                    try:
-                        return Frame.parse(packet.payload).quality
-                    except BitstreamError:
-                        continue
-    raise CorruptedError(f"{path}: no intact frame in this file; it is not a latent video or is damaged throughout")
-
-
-def damage_summary(stats, reader_stats) -> str | None:
-    """What a damaged latent video lost, in one line; None when nothing was."""
-    parts = []
-    if reader_stats.damaged_packets:
-        parts.append(f"{reader_stats.damaged_packets} damaged packet(s)")
-    if reader_stats.lost_packets:
-        parts.append(f"{reader_stats.lost_packets} lost packet(s)")
-    if reader_stats.skipped_bytes:
-        parts.append(f"{reader_stats.skipped_bytes} unreadable byte(s)")
-    if stats.dropped_frames:
-        parts.append(f"{stats.dropped_frames} frame(s) dropped")
-    if stats.missing_frames:
-        parts.append(f"{stats.missing_frames} frame(s) missing")
-    truncated = any("ends inside a packet" in event for event in reader_stats.events)
-    if truncated:
-        parts.append("the file is truncated")
-    return ", ".join(parts) if parts else None
-
-
-def _decode_video(source: Path, destination: str, codec, on_damage: str, force: bool, crf: float | None) -> Batch:
-    from contextlib import nullcontext
-
-    from edgesdk.cli.common import atomic_output, check_output_file, check_writable_folder, progress
-    from edgesdk.codecs.video import VideoDecoder
-    from edgesdk.media import open_sink
-
-    folder = destination.endswith(("/", "\\"))
-    if folder:
-        existing = local_path(destination)
-        if existing.is_dir() and any(existing.iterdir()) and not force:
-            raise InvalidArgumentError(f"{existing}: the folder is not empty; use --force to write the frames into it")
-        check_writable_folder(existing, create=True)
-    else:
-        check_output_file(local_path(destination), force)
-    low = codec.codec(_stream_quality(source))
-    decoder = VideoDecoder(low, on_damage="skip")
-    sink, frames, size = None, 0, (0, 0)
-    stopped = None
-    options = {"crf": crf} if crf is not None else {}
-    target = local_path(destination)
-    with (nullcontext(destination) if folder else atomic_output(target)) as temporary:
-
-        def damaged() -> bool:
-            return damage_summary(decoder.stats, decoder.reader_stats) is not None
-
-        def decoded_frames():
-            with open(source, "rb") as stream:
-                while chunk := stream.read(1 << 16):
-                    decoder.push(chunk)
-                    yield from decoder.pull()
-                    if on_damage == "stop" and damaged():
-                        return  # what was decoded with this chunk is kept
-                decoder.flush()
-                yield from decoder.pull()
-
-        try:
-            for decoded in progress(decoded_frames(), desc="decode", unit="frame"):
-                if sink is None:
-                    size = decoded.image.shape[:2]
-                    rate = decoded.syntax.frame_rate
-                    sink = open_sink(str(temporary), size[1], size[0],
-                                     Fraction(*rate) if rate else DEFAULT_FRAME_RATE, **options)
-                sink.write(decoded.image)
-                frames += 1
-        finally:
-            if sink is not None:
-                sink.close()
-        if frames == 0:
-            lost = damage_summary(decoder.stats, decoder.reader_stats)
-            raise BitstreamError(f"{source}: no frame could be decoded" + (f" ({lost})" if lost else ""))
-    damage = damage_summary(decoder.stats, decoder.reader_stats)
-    if damage:
-        events = [*decoder.reader_stats.events, *decoder.stats.events]
-        first = events[0] if events else ""
-        stopped = " (stopped at the first damage)" if on_damage == "stop" else ""
-        damage = f"{source}: damaged: {damage}; {frames} frame(s) written to {destination}{stopped}" + \
-                 (f"; first: {first}" if first else "")
-    written = Written(target, target.stat().st_size if target.is_file() else 0, size[1], size[0], frames)
-    return Batch([written], [], damage)
-
-
 def decode(source: str, destination: str, codec, force: bool = False, on_damage: str = "skip",
-           crf: float | None = None) -> Batch:
+           crf: float | None = None, transforms=None) -> Batch:
     """Decodes ``source`` (latent image, folder of them, or latent video) to ``destination``;
-    outputs are checked before any work and written atomically."""
+    outputs are checked before any work and written atomically. ``transforms`` (latent images
+    only) are applied to the parsed latents before the generator (docs/latent-edit.md)."""
     from edgesdk.cli.common import atomic_output, check_output_file
     from edgesdk.codecs.image.codec import read_latent_image
 
@@ -370,8 +281,14 @@ def decode(source: str, destination: str, codec, force: bool = False, on_damage:
         _prepare_pairs(pairs, force)
     elif src_kind == "latent-video" and dst_kind in ("video", "image-folder"):
         folder = dst_kind == "image-folder" and not destination.endswith("/")
-        return _decode_video(local_path(source), destination + "/" if folder else destination, codec,
-                             on_damage, force, crf)
+        if transforms:
+            raise InvalidArgumentError(f"--transform applies to latent images, not to a latent video: its P and B "
+                                       f"frames code residuals against decoded pixels, which a latent transform "
+                                       f"cannot follow; decode the video, or edit keyframes one by one")
+        from edgesdk.cli.video_decode import decode_video
+
+        return decode_video(local_path(source), destination + "/" if folder else destination, codec,
+                            on_damage, force, crf)
     else:
         raise InvalidArgumentError(f"cannot decode {_a(src_kind)} to {_a(dst_kind)}: decode {LATENT_IMAGE_SUFFIX} to "
                                    f"an image, a folder of {LATENT_IMAGE_SUFFIX} to a folder, {LATENT_VIDEO_SUFFIX} "
@@ -386,7 +303,7 @@ def decode(source: str, destination: str, codec, force: bool = False, on_damage:
         data = read_latent_image(src)
         header = Frame.parse(data)
         with tile_progress(codec, header.height, header.width, "decode"):
-            image = codec.decode(data)
+            image = codec.decode(data) if not transforms else codec.decode(data, transforms=transforms)
         if header.parameters.get(Parameter.MONOCHROME) == 1:
             image = image[:, :, 0]  # a grey source comes back as a grey (mode L) file
         with atomic_output(dst) as temporary:

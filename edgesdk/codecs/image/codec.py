@@ -50,6 +50,16 @@ class HyperpriorImageCodec:
 
     def encode(self, image: np.ndarray) -> bytes:
         """One frame (bytes) for an HxWx3 uint8 image."""
+        header, y, z = self.analyze_image(image)
+        hyper_data, latent_data = self.entropy_model.encode(y, z)
+        sections = (Section(SectionKind.HYPER_LATENT, hyper_data), Section(SectionKind.LATENT, latent_data))
+        return Frame(width=header.width, height=header.height, frame_type=FrameType.KEY, quality=header.quality,
+                     model_id=header.model_id, parameters=header.parameters, sections=sections).to_bytes()
+
+    def analyze_image(self, image: np.ndarray) -> tuple[Frame, np.ndarray, np.ndarray]:
+        """(the frame's header without sections, y, z as floats) of an HxWx3 uint8 image: the
+        compressor (and refinement) before entropy coding; ``entropy_model.quantize(y, z)``
+        gives the integers a decoder would parse."""
         if self.analyze is None:
             raise InvalidArgumentError("this codec has no compressor (analyze) and cannot encode")
         pixels = check_image(image)
@@ -58,7 +68,6 @@ class HyperpriorImageCodec:
         y, z = tiled_analyze(self.analyze, padded, self.tile(), self.limits)
         if self.refiner is not None:
             y = self.refine(padded, height, width, y, z)
-        hyper_data, latent_data = self.entropy_model.encode(y, z)
         parameters = {
             Parameter.LATENT_CHANNELS: self.entropy_model.latent_channels,
             Parameter.HYPER_CHANNELS: self.entropy_model.hyper_channels,
@@ -68,16 +77,8 @@ class HyperpriorImageCodec:
         }
         if is_monochrome(pixels):
             parameters[Parameter.MONOCHROME] = 1
-        frame = Frame(
-            width=width,
-            height=height,
-            frame_type=FrameType.KEY,
-            quality=self.quality,
-            model_id=self.model_id,
-            parameters=parameters,
-            sections=(Section(SectionKind.HYPER_LATENT, hyper_data), Section(SectionKind.LATENT, latent_data)),
-        )
-        return frame.to_bytes()
+        return Frame(width=width, height=height, frame_type=FrameType.KEY, quality=self.quality,
+                     model_id=self.model_id, parameters=parameters, sections=()), y, z
 
     def refine(self, padded: np.ndarray, height: int, width: int, y: np.ndarray, z: np.ndarray) -> np.ndarray:
         """y after ``refiner``, with ẑ (so every table index and mean) as the compressor gave it.
@@ -261,13 +262,25 @@ class ImageCodec:
         float32 [1, 3, 16h, 16w], finite)."""
         return check_generator_output(self.runner(quality, "generator").run({"y_hat": y_hat}), y_hat.shape)
 
-    def encode(self, image: ImageInput, quality: int | None = None) -> bytes:
-        """One frame (bytes) for an image of any size."""
+    def encode(self, image: ImageInput, quality: int | None = None, *, transforms=None) -> bytes:
+        """One frame (bytes) for an image of any size. ``transforms`` (e.g. ``["hflip",
+        "contrast=1.5"]``) are applied to the integer latents before entropy coding and recorded
+        in the frame, exactly as ``edgesdk.edit.recode.edit_frame`` would (docs/latent-edit.md)."""
+        if transforms is not None:
+            from edgesdk.edit.paths import encode_edited
+
+            return encode_edited(self, as_pixels(image), transforms, quality)
         return self.codec(quality).encode(as_pixels(image))
 
-    def decode(self, data: bytes | bytearray | memoryview | str | Path) -> np.ndarray:
+    def decode(self, data: bytes | bytearray | memoryview | str | Path, *, transforms=None) -> np.ndarray:
         """The HxWx3 uint8 image of a frame made by this model (at any of its qualities):
-        its bytes, or the path of a latent image (.eli) file."""
+        its bytes, or the path of a latent image (.eli) file. ``transforms`` are applied to
+        the parsed latents before the generator (the same pixels as decoding the frame a relay
+        edit would make; docs/latent-edit.md)."""
+        if transforms is not None:
+            from edgesdk.edit.paths import decode_edited
+
+            return decode_edited(self, read_latent_image(data) if isinstance(data, (str, Path)) else data, transforms)
         if isinstance(data, (str, Path)):
             data = read_latent_image(data)
         elif not isinstance(data, (bytes, bytearray, memoryview)):

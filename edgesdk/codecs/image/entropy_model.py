@@ -88,15 +88,26 @@ class HyperpriorEntropyModel:
 
         Returns (hyper-latent stream, latent stream).
         """
+        z_hat, params, symbols = self._quantize(y, z)
+        hyper_data = self.hyper_tables.encode(z_hat, self._channel_indexes(z_hat.shape))
+        return hyper_data, self.latent_tables.encode(symbols, params.indexes)
+
+    def quantize(self, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ŷ float64 [M, h, w], ẑ int32): exactly what a decoder parses from ``encode(y, z)``,
+        without coding it (edits at the input, docs/latent-edit.md)."""
+        z_hat, params, symbols = self._quantize(y, z)
+        y_hat = symbols.astype(np.float64)
+        return (y_hat if params.means is None else y_hat + params.means), z_hat
+
+    def _quantize(self, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, LatentParameters, np.ndarray]:
+        """(ẑ, the parameters it gives, the latent symbols) of floats y, z."""
         y = np.asarray(y)
         z = np.asarray(z)
         self._check_shapes(y.shape, z.shape)
         z_hat = np.rint(z).astype(np.int32)
-        hyper_data = self.hyper_tables.encode(z_hat, self._channel_indexes(z_hat.shape))
         params = self.parameters(z_hat)
         centred = y.astype(np.float64) - params.means if params.means is not None else y
-        symbols = np.rint(centred).astype(np.int32)
-        return hyper_data, self.latent_tables.encode(symbols, params.indexes)
+        return z_hat, params, np.rint(centred).astype(np.int32)
 
     def decode(self, hyper_data: bytes, latent_data: bytes, latent_shape: tuple[int, int]) -> np.ndarray:
         """ŷ [M, h, w] (float32) for the generator, from the two streams and the latent size (h, w)."""
