@@ -9,7 +9,10 @@ pixel. Time per frame: ``edit_frame`` against decode + pixel edit + encode at th
 (medians, same process). Redaction: the correlation between the decoded rectangle's luma
 and the original's, and their standard deviations (texture left).
 
-    python benchmarks/bench_edit.py --model BUNDLE [--quality 2] [--images 8] [--json]
+    python benchmarks/bench_edit.py [--model BUNDLE] [--quality 2] [--images 8] [--only NAME ...] [--json]
+
+(the shipped default model carries every map and constant latent at quality 2; ``--only``
+runs the named rows of TRANSFORMS alone).
 """
 
 from __future__ import annotations
@@ -34,6 +37,11 @@ def _box(pixels: np.ndarray, factor: int) -> np.ndarray:
     return np.rint(pixels.reshape(h // factor, factor, w // factor, factor, c).mean(axis=(1, 3))).astype(np.uint8)
 
 
+def _contrast(pixels: np.ndarray, factor: float) -> np.ndarray:
+    """Contrast about mid-grey, as ``contrast=F`` means it: 128 + F·(x − 128), rounded, clipped."""
+    return np.clip(np.rint(128 + factor * (pixels.astype(np.float64) - 128)), 0, 255).astype(np.uint8)
+
+
 TRANSFORMS = {
     "hflip": lambda x: x[:, ::-1],
     "rot90": lambda x: np.rot90(x, 1),
@@ -41,6 +49,9 @@ TRANSFORMS = {
     "downscale=2": lambda x: _box(x, 2),
     "downscale=4": lambda x: _box(x, 4),
     "brightness=24": lambda x: np.clip(x.astype(np.int32) + 24, 0, 255).astype(np.uint8),
+    "colour=24,0,-24": lambda x: np.clip(x.astype(np.int32) + np.array([24, 0, -24]), 0, 255).astype(np.uint8),
+    "contrast=1.5": lambda x: _contrast(x, 1.5),
+    "contrast=0.75": lambda x: _contrast(x, 0.75),
 }
 
 
@@ -64,7 +75,11 @@ def run(args: argparse.Namespace) -> dict:
     from edgesdk.search.labels import luma
 
     files = sorted(KODAK.glob("kodim*.png"))[: args.images]
-    rows: dict[str, list[dict]] = {name: [] for name in TRANSFORMS}
+    unknown = set(args.only or ()) - set(TRANSFORMS)
+    if unknown:
+        raise SystemExit(f"--only: no rows {sorted(unknown)}; rows are {list(TRANSFORMS)}")
+    chosen = {name: edit for name, edit in TRANSFORMS.items() if not args.only or name in args.only}
+    rows: dict[str, list[dict]] = {name: [] for name in chosen}
     redaction = []
     with ImageCodec(args.model, quality=args.quality) as codec:
         qualities = codec.model.qualities
@@ -74,7 +89,7 @@ def run(args: argparse.Namespace) -> dict:
                 image = np.ascontiguousarray(np.rot90(image))  # portrait Kodak images, turned
             data = codec.encode(image)
             decoded = codec.decode(data)
-            for name, pixel_edit in TRANSFORMS.items():
+            for name, pixel_edit in chosen.items():
                 reference = np.ascontiguousarray(pixel_edit(image))
                 edited, latent_s = _timed(lambda: edit_frame(codec, data, [name]))
                 result = codec.decode(edited)
@@ -112,7 +127,8 @@ def run(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Runs the benchmark and prints its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True, help="bundle with edit maps")
+    parser.add_argument("--model", help="bundle with edit data (default: the shipped model)")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="rows of TRANSFORMS to run (default: all)")
     parser.add_argument("--quality", type=int, default=2)
     parser.add_argument("--images", type=int, default=8)
     parser.add_argument("--json", action="store_true")
