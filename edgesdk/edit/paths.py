@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from edgesdk.bitstream.container import Parameter
-from edgesdk.edit.recode import check_padding, parse_transforms, read_latents, transform_latents, write_latents
+from edgesdk.edit.recode import (applied_transforms, check_padding, parse_transforms, read_latents, stays_grey,
+                                 transform_latents, write_latents)
 from edgesdk.edit.transforms import Latents
 
 
@@ -54,4 +55,5 @@ def decode_edited(image_codec, data: bytes, transforms) -> np.ndarray:
     y_hat, _ = low.entropy_model.quantize(latents.q.astype(np.float64) / 16, latents.z)  # as re-coding rounds
     image = tiled_synthesize(low.synthesize, y_hat.astype(np.float32), low.tile(), low.limits)
     image = image[:latents.height, :latents.width]
-    return to_grey(image) if frame.parameters.get(Parameter.MONOCHROME) == 1 else image
+    grey = frame.parameters.get(Parameter.MONOCHROME) == 1 and stays_grey(applied_transforms(frame) + transforms)
+    return to_grey(image) if grey else image

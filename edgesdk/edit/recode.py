@@ -140,6 +140,12 @@ def edit_frame(image_codec, data: bytes, transforms: list[Transform | str]) -> b
     return write_latents(image_codec, frame, latents, history + transforms)
 
 
+def stays_grey(transforms: list[Transform]) -> bool:
+    """Whether a grey (MONOCHROME) picture stays grey under ``transforms``: not after a
+    ``colour`` with unequal levels, which the decoder's grey conversion would otherwise undo."""
+    return not any(t.name == "colour" and len(set(t.params)) > 1 for t in transforms)
+
+
 def check_padding(latents: Latents, transforms: list[Transform]) -> tuple[int, int]:
     """The padded (width, height) of ``latents``; InvalidArgumentError when the latent grid
     does not pad the visible size as an encoder would."""
@@ -158,6 +164,8 @@ def write_latents(image_codec, frame: Frame, latents: Latents, transforms: list[
     hyper, latent = entropy_model.encode(latents.q.astype(np.float64) / 16, latents.z)
     parameters = {k: v for k, v in frame.parameters.items() if k not in _SIZE_KEYS}
     parameters.update(zip(_SIZE_KEYS, padded))
+    if not stays_grey(transforms):
+        parameters.pop(Parameter.MONOCHROME, None)  # a grey picture given a colour cast is no longer grey
     kept = [s for s in frame.sections if s.kind not in (SectionKind.HYPER_LATENT, SectionKind.LATENT,
                                                         SectionKind.TRANSFORMS)]
     record = [Section(SectionKind.TRANSFORMS, encode_transforms(transforms))] if transforms else []

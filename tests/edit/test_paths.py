@@ -49,6 +49,23 @@ def test_an_input_edit_records_and_a_relay_appends(edit_codec):
         edit_codec.decode(data, transforms=["contrast=3"])
 
 
+def test_a_colour_cast_on_a_grey_picture_is_kept(edit_codec):
+    from edgesdk.bitstream.container import Parameter
+
+    grey = np.repeat(_picture()[:, :, :1], 3, axis=2)
+    data = edit_codec.encode(grey)
+    assert Frame.parse(data).parameters.get(Parameter.MONOCHROME) == 1
+    for chain in (["colour=30,0,0"], ["colour=0,0,-30", "brightness=5"]):
+        relay = edit_frame(edit_codec, data, chain)
+        assert Parameter.MONOCHROME not in Frame.parse(relay).parameters and relay == edit_codec.encode(grey, transforms=chain)
+        pixels = edit_codec.decode(data, transforms=chain)
+        assert np.array_equal(pixels, edit_codec.decode(relay))
+        means = pixels.astype(float).mean(axis=(0, 1))
+        assert means[0] - means[2] > 15, means  # red above blue either way: the cast survives decoding
+    still = edit_frame(edit_codec, data, ["colour=9,9,9", "contrast=1.2"])  # equal levels: still grey
+    assert Frame.parse(still).parameters.get(Parameter.MONOCHROME) == 1
+
+
 @pytest.mark.parametrize("backend, precision", [("onnxruntime", "fp32"), ("onnxruntime", "fp16"), ("pytorch", "fp32")])
 def test_colour_and_contrast_frames_parse_the_same_everywhere(edit_codec, backend, precision):
     import edgesdk
