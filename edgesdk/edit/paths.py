@@ -26,9 +26,12 @@ from edgesdk.edit.transforms import Latents
 def encode_edited(image_codec, pixels: np.ndarray, transforms, quality: int | None = None) -> bytes:
     """A frame of ``pixels`` whose integers had ``transforms`` applied before entropy coding,
     recording them in its TRANSFORMS section: byte for byte the frame that
-    ``edit_frame(image_codec, image_codec.encode(pixels), transforms)`` makes."""
-    transforms = parse_transforms(transforms)
+    ``edit_frame(image_codec, image_codec.encode(pixels), transforms)`` makes (an empty list:
+    the plain frame)."""
     low = image_codec.codec(quality)
+    if isinstance(transforms, (list, tuple)) and not transforms:
+        return low.encode(pixels)
+    transforms = parse_transforms(transforms)
     header, y, z = low.analyze_image(pixels)
     y_hat, z_hat = low.entropy_model.quantize(y, z)
     latents = Latents(np.rint(y_hat * 16).astype(np.int64), z_hat, header.width, header.height)  # exact
@@ -39,10 +42,12 @@ def encode_edited(image_codec, pixels: np.ndarray, transforms, quality: int | No
 def decode_edited(image_codec, data: bytes, transforms) -> np.ndarray:
     """The HxWx3 uint8 image of keyframe ``data`` with ``transforms`` applied to its parsed
     integers before the generator: the pixels of ``image_codec.decode(edit_frame(...))``
-    without writing the edited frame."""
+    without writing the edited frame (an empty list: the plain decode)."""
     from edgesdk.codecs.image.codec import to_grey
     from edgesdk.codecs.image.tiles import tiled_synthesize
 
+    if isinstance(transforms, (list, tuple)) and not transforms:
+        return image_codec.decode(data)
     transforms = parse_transforms(transforms)
     frame, latents = read_latents(image_codec, data)
     latents = transform_latents(image_codec, frame.quality, latents, transforms)

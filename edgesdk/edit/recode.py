@@ -125,7 +125,11 @@ def parse_transforms(transforms) -> list[Transform]:
     """Transforms given as :class:`Transform` or text (``"crop=0,0,64,64"``), parsed; at least one."""
     if isinstance(transforms, (str, Transform)):
         transforms = [transforms]
-    transforms = [t if isinstance(t, Transform) else parse_transform(t) for t in transforms or ()]
+    if not isinstance(transforms, (list, tuple)):
+        raise InvalidArgumentError(f"transforms are a list of NAME[=P] texts or Transform objects, "
+                                   f"not {type(transforms).__name__}")
+    # a Transform made by hand is checked like text (name known, parameter count right)
+    transforms = [parse_transform(str(t) if isinstance(t, Transform) else t) for t in transforms]
     if not transforms:
         raise InvalidArgumentError("give at least one transform")
     return transforms

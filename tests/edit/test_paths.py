@@ -43,10 +43,16 @@ def test_an_input_edit_records_and_a_relay_appends(edit_codec):
     assert [str(t) for t in decode_transforms(section.data)] == ["colour=0,0,30"]
     again = edit_frame(edit_codec, data, ["contrast=0.8"])
     assert [str(t) for t in applied_transforms(Frame.parse(again))] == ["colour=0,0,30", "contrast=0.8"]
-    with pytest.raises(InvalidArgumentError, match="at least one"):
-        edit_codec.encode(_picture(), transforms=[])
+    assert edit_codec.encode(_picture(), transforms=[]) == edit_codec.encode(_picture())  # none: the plain frame
+    assert np.array_equal(edit_codec.decode(data, transforms=()), edit_codec.decode(data))
     with pytest.raises(InvalidArgumentError, match="F must be in 0.5..2.0"):
         edit_codec.decode(data, transforms=["contrast=3"])
+    from edgesdk.edit.transforms import Transform
+
+    for odd, message in ((5, "not int"), ({"hflip"}, "not set"), ([Transform("nope")], "unknown transform"),
+                         ([Transform("colour", (1,))], "colour takes 3"), ([b"hflip"], "NAME or NAME=P1")):
+        with pytest.raises(InvalidArgumentError, match=message):
+            edit_codec.decode(data, transforms=odd)
 
 
 def test_a_colour_cast_on_a_grey_picture_is_kept(edit_codec):
