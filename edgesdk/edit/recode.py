@@ -116,7 +116,7 @@ def write_latents(image_codec, frame: Frame, latents: Latents, transforms: list[
     parameters = {k: v for k, v in frame.parameters.items() if k not in _SIZE_KEYS}
     parameters.update(zip(_SIZE_KEYS, padded))
     kept = [s for s in frame.sections if s.kind not in (SectionKind.HYPER_LATENT, SectionKind.LATENT,
-                                                        SectionKind.TRANSFORMS)]
+                                                        SectionKind.ROI_LATENT, SectionKind.TRANSFORMS)]
     record = [Section(SectionKind.TRANSFORMS, encode_transforms(transforms))] if transforms else []
     sections = [Section(SectionKind.HYPER_LATENT, hyper), Section(SectionKind.LATENT, latent), *record,
                 *(Section(s.kind, bytes(s.data)) for s in kept)]

@@ -61,11 +61,11 @@ class HyperpriorImageCodec:
         y, z = tiled_analyze(self.analyze, padded, self.tile(), self.limits)
         if self.refiner is not None:
             y = self.refine(padded, height, width, y, z)
-        if roi is None:
+        cells = None if roi is None else cell_mask(region_mask(roi, height, width), y.shape[-2:])
+        if cells is None or not cells.any():  # no region (or an empty one): uniform
             hyper_data, latent_data = self.entropy_model.encode(y, z)
             latent_section = Section(SectionKind.LATENT, latent_data)
         else:
-            cells = cell_mask(region_mask(roi, height, width), y.shape[-2:])
             qmap = quant_map(cells, roi_steps, self.entropy_model.latent_tables)
             hyper_data, latent_data = self.entropy_model.encode_roi(y, z, qmap)
             latent_section = Section(SectionKind.ROI_LATENT, latent_data)
