@@ -27,7 +27,10 @@ def _encode(args: argparse.Namespace) -> int:
     from edgesdk.cli import transcode
 
     start = time.perf_counter()
-    video = transcode.VideoOptions(args.keyframe_interval, args.b_frames, args.max_frames, args.step, args.preset)
+    from edgesdk.cli.roi_option import parse_roi
+
+    video = transcode.VideoOptions(args.keyframe_interval, args.b_frames, args.max_frames, args.step, args.preset,
+                                   parse_roi(args.roi))
     if args.max_frames is not None and args.max_frames < 1:
         from edgesdk.errors import InvalidArgumentError
 
@@ -118,6 +121,9 @@ def add_commands(commands) -> None:
                         help="video: residual step of inter frames, 1/16 to 64 (larger: fewer bits, lower quality)")
     encode.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET,
                         help="video: encoder preset (docs/video.md, \"Presets\"; default: %(default)s)")
+    encode.add_argument("--roi", action="append", metavar="X,Y,W,H|faces",
+                        help="region of interest, coded finer (the rest coarser) in images and video keyframes: "
+                             "a rectangle in pixels (repeatable) or 'faces' (needs OpenCV; docs/roi.md)")
     encode.set_defaults(run=_encode)
 
     decode = commands.add_parser("decode", help="decode latents to images or video")

@@ -44,6 +44,7 @@ class VideoOptions:
     max_frames: int | None = None  # live sources (rtsp://, v4l2://) run until this or Ctrl-C
     step: float = 1.0  # residual quantization step of inter frames: larger is fewer bits
     preset: str = "exhaustive"  # edgesdk.codecs.video.PRESETS
+    roi: object = None  # --roi: rectangles or a detector (edgesdk.cli.roi_option), applied to keyframes
 
 
 def kind_of(target: str, must_exist: bool) -> str:
@@ -166,8 +167,9 @@ def _run_pairs(pairs: list[tuple[Path, Path]], work, desc: str, unit: str) -> Ba
 
 def encode(source: str, destination: str, codec, video: VideoOptions = VideoOptions(), force: bool = False) -> Batch:
     """Encodes ``source`` to ``destination`` with an :class:`edgesdk.ImageCodec`; outputs are
-    checked before any work and written atomically."""
+    checked before any work and written atomically. ``video.roi`` applies to images too."""
     from edgesdk.cli.common import check_output_file, write_atomically
+    from edgesdk.cli.roi_option import region_of
     from edgesdk.codecs.model import load_image
 
     src_kind, dst_kind = kind_of(source, must_exist=True), kind_of(destination, must_exist=False)
@@ -194,7 +196,7 @@ def encode(source: str, destination: str, codec, video: VideoOptions = VideoOpti
 
         image = load_image(src)
         with tile_progress(codec, image.shape[0], image.shape[1], "encode"):
-            data = codec.encode(image)
+            data = codec.encode(image) if video.roi is None else codec.encode(image, roi=region_of(video.roi, image))
         write_atomically(dst, data)
         return Written(dst, len(data), image.shape[1], image.shape[0])
 
@@ -245,7 +247,7 @@ def _encode_video(source: str, destination: Path, codec, options: VideoOptions) 
 
         size = write_video(temporary, progress(pixels(), total=total, desc="encode", unit="frame"), codec,
                            **{"keyframe_interval": options.keyframe_interval, "b_frames": options.b_frames,
-                              "p_step": options.step, **preset_options(options.preset)},
+                              "p_step": options.step, "roi": options.roi, **preset_options(options.preset)},
                            frame_rate=(rate.numerator, rate.denominator) if rate else None)
         width, height = frames_in.width, frames_in.height
         if frames == 0:
