@@ -9,6 +9,7 @@ from fractions import Fraction
 from pathlib import Path
 from urllib.parse import urlparse
 
+from edgesdk.cli.damage import damage_summary
 from edgesdk.errors import BitstreamError, InvalidArgumentError
 from edgesdk.media.formats import IMAGE_EXTENSIONS, RAW_VIDEO_EXTENSIONS, VIDEO_EXTENSIONS
 
@@ -45,6 +46,7 @@ class VideoOptions:
     step: float = 1.0  # residual quantization step of inter frames: larger is fewer bits
     preset: str = "exhaustive"  # edgesdk.codecs.video.PRESETS
     roi: object = None  # --roi: rectangles or a detector (edgesdk.cli.roi_option), applied to keyframes
+    live_queue: int = 4  # live sources: frames queued between capture and encoder (docs/media-io.md)
 
 
 def kind_of(target: str, must_exist: bool) -> str:
@@ -224,8 +226,12 @@ def _encode_video(source: str, destination: Path, codec, options: VideoOptions) 
     from edgesdk.cli.common import atomic_output, progress
     from edgesdk.media import open_source
     from edgesdk.codecs.video import preset_options, write_video
+    import sys
 
-    frames = 0
+    from edgesdk.media.live import LiveQueue, live_frames
+
+    frames, live = 0, urlparse(source).scheme in VIDEO_SCHEMES
+    queue = LiveQueue(options.live_queue) if live else None
     with open_source(source) as frames_in, atomic_output(destination) as temporary:
         rate = Fraction(frames_in.fps) if frames_in.fps else None
         total = getattr(frames_in, "frame_count", None)
@@ -235,11 +241,11 @@ def _encode_video(source: str, destination: Path, codec, options: VideoOptions) 
         def pixels():
             nonlocal frames
             try:
-                for frame in frames_in:
+                for frame in live_frames(frames_in, queue=queue) if live else frames_in:
                     if options.max_frames is not None and frames >= options.max_frames:
                         return
                     frames += 1
-                    yield frame.pixels
+                    yield frame if live else frame.pixels  # a LiveFrame: write_video skips what was dropped
             except KeyboardInterrupt:
                 if urlparse(source).scheme not in VIDEO_SCHEMES:
                     raise  # a file: Ctrl-C stops the command
@@ -250,6 +256,8 @@ def _encode_video(source: str, destination: Path, codec, options: VideoOptions) 
                               "p_step": options.step, "roi": options.roi, **preset_options(options.preset)},
                            frame_rate=(rate.numerator, rate.denominator) if rate else None)
         width, height = frames_in.width, frames_in.height
+        if queue is not None:
+            print(f"edgesdk: {queue.stats.summary()}", file=sys.stderr)
         if frames == 0:
             raise InvalidArgumentError(f"{source}: no frames to encode")
     return Written(destination, size, width, height, frames)
@@ -271,25 +279,6 @@ def _stream_quality(path: Path) -> int:
                     except BitstreamError:
                         continue
     raise CorruptedError(f"{path}: no intact frame in this file; it is not a latent video or is damaged throughout")
-
-
-def damage_summary(stats, reader_stats) -> str | None:
-    """What a damaged latent video lost, in one line; None when nothing was."""
-    parts = []
-    if reader_stats.damaged_packets:
-        parts.append(f"{reader_stats.damaged_packets} damaged packet(s)")
-    if reader_stats.lost_packets:
-        parts.append(f"{reader_stats.lost_packets} lost packet(s)")
-    if reader_stats.skipped_bytes:
-        parts.append(f"{reader_stats.skipped_bytes} unreadable byte(s)")
-    if stats.dropped_frames:
-        parts.append(f"{stats.dropped_frames} frame(s) dropped")
-    if stats.missing_frames:
-        parts.append(f"{stats.missing_frames} frame(s) missing")
-    truncated = any("ends inside a packet" in event for event in reader_stats.events)
-    if truncated:
-        parts.append("the file is truncated")
-    return ", ".join(parts) if parts else None
 
 
 def _decode_video(source: Path, destination: str, codec, on_damage: str, force: bool, crf: float | None) -> Batch:

@@ -13,19 +13,9 @@ from edgesdk.bitstream.container import Frame, FrameType, Parameter, Section, Se
 from edgesdk.errors import InvalidArgumentError
 from edgesdk.codecs.image.roi import DEFAULT_STEPS as DEFAULT_ROI_STEPS
 from edgesdk.codecs.image.codec import HyperpriorImageCodec, check_image
-from edgesdk.codecs.video.motion import (
-    DEFAULT_BLOCK_SIZE,
-    DEFAULT_FRACTION_BITS,
-    DEFAULT_SEARCH_RANGE,
-    DEFAULT_VECTOR_COST,
-    Interpolation,
-    Motion,
-    encode_copy_blocks,
-    encode_motion,
-    estimate_motion,
-    interpolate,
-    luma,
-)
+from edgesdk.codecs.video.motion import (DEFAULT_BLOCK_SIZE, DEFAULT_FRACTION_BITS, DEFAULT_SEARCH_RANGE,
+                                         DEFAULT_VECTOR_COST, Interpolation, Motion, encode_copy_blocks,
+                                         encode_motion, estimate_motion, interpolate, luma)
 from edgesdk.bitstream.packets import Packet, PacketFlags
 from edgesdk.codecs.video.background import BACKGROUND_ID_MODULUS, DEFAULT_SCENE_CHANGE, REFRESH_RATIO, Background, \
     scene_change
@@ -90,8 +80,8 @@ class VideoEncoder:
     (parameter 16) instead of analysing its decoded picture: no re-analysis loss, and one
     transform less on both sides. With ``predicted_copies``, copied cells are chosen against
     the generator's error on the previous synthesised frame, so each inter frame is
-    synthesised once instead of twice. ``roi`` (a mask, rectangles, or a callable image → region,
-    run on keyframes only) codes keyframes with region-of-interest quantization (docs/roi.md).
+    synthesised once instead of twice. ``roi`` (mask, rectangles, or image → region, run on
+    keyframes only) codes keyframes with region-of-interest quantization (docs/roi.md).
     """
 
     def __init__(
@@ -201,6 +191,13 @@ class VideoEncoder:
         self._pending.append(item)
         if item.gop_index % (self.b_frames + 1) == 0 or item.gop_index == self.keyframe_interval - 1:
             self._code_group()
+
+    def skip(self, count: int) -> None:
+        """``count`` frames the source dropped before the next push: display indexes advance past
+        them and the next frame starts a GOP, so no reference spans the gap (docs/video.md)."""
+        if count > 0:
+            self._finish_group()
+            self._display, self._gop_index = (self._display + count) % DISPLAY_MODULUS, 0
 
     def pull(self) -> list[Packet]:
         """Packets coded since the last call, in decode order (``Packet.to_bytes()`` to send)."""
