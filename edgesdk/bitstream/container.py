@@ -38,6 +38,7 @@ class SectionKind(enum.IntEnum):
     RESIDUAL_MODEL = 5  # table indexes of a latent residual's forward-adaptive entropy model (docs/video.md)
     COPY_BLOCKS = 6  # inter frames: latent cells whose pixels the decoder copies from the prediction
     TRANSFORMS = 7  # image frames: the transformation identifiers applied to the latents (optional)
+    ROI_LATENT = 8  # keyframes: the latent with a region-of-interest quantizer map, instead of LATENT (docs/roi.md)
 
 
 class Parameter(enum.IntEnum):

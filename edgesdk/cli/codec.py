@@ -27,7 +27,14 @@ def _encode(args: argparse.Namespace) -> int:
     from edgesdk.cli import transcode
 
     start = time.perf_counter()
-    video = transcode.VideoOptions(args.keyframe_interval, args.b_frames, args.max_frames, args.step, args.preset)
+    from edgesdk.cli.roi_option import parse_roi
+
+    video = transcode.VideoOptions(args.keyframe_interval, args.b_frames, args.max_frames, args.step, args.preset,
+                                   parse_roi(args.roi), args.live_queue)
+    if args.live_queue < 1:
+        from edgesdk.errors import InvalidArgumentError
+
+        raise InvalidArgumentError(f"--live-queue must be at least 1 frame, not {args.live_queue}")
     if args.max_frames is not None and args.max_frames < 1:
         from edgesdk.errors import InvalidArgumentError
 
@@ -135,6 +142,12 @@ def add_commands(commands) -> None:
     encode.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET,
                         help="video: encoder preset (docs/video.md, \"Presets\"; default: %(default)s)")
     _add_transform_option(encode, "before entropy coding (the frame records it)")
+    encode.add_argument("--live-queue", type=int, default=4, metavar="N",
+                        help="live sources: at most N frames wait for the encoder; when it falls behind the "
+                             "oldest waiting frame is dropped (default: %(default)s; docs/media-io.md)")
+    encode.add_argument("--roi", action="append", metavar="X,Y,W,H|faces",
+                        help="region of interest, coded finer (the rest coarser) in images and video keyframes: "
+                             "a rectangle in pixels (repeatable) or 'faces' (needs OpenCV; docs/roi.md)")
     encode.set_defaults(run=_encode)
 
     decode = commands.add_parser("decode", help="decode latents to images or video")

@@ -50,7 +50,7 @@ def video_info(path) -> dict:
     from types import SimpleNamespace
 
     from edgesdk.bitstream.packets import DEFAULT_MAX_PAYLOAD, PacketReader
-    from edgesdk.cli.video_decode import damage_summary
+    from edgesdk.cli.damage import damage_summary
     from edgesdk.errors import BitstreamError, CorruptedError
 
     reader = PacketReader(DEFAULT_MAX_PAYLOAD, "skip")

@@ -44,6 +44,8 @@ class VideoOptions:
     max_frames: int | None = None  # live sources (rtsp://, v4l2://) run until this or Ctrl-C
     step: float = 1.0  # residual quantization step of inter frames: larger is fewer bits
     preset: str = "exhaustive"  # edgesdk.codecs.video.PRESETS
+    roi: object = None  # --roi: rectangles or a detector (edgesdk.cli.roi_option), applied to keyframes
+    live_queue: int = 4  # live sources: frames queued between capture and encoder (docs/media-io.md)
 
 
 def kind_of(target: str, must_exist: bool) -> str:
@@ -168,8 +170,10 @@ def encode(source: str, destination: str, codec, video: VideoOptions = VideoOpti
            transforms=None) -> Batch:
     """Encodes ``source`` to ``destination`` with an :class:`edgesdk.ImageCodec`; outputs are
     checked before any work and written atomically. ``transforms`` (images only) are applied
-    to the integer latents before entropy coding and recorded in each frame (docs/latent-edit.md)."""
+    to the integer latents before entropy coding and recorded in each frame (docs/latent-edit.md);
+    ``video.roi`` applies to images too."""
     from edgesdk.cli.common import check_output_file, write_atomically
+    from edgesdk.cli.roi_option import region_of
     from edgesdk.codecs.model import load_image
 
     src_kind, dst_kind = kind_of(source, must_exist=True), kind_of(destination, must_exist=False)
@@ -202,7 +206,12 @@ def encode(source: str, destination: str, codec, video: VideoOptions = VideoOpti
 
         image = load_image(src)
         with tile_progress(codec, image.shape[0], image.shape[1], "encode"):
-            data = codec.encode(image) if not transforms else codec.encode(image, transforms=transforms)
+            if transforms:
+                data = codec.encode(image, transforms=transforms)
+            elif video.roi is not None:
+                data = codec.encode(image, roi=region_of(video.roi, image))
+            else:
+                data = codec.encode(image)
         write_atomically(dst, data)
         header = Frame.parse(data) if transforms else None  # a crop or a turn changes the size
         return Written(dst, len(data), *((header.width, header.height) if header else image.shape[1::-1]))
@@ -231,8 +240,12 @@ def _encode_video(source: str, destination: Path, codec, options: VideoOptions) 
     from edgesdk.cli.common import atomic_output, progress
     from edgesdk.media import open_source
     from edgesdk.codecs.video import preset_options, write_video
+    import sys
 
-    frames = 0
+    from edgesdk.media.live import LiveQueue, live_frames
+
+    frames, live = 0, urlparse(source).scheme in VIDEO_SCHEMES
+    queue = LiveQueue(options.live_queue) if live else None
     with open_source(source) as frames_in, atomic_output(destination) as temporary:
         rate = Fraction(frames_in.fps) if frames_in.fps else None
         total = getattr(frames_in, "frame_count", None)
@@ -242,11 +255,11 @@ def _encode_video(source: str, destination: Path, codec, options: VideoOptions) 
         def pixels():
             nonlocal frames
             try:
-                for frame in frames_in:
+                for frame in live_frames(frames_in, queue=queue) if live else frames_in:
                     if options.max_frames is not None and frames >= options.max_frames:
                         return
                     frames += 1
-                    yield frame.pixels
+                    yield frame if live else frame.pixels  # a LiveFrame: write_video skips what was dropped
             except KeyboardInterrupt:
                 if urlparse(source).scheme not in VIDEO_SCHEMES:
                     raise  # a file: Ctrl-C stops the command
@@ -254,9 +267,11 @@ def _encode_video(source: str, destination: Path, codec, options: VideoOptions) 
 
         size = write_video(temporary, progress(pixels(), total=total, desc="encode", unit="frame"), codec,
                            **{"keyframe_interval": options.keyframe_interval, "b_frames": options.b_frames,
-                              "p_step": options.step, **preset_options(options.preset)},
+                              "p_step": options.step, "roi": options.roi, **preset_options(options.preset)},
                            frame_rate=(rate.numerator, rate.denominator) if rate else None)
         width, height = frames_in.width, frames_in.height
+        if queue is not None:
+            print(f"edgesdk: {queue.stats.summary()}", file=sys.stderr)
         if frames == 0:
             raise InvalidArgumentError(f"{source}: no frames to encode")
     return Written(destination, size, width, height, frames)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
+from edgesdk.cli.damage import damage_summary
 from edgesdk.cli.transcode import DEFAULT_FRAME_RATE, Batch, Written, local_path
 from edgesdk.errors import BitstreamError, InvalidArgumentError
 
@@ -26,25 +27,6 @@ def stream_quality(path: Path) -> int:
                     except BitstreamError:
                         continue
     raise CorruptedError(f"{path}: no intact frame in this file; it is not a latent video or is damaged throughout")
-
-
-def damage_summary(stats, reader_stats) -> str | None:
-    """What a damaged latent video lost, in one line; None when nothing was."""
-    parts = []
-    if reader_stats.damaged_packets:
-        parts.append(f"{reader_stats.damaged_packets} damaged packet(s)")
-    if reader_stats.lost_packets:
-        parts.append(f"{reader_stats.lost_packets} lost packet(s)")
-    if reader_stats.skipped_bytes:
-        parts.append(f"{reader_stats.skipped_bytes} unreadable byte(s)")
-    if stats.dropped_frames:
-        parts.append(f"{stats.dropped_frames} frame(s) dropped")
-    if stats.missing_frames:
-        parts.append(f"{stats.missing_frames} frame(s) missing")
-    truncated = any("ends inside a packet" in event for event in reader_stats.events)
-    if truncated:
-        parts.append("the file is truncated")
-    return ", ".join(parts) if parts else None
 
 
 def decode_video(source: Path, destination: str, codec, on_damage: str, force: bool, crf: float | None) -> Batch:

@@ -171,7 +171,7 @@ def write_latents(image_codec, frame: Frame, latents: Latents, transforms: list[
     if not stays_grey(transforms):
         parameters.pop(Parameter.MONOCHROME, None)  # a grey picture given a colour cast is no longer grey
     kept = [s for s in frame.sections if s.kind not in (SectionKind.HYPER_LATENT, SectionKind.LATENT,
-                                                        SectionKind.TRANSFORMS)]
+                                                        SectionKind.ROI_LATENT, SectionKind.TRANSFORMS)]
     record = [Section(SectionKind.TRANSFORMS, encode_transforms(transforms))] if transforms else []
     sections = [Section(SectionKind.HYPER_LATENT, hyper), Section(SectionKind.LATENT, latent), *record,
                 *(Section(s.kind, bytes(s.data)) for s in kept)]

@@ -17,11 +17,11 @@ import functools
 
 import numpy as np
 
-from edgesdk.errors import InvalidArgumentError
+from edgesdk.errors import DependencyError, InvalidArgumentError
 from edgesdk.lazy import require
 
 COMPONENTS = ("brightness", "contrast", "red", "green", "blue", "colourfulness", "face")
-OPENCV_HINT = ('face labels need OpenCV\'s Haar cascades: pip install --no-deps opencv-python-headless '
+OPENCV_HINT = ('face labels need OpenCV\'s Haar cascades: pip install --no-deps "opencv-python-headless<5" '
                '(or the "search" extra)')
 # Detector settings: OpenCV's documented defaults except a minimum face of 24 pixels, the
 # cascade's own window (smaller detections in a compressed picture are mostly texture).
@@ -33,6 +33,8 @@ FACE_MIN_SIZE = 24
 @functools.lru_cache(maxsize=1)
 def _face_cascade():
     cv2 = require("cv2", OPENCV_HINT)
+    if not hasattr(cv2, "CascadeClassifier"):  # OpenCV 5 moved the cascades out of the main package
+        raise DependencyError(f"OpenCV {cv2.__version__} has no Haar cascades; {OPENCV_HINT}")
     cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
     if cascade.empty():
         raise InvalidArgumentError("OpenCV's haarcascade_frontalface_default.xml did not load")

@@ -29,6 +29,7 @@ from edgesdk.codecs.image.entropy_model import HyperpriorEntropyModel
 from edgesdk.codecs.image.tiles import (  # noqa: F401 - re-exported: the codec's public helpers
     LATENT_DOWNSAMPLING, TILE_HALO, Analyze, Synthesize, _runs_whole, tiled_analyze, tiled_synthesize, to_pixels,
     to_tensor)
+from edgesdk.codecs.image.roi import DEFAULT_STEPS, cell_mask, quant_map, region_mask
 from edgesdk.codecs.image.refine import RefineTask, check_steps, open_refiner, refiner_factory
 from edgesdk.codecs.model import CodecModel, default_model, load_image
 
@@ -48,11 +49,20 @@ class HyperpriorImageCodec:
     # Encode-time refinement of y (edgesdk.codecs.image.refine): None codes the compressor's y.
     refiner: Callable[[RefineTask], np.ndarray] | None = None
 
-    def encode(self, image: np.ndarray) -> bytes:
-        """One frame (bytes) for an HxWx3 uint8 image."""
+    def encode(self, image: np.ndarray, roi=None, roi_steps: tuple[float, float] = DEFAULT_STEPS) -> bytes:
+        """One frame (bytes) for an HxWx3 uint8 image. ``roi``: a region of interest (an HxW
+        bool mask or rectangles (x, y, w, h)) whose latent cells are quantized with step
+        ``roi_steps[0]`` and the others with ``roi_steps[1]`` (docs/roi.md); None: uniform."""
         header, y, z = self.analyze_image(image)
-        hyper_data, latent_data = self.entropy_model.encode(y, z)
-        sections = (Section(SectionKind.HYPER_LATENT, hyper_data), Section(SectionKind.LATENT, latent_data))
+        cells = None if roi is None else cell_mask(region_mask(roi, header.height, header.width), y.shape[-2:])
+        if cells is None or not cells.any():  # no region (or an empty one): uniform
+            hyper_data, latent_data = self.entropy_model.encode(y, z)
+            latent_section = Section(SectionKind.LATENT, latent_data)
+        else:
+            qmap = quant_map(cells, roi_steps, self.entropy_model.latent_tables)
+            hyper_data, latent_data = self.entropy_model.encode_roi(y, z, qmap)
+            latent_section = Section(SectionKind.ROI_LATENT, latent_data)
+        sections = (Section(SectionKind.HYPER_LATENT, hyper_data), latent_section)
         return Frame(width=header.width, height=header.height, frame_type=FrameType.KEY, quality=header.quality,
                      model_id=header.model_id, parameters=header.parameters, sections=sections).to_bytes()
 
@@ -132,12 +142,15 @@ class HyperpriorImageCodec:
                 f"frame was made by model {frame.model_id.hex()[:16]}…, this codec is {self.model_id.hex()[:16]}…"
             )
         hyper, latent = frame.section(SectionKind.HYPER_LATENT), frame.section(SectionKind.LATENT)
+        roi = frame.section(SectionKind.ROI_LATENT)
+        if latent is not None and roi is not None:
+            raise CorruptedError("frame has both a LATENT and a ROI_LATENT section")
         params = frame.parameters
         padded_h = params.get(Parameter.PADDED_HEIGHT, -1)
         padded_w = params.get(Parameter.PADDED_WIDTH, -1)
         consistent = (
             hyper is not None
-            and latent is not None
+            and (latent is not None or roi is not None)
             and params.get(Parameter.LATENT_CHANNELS) == self.entropy_model.latent_channels
             and params.get(Parameter.HYPER_CHANNELS) == self.entropy_model.hyper_channels
             and padded_h == padded_size(frame.height)
@@ -146,6 +159,8 @@ class HyperpriorImageCodec:
         if not consistent:
             raise CorruptedError("frame parameters do not match this model (channels, padding or sections)")
         latent_shape = (padded_h // LATENT_DOWNSAMPLING, padded_w // LATENT_DOWNSAMPLING)
+        if roi is not None:
+            return frame, self.entropy_model.decode_roi(hyper.data, roi.data, latent_shape)
         return frame, self.entropy_model.decode(hyper.data, latent.data, latent_shape)
 
 
@@ -262,15 +277,25 @@ class ImageCodec:
         float32 [1, 3, 16h, 16w], finite)."""
         return check_generator_output(self.runner(quality, "generator").run({"y_hat": y_hat}), y_hat.shape)
 
-    def encode(self, image: ImageInput, quality: int | None = None, *, transforms=None) -> bytes:
+    def encode(self, image: ImageInput, quality: int | None = None, *, transforms=None, roi=None,
+               roi_steps: tuple[float, float] = DEFAULT_STEPS) -> bytes:
         """One frame (bytes) for an image of any size. ``transforms`` (e.g. ``["hflip",
         "contrast=1.5"]``) are applied to the integer latents before entropy coding and recorded
-        in the frame, exactly as ``edgesdk.edit.recode.edit_frame`` would (docs/latent-edit.md)."""
+        in the frame, exactly as ``edgesdk.edit.recode.edit_frame`` would (docs/latent-edit.md);
+        ``roi`` (an HxW bool mask or rectangles (x, y, w, h)) codes that region finer and the
+        rest coarser (docs/roi.md). The two do not combine (an edit re-codes uniformly)."""
+        if transforms is not None and roi is not None:
+            raise InvalidArgumentError("transforms and roi do not combine: an edited frame is re-coded uniformly")
         if transforms is not None:
             from edgesdk.edit.paths import encode_edited
 
             return encode_edited(self, as_pixels(image), transforms, quality)
-        return self.codec(quality).encode(as_pixels(image))
+        if roi is None:
+            return self.codec(quality).encode(as_pixels(image))
+        codec = self.codec(quality)
+        if not isinstance(codec, HyperpriorImageCodec):
+            raise InvalidArgumentError(f"model family {self.model.family} has no region-of-interest coding")
+        return codec.encode(as_pixels(image), roi=roi, roi_steps=roi_steps)
 
     def decode(self, data: bytes | bytearray | memoryview | str | Path, *, transforms=None) -> np.ndarray:
         """The HxWx3 uint8 image of a frame made by this model (at any of its qualities):

@@ -17,6 +17,7 @@ import numpy as np
 from edgesdk.bitstream.entropy import CdfTables
 from edgesdk.errors import BundleIntegrityError, InvalidArgumentError
 from edgesdk.bitstream.intnet import IntNetwork
+from edgesdk.codecs.image.roi import QuantMap, decode_section, encode_section
 
 HYPER_DOWNSAMPLING = 4  # the hyper-latent is 4x smaller than the latent in each dimension
 
@@ -108,6 +109,36 @@ class HyperpriorEntropyModel:
         params = self.parameters(z_hat)
         centred = y.astype(np.float64) - params.means if params.means is not None else y
         return z_hat, params, np.rint(centred).astype(np.int32)
+
+    def encode_roi(self, y: np.ndarray, z: np.ndarray, qmap: QuantMap) -> tuple[bytes, bytes]:
+        """As :meth:`encode` with a region-of-interest quantizer map (edgesdk.codecs.image.roi):
+        returns (hyper-latent stream, ``ROI_LATENT`` payload)."""
+        y = np.asarray(y)
+        z = np.asarray(z)
+        self._check_shapes(y.shape, z.shape)
+        if qmap.levels.shape != y.shape[1:]:
+            raise InvalidArgumentError(f"ROI map {qmap.levels.shape} does not match the latent {y.shape[1:]}")
+        z_hat = np.rint(z).astype(np.int32)
+        hyper_data = self.hyper_tables.encode(z_hat, self._channel_indexes(z_hat.shape))
+        params = self.parameters(z_hat)
+        centred = y.astype(np.float64) - params.means if params.means is not None else y.astype(np.float64)
+        symbols = np.rint(centred / qmap.steps()[None]).astype(np.int32)
+        indexes = qmap.indexes(params.indexes, self.latent_tables.num_tables)
+        return hyper_data, encode_section(qmap, self.latent_tables.encode(symbols, indexes))
+
+    def decode_roi(self, hyper_data: bytes, section: bytes, latent_shape: tuple[int, int]) -> np.ndarray:
+        """ŷ [M, h, w] (float32) of a frame whose latent travels in a ``ROI_LATENT`` section:
+        ``mean + step · symbol`` (exact in float64, then float32)."""
+        h, w = latent_shape
+        if h % HYPER_DOWNSAMPLING or w % HYPER_DOWNSAMPLING or h <= 0 or w <= 0:
+            raise InvalidArgumentError(f"latent size {h}x{w} is not a positive multiple of {HYPER_DOWNSAMPLING}")
+        qmap, latent_data = decode_section(section, (h, w))
+        params = self.parameters(self.decode_hyper(hyper_data, latent_shape))
+        symbols = self.latent_tables.decode(latent_data, qmap.indexes(params.indexes, self.latent_tables.num_tables))
+        y_hat = symbols * qmap.steps()[None]
+        if params.means is not None:
+            y_hat = y_hat + params.means
+        return y_hat.astype(np.float32)
 
     def decode(self, hyper_data: bytes, latent_data: bytes, latent_shape: tuple[int, int]) -> np.ndarray:
         """ŷ [M, h, w] (float32) for the generator, from the two streams and the latent size (h, w)."""

@@ -10,6 +10,7 @@ import numpy as np
 
 from edgesdk.codecs.image.codec import HyperpriorImageCodec
 from edgesdk.codecs.video.decoder import DecodedFrame, VideoDecoder
+from edgesdk.media.live import LiveFrame
 from edgesdk.codecs.video.encoder import VideoEncoder
 from edgesdk.codecs.video.syntax import Limits
 from edgesdk.errors import LimitExceededError
@@ -20,8 +21,9 @@ from edgesdk.errors import LimitExceededError
 
 def write_video(target: str | Path | BinaryIO, frames: Iterable[np.ndarray], image_codec: HyperpriorImageCodec,
                 **encoder_options: object) -> int:
-    """Encodes ``frames`` into a latent video file (``.elv``: a packet stream, docs/video.md);
-    returns the number of bytes written."""
+    """Encodes ``frames`` (HxWx3 uint8, or :class:`~edgesdk.media.live.LiveFrame` from a live
+    queue) into a latent video file (``.elv``: a packet stream, docs/video.md); returns the
+    number of bytes written."""
     encoder = VideoEncoder(image_codec, **encoder_options)
     if isinstance(target, (str, Path)):
         with open(target, "wb") as sink:
@@ -32,6 +34,9 @@ def write_video(target: str | Path | BinaryIO, frames: Iterable[np.ndarray], ima
 def _write_all(encoder: VideoEncoder, frames: Iterable[np.ndarray], sink: BinaryIO) -> int:
     written = 0
     for frame in frames:
+        if isinstance(frame, LiveFrame):  # from a live queue: frames dropped before it keep their display slots
+            encoder.skip(frame.skipped)
+            frame = frame.pixels
         encoder.push(frame)
         for packet in encoder.pull():
             written += sink.write(packet.to_bytes())

@@ -11,20 +11,11 @@ import numpy as np
 
 from edgesdk.bitstream.container import Frame, FrameType, Parameter, Section, SectionKind
 from edgesdk.errors import InvalidArgumentError
+from edgesdk.codecs.image.roi import DEFAULT_STEPS as DEFAULT_ROI_STEPS
 from edgesdk.codecs.image.codec import HyperpriorImageCodec, check_image
-from edgesdk.codecs.video.motion import (
-    DEFAULT_BLOCK_SIZE,
-    DEFAULT_FRACTION_BITS,
-    DEFAULT_SEARCH_RANGE,
-    DEFAULT_VECTOR_COST,
-    Interpolation,
-    Motion,
-    encode_copy_blocks,
-    encode_motion,
-    estimate_motion,
-    interpolate,
-    luma,
-)
+from edgesdk.codecs.video.motion import (DEFAULT_BLOCK_SIZE, DEFAULT_FRACTION_BITS, DEFAULT_SEARCH_RANGE,
+                                         DEFAULT_VECTOR_COST, Interpolation, Motion, encode_copy_blocks,
+                                         encode_motion, estimate_motion, interpolate, luma)
 from edgesdk.bitstream.packets import Packet, PacketFlags
 from edgesdk.codecs.video.background import BACKGROUND_ID_MODULUS, DEFAULT_SCENE_CHANGE, REFRESH_RATIO, Background, \
     scene_change
@@ -43,6 +34,7 @@ class _Input:
     gop_index: int
     image: np.ndarray
     latent: np.ndarray | None = None  # y of the original, computed once
+    roi: object = None  # region of interest (mask, rectangles or image → region), used if coded as a keyframe
 
 
 @dataclass
@@ -88,7 +80,8 @@ class VideoEncoder:
     (parameter 16) instead of analysing its decoded picture: no re-analysis loss, and one
     transform less on both sides. With ``predicted_copies``, copied cells are chosen against
     the generator's error on the previous synthesised frame, so each inter frame is
-    synthesised once instead of twice.
+    synthesised once instead of twice. ``roi`` (mask, rectangles, or image → region, run on
+    keyframes only) codes keyframes with region-of-interest quantization (docs/roi.md).
     """
 
     def __init__(
@@ -115,6 +108,8 @@ class VideoEncoder:
         compact_headers: bool = False,
         latent_prediction: bool = False,
         predicted_copies: bool = False,
+        roi: object = None,
+        roi_steps: tuple[float, float] = DEFAULT_ROI_STEPS,
     ) -> None:
         self.codec = image_codec_of(image_codec)
         if self.codec.analyze is None or self.codec.synthesize is None:
@@ -148,6 +143,7 @@ class VideoEncoder:
         if not 0 <= stream_id < 2**32:
             raise InvalidArgumentError("stream_id must fit in 32 bits")
         self.stream_id = stream_id
+        self.roi, self.roi_steps = roi, roi_steps
         self.decisions: deque[GroupDecision] = deque(maxlen=DECISION_HISTORY)
         if not 0 < scene_change <= 1:
             raise InvalidArgumentError("scene_change must be a share of cells in (0, 1]")
@@ -179,13 +175,14 @@ class VideoEncoder:
         what a decoder that joins late needs first (:meth:`VideoDecoder.push_background`)."""
         return self._background.frame if self._background is not None else None
 
-    def push(self, frame: np.ndarray) -> None:
-        """Adds the next frame in display order; its packets appear in :meth:`pull` once coded."""
+    def push(self, frame: np.ndarray, roi: object = None) -> None:
+        """Adds the next frame in display order; its packets appear in :meth:`pull` once coded.
+        ``roi`` (else the encoder's ``roi``) applies if the frame is coded as a keyframe."""
         pixels = check_image(frame)
         if self._size is not None and pixels.shape[:2] != self._size:
             self._finish_group()  # a new size starts a new GOP
             self._gop_index = 0
-        item = _Input(self._display, self._gop_index, pixels)
+        item = _Input(self._display, self._gop_index, pixels, roi=self.roi if roi is None else roi)
         self._display = (self._display + 1) % DISPLAY_MODULUS
         self._gop_index = (self._gop_index + 1) % self.keyframe_interval
         if item.gop_index == 0:
@@ -194,6 +191,13 @@ class VideoEncoder:
         self._pending.append(item)
         if item.gop_index % (self.b_frames + 1) == 0 or item.gop_index == self.keyframe_interval - 1:
             self._code_group()
+
+    def skip(self, count: int) -> None:
+        """``count`` frames the source dropped before the next push: display indexes advance past
+        them and the next frame starts a GOP, so no reference spans the gap (docs/video.md)."""
+        if count > 0:
+            self._finish_group()
+            self._display, self._gop_index = (self._display + count) % DISPLAY_MODULUS, 0
 
     def pull(self) -> list[Packet]:
         """Packets coded since the last call, in decode order (``Packet.to_bytes()`` to send)."""
@@ -237,7 +241,8 @@ class VideoEncoder:
                 self.gop_starts.append((item.display, f"keyframe: scene change ({changed:.0%} of cells)"))
         else:
             self.gop_starts.append((item.display, "keyframe"))
-        image_frame = Frame.parse(self.codec.encode(item.image))
+        region = item.roi(item.image) if callable(item.roi) else item.roi
+        image_frame = Frame.parse(self.codec.encode(item.image, roi=region, roi_steps=self.roi_steps))
         parameters = {**image_frame.parameters, Parameter.DISPLAY_INDEX: item.display, Parameter.GOP_INDEX: 0}
         if self.frame_rate is not None:
             parameters[Parameter.FRAME_RATE_NUMERATOR], parameters[Parameter.FRAME_RATE_DENOMINATOR] = self.frame_rate
