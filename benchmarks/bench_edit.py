@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Runs the benchmark and prints its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", help="bundle with edit data (default: the shipped model)")
+    parser.add_argument("--model", default="lite", help="bundle with edit data (default: the shipped lite model)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="rows of TRANSFORMS to run (default: all)")
     parser.add_argument("--quality", type=int, default=2)
     parser.add_argument("--images", type=int, default=8)

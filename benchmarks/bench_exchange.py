@@ -120,7 +120,7 @@ def cif_packets(count: int) -> tuple[list[bytes], float, float]:
 
     picture = load_image(SAMPLE_IMAGE)[:288, :352]
     packets, encode_ms, decode_ms = [], [], []
-    with edgesdk.ImageCodec(quality=1) as codec:
+    with edgesdk.ImageCodec("lite", quality=1) as codec:  # the figures in docs/exchange.md
         encoder = VideoEncoder(codec, keyframe_interval=25, b_frames=0)
         decoder = VideoDecoder(codec.codec())
         for i in range(count):

@@ -31,7 +31,7 @@ DEFAULT_FOLDER = Path(__file__).resolve().parents[1].parent / "shared" / "data" 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--folder", type=Path, default=DEFAULT_FOLDER)
-    parser.add_argument("--model", help="bundle with INT8 generators (default: the shipped model)")
+    parser.add_argument("--model", default="lite", help="bundle with INT8 generators (default: the shipped lite model)")
     parser.add_argument("--threads", type=int)
     args = parser.parse_args()
     images = load_images(args.folder)

@@ -73,9 +73,10 @@ def main() -> None:
     parser.add_argument("--presets", nargs="+", default=["exhaustive", "realtime"], choices=list(PRESETS))
     parser.add_argument("--baseline", default="exhaustive", choices=list(PRESETS))
     parser.add_argument("--json", type=Path, help="also write the points here")
+    parser.add_argument("--model", help="bundle or shipped model name (wavelet, lite); default: the shipped default")
     args = parser.parse_args()
     frames = load_frames(args.clip, args.frames)
-    image_codec = ImageCodec(backend="onnxruntime", precision="fp32")
+    image_codec = ImageCodec(args.model, backend="onnxruntime", precision="fp32")
     presets = [args.baseline] + [p for p in args.presets if p != args.baseline]
     points = []
     for quality in args.qualities:

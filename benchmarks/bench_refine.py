@@ -75,7 +75,7 @@ def main() -> int:
     parser.add_argument("--steps", default="0,10,50,200", help="refinement steps to compare (0 is the baseline)")
     parser.add_argument("--qualities", help="comma-separated (default: all of the model's)")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--model", help="bundle (default: the shipped model)")
+    parser.add_argument("--model", default="lite", help="bundle or shipped model name (default: lite, as documented)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     steps = sorted({0, *(int(s) for s in args.steps.split(","))})

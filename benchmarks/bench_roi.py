@@ -135,7 +135,7 @@ def main() -> None:
     parser.add_argument("--preset", default="realtime")
     parser.add_argument("--keyframe-interval", type=int, default=15)
     args = parser.parse_args()
-    codec = ImageCodec(threads=2)
+    codec = ImageCodec("lite", threads=2)  # the figures in docs/roi.md
     steps = tuple(args.steps)
     print(f"ROI steps inside {steps[0]}, outside {steps[1]}; PSNR RGB in dB; uniform: qualities "
           f"{codec.model.qualities} interpolated to the ROI stream's bytes\n")

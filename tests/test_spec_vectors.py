@@ -77,14 +77,14 @@ def test_reference_imports_no_edgesdk():
 @pytest.mark.parametrize("name", IMAGES)
 def test_package_decodes_image_vector(name):
     from edgesdk.bitstream.container import Frame, SectionKind
-    from edgesdk.codecs.model import default_model
+    from edgesdk.codecs.model import CodecModel
 
     data = (VECTORS / name).read_bytes()
     expected = stored(name)
     frame = Frame.parse(data)
     assert (frame.width, frame.height, frame.quality) == (INDEX[name]["width"], INDEX[name]["height"],
                                                           INDEX[name]["quality"])
-    model = default_model()
+    model = CodecModel.open("lite")
     entropy = model.entropy_model(frame.quality)
     assert frame.model_id == model.model_id(frame.quality)
     z_shape = expected["z"].shape
@@ -107,12 +107,12 @@ def test_package_decodes_image_vector(name):
 
 @pytest.mark.parametrize("name", VIDEOS)
 def test_package_decodes_video_vector(name):
-    from edgesdk.codecs.model import default_model
+    from edgesdk.codecs.model import CodecModel
     from edgesdk.bitstream.packets import PacketReader
     from edgesdk.codecs.video import parse_video_frame
 
     expected = stored(name)
-    model = default_model()
+    model = CodecModel.open("lite")
     quality = INDEX[name]["quality"]
     payloads = [p.payload for p in PacketReader().feed((VECTORS / name).read_bytes()) if len(p.payload)]
     assert len(payloads) == len(INDEX[name]["frames"])

@@ -10,12 +10,12 @@ import json
 from pathlib import Path
 
 from edgesdk.bundle import Bundle, write_bundle
-from edgesdk.codecs.model import DEFAULT_MODEL
+from edgesdk.codecs.model import LITE_MODEL
 
 
 def lite_parts(qualities: tuple[int, ...] = (1,)) -> tuple[dict, dict[str, bytes]]:
     """(manifest, files) of the shipped bundle, reduced to ``qualities`` (smaller, faster)."""
-    bundle = Bundle.open(DEFAULT_MODEL)
+    bundle = Bundle.open(LITE_MODEL)
     manifest = copy.deepcopy(bundle.manifest)
     manifest["qualities"] = {q: e for q, e in manifest["qualities"].items() if int(q) in qualities}
     files = {n: bundle.read(n) for n in bundle.names() if any(n.startswith(f"q{q}/") for q in qualities)}

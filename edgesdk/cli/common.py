@@ -12,11 +12,50 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
+def first_frame(path: Path):
+    """The first intact frame of a latent image (.eli) or latent video (.elv) file, or None."""
+    from edgesdk.bitstream.container import Frame
+    from edgesdk.bitstream.packets import DEFAULT_MAX_PAYLOAD, PacketReader
+    from edgesdk.errors import BitstreamError
+
+    path = Path(path)
+    if path.suffix.lower() == ".eli" and path.is_file():
+        try:
+            return Frame.parse(path.read_bytes())
+        except BitstreamError:
+            return None
+    reader = PacketReader(DEFAULT_MAX_PAYLOAD, "skip")
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 16):
+            for packet in reader.feed(chunk):
+                try:
+                    if packet.payload:
+                        return Frame.parse(packet.payload)
+                except BitstreamError:
+                    continue
+    return None
+
+
+def model_for(args: argparse.Namespace):
+    """``--model``; without it, for a command that reads latents, the shipped model that made
+    the source's first frame (a stream of the lite model decodes without naming it), else
+    None (the default)."""
+    if args.model is not None:
+        return args.model
+    source = Path(str(getattr(args, "source", "") or ""))
+    if source.suffix.lower() not in (".eli", ".elv") or not source.is_file():
+        return None
+    from edgesdk.codecs.model import shipped_model_name
+
+    frame = first_frame(source)
+    return None if frame is None or frame.compact else shipped_model_name(frame.model_id)
+
+
 def open_codec(args: argparse.Namespace):
-    """The ImageCodec the command's options ask for."""
+    """The ImageCodec the command's options ask for (see :func:`model_for`)."""
     from edgesdk.codecs.image.codec import ImageCodec
 
-    return ImageCodec(args.model, quality=getattr(args, "quality", None), backend=args.backend,
+    return ImageCodec(model_for(args), quality=getattr(args, "quality", None), backend=args.backend,
                       precision=args.precision, generator_precision=args.generator_precision, device=args.device,
                       refine=getattr(args, "refine", 0))
 
@@ -35,7 +74,8 @@ def add_codec_options(parser: argparse.ArgumentParser, quality: bool = True) -> 
     """Adds the model, quality, backend and precision options to a command."""
     from edgesdk.runtime.backends import BACKENDS, PRECISIONS
 
-    parser.add_argument("--model", help="bundle (folder or .edgesdk file); default: the shipped model")
+    parser.add_argument("--model", help="bundle (folder or .edgesdk file) or a shipped model: wavelet (the default) "
+                        "or lite (faster; has the search identifier and edit maps)")
     if quality:
         parser.add_argument("--quality", "-q", type=int, help="quality level of the model (default: its middle one)")
     parser.add_argument("--backend", choices=BACKENDS, help="default: the device profile's, else onnxruntime")

@@ -13,20 +13,13 @@ from edgesdk.errors import BitstreamError, InvalidArgumentError
 
 def stream_quality(path: Path) -> int:
     """The quality level recorded in a latent video's first intact frame."""
-    from edgesdk.bitstream.container import Frame
-    from edgesdk.bitstream.packets import DEFAULT_MAX_PAYLOAD, PacketReader
+    from edgesdk.cli.common import first_frame
     from edgesdk.errors import CorruptedError
 
-    reader = PacketReader(DEFAULT_MAX_PAYLOAD, "skip")
-    with open(path, "rb") as stream:
-        while chunk := stream.read(1 << 16):
-            for packet in reader.feed(chunk):
-                if packet.payload:
-                    try:
-                        return Frame.parse(packet.payload).quality
-                    except BitstreamError:
-                        continue
-    raise CorruptedError(f"{path}: no intact frame in this file; it is not a latent video or is damaged throughout")
+    frame = first_frame(path)
+    if frame is None:
+        raise CorruptedError(f"{path}: no intact frame in this file; it is not a latent video or is damaged throughout")
+    return frame.quality
 
 
 def decode_video(source: Path, destination: str, codec, on_damage: str, force: bool, crf: float | None) -> Batch:

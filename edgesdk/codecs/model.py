@@ -1,8 +1,9 @@
 """A codec model as the runtime sees it: a verified bundle (docs/bundle.md) read as quality
 levels, each with its integer entropy data, model id and ONNX graphs.
 
-The default model ships inside the package (``edgesdk/data/models``); its training is
-recorded in docs/models.md.
+Two models ship inside the package (``edgesdk/data/models``): ``wavelet``, the default, and
+``lite``, smaller and faster, which also carries the search identifier and edit maps
+(docs/latent-search.md). Their training is recorded in docs/models.md.
 """
 
 from __future__ import annotations
@@ -22,13 +23,49 @@ from edgesdk.bitstream.intnet import IntNetwork
 from edgesdk.codecs.image.entropy_model import HyperpriorEntropyModel
 
 _DATA = Path(__file__).resolve().parents[1] / "data"
-DEFAULT_MODEL = _DATA / "models" / "lite.edgesdk"
+SHIPPED_MODELS = {"wavelet": _DATA / "models" / "wavelet.edgesdk", "lite": _DATA / "models" / "lite.edgesdk"}
+DEFAULT_MODEL = SHIPPED_MODELS["wavelet"]
+LITE_MODEL = SHIPPED_MODELS["lite"]
 SAMPLE_IMAGE = _DATA / "samples" / "kodim23.png"
 
 
 def default_sample_image() -> np.ndarray:
     """The demo's sample photograph as an HxWx3 uint8 array."""
     return load_image(SAMPLE_IMAGE)
+
+
+def model_path(model: str | Path | None) -> Path:
+    """Where a model is: None is the default, a shipped model's name (``wavelet``, ``lite``) is
+    its file unless a file or folder of that name exists here, anything else is a path."""
+    if model is None:
+        return DEFAULT_MODEL
+    if str(model) in SHIPPED_MODELS and not Path(model).exists():
+        return SHIPPED_MODELS[str(model)]
+    return Path(model)
+
+
+def shipped_model_name(model_id: bytes) -> str | None:
+    """The name of the shipped model one of whose quality levels carries ``model_id``, if any:
+    for telling a user which model a frame needs."""
+    from edgesdk.bundle import Bundle
+
+    wanted = model_id.hex()
+    for name, path in SHIPPED_MODELS.items():
+        if path.exists() and any(entry.get("model_id") == wanted
+                                 for entry in quality_entries(Bundle.open(path).manifest).values()):
+            return name
+    return None
+
+
+def wrong_model_error(frame_model_id: bytes, own_model_id: bytes):
+    """The CorruptedError for a frame another model made, naming the shipped model that made
+    it when there is one (so the user knows which ``--model`` decodes it)."""
+    from edgesdk.errors import CorruptedError
+
+    shipped = shipped_model_name(frame_model_id)
+    hint = f"; it is the shipped '{shipped}' model's: decode with --model {shipped}" if shipped else ""
+    return CorruptedError(f"frame was made by model {frame_model_id.hex()[:16]}…, this decoder's is "
+                          f"{own_model_id.hex()[:16]}…{hint}")
 
 
 def load_image(path: str | Path) -> np.ndarray:
@@ -60,10 +97,11 @@ class CodecModel:
     @classmethod
     def open(cls, path: str | Path | None = None, *, trusted_keys=None, require_signature: bool | None = None
              ) -> CodecModel:
-        """The bundle at ``path`` (a directory or ``.edgesdk`` file); the shipped default if None."""
+        """The bundle at ``path`` (a directory or ``.edgesdk`` file, or a shipped model's name);
+        the shipped default if None."""
         from edgesdk.bundle import Bundle
 
-        return cls(Bundle.open(DEFAULT_MODEL if path is None else path, trusted_keys=trusted_keys,
+        return cls(Bundle.open(model_path(path), trusted_keys=trusted_keys,
                                require_signature=require_signature))
 
     @property
@@ -152,7 +190,8 @@ class CodecModel:
         offset = ((self.check_quality(quality).get("edit") or {}).get("offsets") or {}).get(name)
         if offset is None:
             raise EditDataMissingError(f"the model has no '{name}' latent for quality {quality} "
-                                       f"(qualities.{quality}.edit.offsets.{name}); use a bundle with edit data "
+                                       f"(qualities.{quality}.edit.maps.{name}); the shipped lite model has edit data at "
+                                       "quality 2 (encode with --model lite --quality 2), or fit some "
                                        "(docs/latent-edit.md, 'Fitting the maps')")
         levels, values = offset.get("levels") if isinstance(offset, dict) else None, offset.get("values")
         channels = self.entropy_model(quality).latent_channels

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-SHIPPED_MAPS = Path(__file__).resolve().parents[1] / "data" / "models" / "lite.edit-q2"  # the default model's, quality 2
+SHIPPED_MAPS = Path(__file__).resolve().parents[1] / "data" / "models" / "lite.edit-q2"  # the shipped lite model's, quality 2
 
 
 def attach_edit_maps(source, destination, quality: int, folder=SHIPPED_MAPS, *, signing_key=None,

@@ -107,7 +107,8 @@ def _map_channels(model, quality: int, transform: Transform, latents: Latents) -
         network = model.edit_map(quality, name)
         if network is None:
             raise EditDataMissingError(f"{transform}: the model has no '{name}' map for quality {quality} "
-                                       f"(qualities.{quality}.edit.maps.{name}); use a bundle with edit maps "
+                                       f"(qualities.{quality}.edit.maps.{name}); the shipped lite model has edit data at "
+                                       "quality 2 (encode with --model lite --quality 2), or fit some "
                                        "(docs/latent-edit.md, 'Fitting the maps')")
         size = q.shape[1] * 16, q.shape[2] * 16
         q = network.run(latent_input(q.astype(np.float32) / 16, *size)).astype(np.int64)

@@ -17,7 +17,8 @@ def identifier_of(codec, quality: int):
     identifier = codec.model.feature_identifier(quality)
     if identifier is None:
         raise NotFoundError(f"model {codec.model.name} has no search feature identifier for quality {quality}; "
-                            "use a bundle that ships one (docs/latent-search.md, 'Adding an identifier')")
+                            "the shipped lite model has one at quality 2 (encode and store with --model lite "
+                            "--quality 2), or add one (docs/latent-search.md, 'Adding an identifier')")
     return identifier
 
 

@@ -244,6 +244,20 @@ class _Progress:
 # --- Training ---------------------------------------------------------------------------------
 
 
+def batch_loss(out: dict, x: torch.Tensor, lmbda, lambdas: torch.Tensor | None, rate_level: torch.Tensor | None,
+               entropy_only: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """(loss, mse) of a batch as training minimises it: bits per pixel plus λ·255²·MSE, each
+    image at its own rate level's λ for a multi-rate model (``lambdas``), bits alone when only
+    the entropy model trains."""
+    if entropy_only:
+        return out["bpp"], torch.zeros((), device=x.device)
+    if lambdas is None:
+        mse = F.mse_loss(out["x_hat"].float(), x)
+        return lmbda * 255.0**2 * mse + out["bpp"], mse
+    mse_each = (out["x_hat"].float() - x).square().mean(dim=(1, 2, 3))
+    return (lambdas[rate_level] * 255.0**2 * mse_each).mean() + out["bpp"], mse_each.mean()
+
+
 def _resolve_config(args: argparse.Namespace) -> CodecConfig:
     config = PRESETS[args.model]
     if args.config:
@@ -412,16 +426,7 @@ def _train(args: argparse.Namespace, files: list[Path]) -> int:
                     rate_level = torch.from_numpy(rng.integers(len(lambdas), size=args.batch_size)).to(device)
                 with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
                     out = model(x, rate_level, reconstruct=not entropy_only)
-                if entropy_only:
-                    mse = torch.zeros((), device=device)
-                    loss = out["bpp"]
-                elif lambdas is None:
-                    mse = F.mse_loss(out["x_hat"].float(), x)
-                    loss = lmbda * 255.0**2 * mse + out["bpp"]
-                else:
-                    mse_each = (out["x_hat"].float() - x).square().mean(dim=(1, 2, 3))
-                    mse = mse_each.mean()
-                    loss = (lambdas[rate_level] * 255.0**2 * mse_each).mean() + out["bpp"]
+                loss, mse = batch_loss(out, x, lmbda, lambdas, rate_level, entropy_only)
                 optimizer.zero_grad(set_to_none=True)
                 if torch.isfinite(loss):
                     scaler.scale(loss).backward()

@@ -14,12 +14,12 @@ import pytest
 
 import edgesdk
 from edgesdk import bundle as B
-from edgesdk.codecs.model import default_model
+from edgesdk.codecs.model import CodecModel
 
 
 def _shipped_layout() -> tuple[dict, dict[str, bytes]]:
     """The shipped bundle's manifest and file names, with small distinct contents."""
-    with zipfile.ZipFile(default_model().bundle.path) as archive:
+    with zipfile.ZipFile(CodecModel.open("lite").bundle.path) as archive:
         manifest = json.loads(archive.read("manifest.json"))
         names = [n for n in archive.namelist() if n not in ("manifest.json", "manifest.sig")]
     manifest.pop("files", None)

@@ -9,9 +9,9 @@ import pytest
 def edit_codec(tmp_path_factory):
     """An ImageCodec at quality 2 of a folder bundle: the shipped model plus lite.edit-q2."""
     import edgesdk
-    from edgesdk.codecs.model import DEFAULT_MODEL
+    from edgesdk.codecs.model import LITE_MODEL
     from edgesdk.edit.maps import attach_edit_maps
 
-    bundle = attach_edit_maps(DEFAULT_MODEL, tmp_path_factory.mktemp("edit") / "lite-edit", 2)
+    bundle = attach_edit_maps(LITE_MODEL, tmp_path_factory.mktemp("edit") / "lite-edit", 2)
     with edgesdk.ImageCodec(bundle, quality=2) as codec:
         yield codec

@@ -68,7 +68,7 @@ def test_redaction_keeps_nothing_of_the_rectangle(edit_codec):
 def test_a_model_without_maps_refuses_geometry_but_crops():
     import edgesdk
 
-    with edgesdk.ImageCodec(quality=1) as codec:  # the shipped model has maps at quality 2 only
+    with edgesdk.ImageCodec("lite", quality=1) as codec:  # the shipped model has maps at quality 2 only
         data = codec.encode(_picture())
         with pytest.raises(InvalidArgumentError, match="no 'hflip' map"):
             edit_frame(codec, data, ["hflip"])
@@ -89,7 +89,8 @@ def test_cli_edit(tmp_path, capsys, edit_codec):
     capsys.readouterr()
     assert main(["info", out]) == 0
     assert "transforms: crop=0,0,64,64, hflip" in capsys.readouterr().out
-    for args, message in ((["-t", "blur"], "unknown transform 'blur'"), (["-t", "crop=8,0,16,16"], "multiples of 64"),
+    for args, message in ((["-t", "blur"], "unknown transform 'blur'"),
+                          (["-t", "crop=8,0,16,16", "--model", bundle], "multiples of 64"),
                           (["-t", "hflip", "--model", bundle], "exists")):
         target = out if message == "exists" else str(tmp_path / "x.eli")
         assert main(["edit", str(source), target, *args]) == 1
@@ -107,7 +108,7 @@ def test_brightness_adds_the_models_constant_latent(edit_codec):
     assert 16 < brighter - before < 32 and 16 < before - darker < 32
     with pytest.raises(InvalidArgumentError, match="D must be in -255..255"):
         edit_frame(edit_codec, data, ["brightness=300"])
-    with edgesdk.ImageCodec(quality=1) as plain:  # the shipped model has edits at quality 2 only
+    with edgesdk.ImageCodec("lite", quality=1) as plain:  # the shipped model has edits at quality 2 only
         with pytest.raises(InvalidArgumentError, match="no 'brightness' latent"):
             edit_frame(plain, plain.encode(_picture(seed=2)), ["brightness=24"])
 

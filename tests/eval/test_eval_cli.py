@@ -52,12 +52,12 @@ def test_video_eval_against_x264(tmp_path):
     from edgesdk.codecs.image.codec import ImageCodec
     from edgesdk.eval.video_report import evaluate_clip, write_video_report
 
-    with ImageCodec() as codec:
+    with ImageCodec("lite") as codec:  # the video model (docs/models.md)
         report = evaluate_clip(akiyo, codec, frame_count=3, keyframe_interval=3, b_frames=1, steps=(1.0,),
                                anchors=("x264",), log=lambda line: None)
     assert report["frames"] == 3 and len(report["points"]) == len(codec.model.qualities)
     assert report["bd_rate_percent"]["x264"] is None or isinstance(report["bd_rate_percent"]["x264"], float)
-    # Values, not presence (measured 2026-12-03, shipped model on ONNX Runtime fp32): a PSNR is
+    # Values, not presence (measured 2026-12-03, shipped lite model on ONNX Runtime fp32): a PSNR is
     # a number within a tolerance of the known one, never None; x264's curve depends on the
     # libx264 in PyAV's wheel, so its BD-rate gets a wide band, but it must be a number.
     known = {1: (8179, 30.2197), 2: (10339, 31.7444), 3: (13663, 33.1248), 4: (16697, 33.9818)}

@@ -12,7 +12,7 @@ import edgesdk  # noqa: E402
 from edgesdk.cli import main  # noqa: E402
 from edgesdk.eval.metrics import psnr  # noqa: E402
 from edgesdk.codecs.image.codec import ImageCodec  # noqa: E402
-from edgesdk.codecs.model import CodecModel, default_model, default_sample_image  # noqa: E402
+from edgesdk.codecs.model import CodecModel, default_sample_image  # noqa: E402
 from edgesdk_export import int8, onnx_export  # noqa: E402
 from edgesdk_export.onnx_export import ExportError  # noqa: E402
 
@@ -74,22 +74,23 @@ def test_add_int8_generators_keeps_model_ids_and_decodes(bundle_path, calibratio
 
 
 def test_cli_quantize_the_shipped_model(calibration_folder, tmp_path, capsys):
-    from edgesdk.codecs.model import DEFAULT_MODEL
+    from edgesdk.codecs.model import LITE_MODEL
 
     out = tmp_path / "cli.edgesdk"
-    assert main(["quantize", str(DEFAULT_MODEL), "--calibration", str(calibration_folder), "--images", "4",
+    assert main(["quantize", str(LITE_MODEL), "--calibration", str(calibration_folder), "--images", "4",
                  "--out", str(out)]) == 0
     assert "wrote" in capsys.readouterr().out
     model = CodecModel.open(out)
     assert all("int8" in model.precisions(q, "generator") for q in model.qualities)
-    assert main(["quantize", str(DEFAULT_MODEL), "--calibration", str(tmp_path / "none"), "--out",
+    assert main(["quantize", str(LITE_MODEL), "--calibration", str(tmp_path / "none"), "--out",
                  str(tmp_path / "x.edgesdk")]) == 1
 
 
-def test_shipped_model_has_int8_generators_close_to_fp32():
-    model = default_model()
+def test_shipped_lite_model_has_int8_generators_close_to_fp32():
+    # The wavelet default ships none: its INT8 generators fail the 30 dB parity check (docs/models.md).
+    model = CodecModel.open("lite")
     image = default_sample_image()
-    encoder, fp32, quantized = ImageCodec(), ImageCodec(), ImageCodec(generator_precision="int8")
+    encoder, fp32, quantized = ImageCodec("lite"), ImageCodec("lite"), ImageCodec("lite", generator_precision="int8")
     for quality in model.qualities:
         assert "int8" in model.precisions(quality, "generator")
         data = encoder.encode(image, quality)

@@ -10,11 +10,11 @@ from search_helpers import picking_entry, picking_network
 @pytest.fixture(scope="session")
 def search_bundle(tmp_path_factory):
     """A folder bundle: the shipped model plus the picking identifier at quality 1."""
-    from edgesdk.codecs.model import DEFAULT_MODEL
+    from edgesdk.codecs.model import LITE_MODEL
     from edgesdk.search.identifier import attach_identifier
 
     destination = tmp_path_factory.mktemp("search") / "lite-search"
-    return attach_identifier(DEFAULT_MODEL, destination, 1, picking_network(), picking_entry())
+    return attach_identifier(LITE_MODEL, destination, 1, picking_network(), picking_entry())
 
 
 @pytest.fixture(scope="session")

@@ -73,13 +73,13 @@ def test_malformed_components_are_refused(entry):
 
 
 def test_bundle_with_identifier_keeps_model_ids(search_bundle, search_codec):
-    from edgesdk.codecs.model import CodecModel, default_model
+    from edgesdk.codecs.model import CodecModel
 
-    model = search_codec.model
-    assert [model.model_id(q) for q in model.qualities] == [default_model().model_id(q) for q in model.qualities]
+    model, lite = search_codec.model, CodecModel.open("lite")
+    assert [model.model_id(q) for q in model.qualities] == [lite.model_id(q) for q in model.qualities]
     assert model.feature_identifier(1).names == COMPONENTS
-    # the shipped model carries its identifier at quality 2 only; quality 1's is the one attached here
-    assert default_model().feature_identifier(1) is None and default_model().feature_identifier(2) is not None
+    # the shipped lite model carries its identifier at quality 2 only; quality 1's is the one attached here
+    assert lite.feature_identifier(1) is None and lite.feature_identifier(2) is not None
     assert model.bundle.read("q1/search.eint") == picking_network()
     assert CodecModel.open(search_bundle).manifest["qualities"]["1"]["search"]["file"] == "q1/search.eint"
 
@@ -97,12 +97,12 @@ def test_identifier_is_pinned_by_the_manifest(search_bundle, tmp_path):
 
 
 def test_broken_entries_are_refused(search_bundle, tmp_path):
-    from edgesdk.codecs.model import CodecModel, DEFAULT_MODEL
+    from edgesdk.codecs.model import CodecModel, LITE_MODEL
 
     with pytest.raises(BundleIntegrityError, match="not a usable identifier"):
-        attach_identifier(DEFAULT_MODEL, tmp_path / "bad", 1, b"EINT" + bytes(30), picking_entry())
+        attach_identifier(LITE_MODEL, tmp_path / "bad", 1, b"EINT" + bytes(30), picking_entry())
     with pytest.raises(BundleIntegrityError, match="channels per cell"):
-        attach_identifier(DEFAULT_MODEL, tmp_path / "bad", 1, picking_network(),
+        attach_identifier(LITE_MODEL, tmp_path / "bad", 1, picking_network(),
                           {"components": [c.to_manifest() for c in picking_components()[:3]]})
     unlisted = tmp_path / "unlisted"
     shutil.copytree(search_bundle, unlisted)

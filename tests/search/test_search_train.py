@@ -16,7 +16,7 @@ def test_pairs_are_latents_and_labels_of_decoded_pixels():
 
     rng = np.random.default_rng(0)
     images = [np.clip(rng.normal(90 + 60 * i, 30, (40, 70, 3)), 0, 255).astype(np.uint8) for i in range(2)]
-    with edgesdk.ImageCodec(quality=1) as codec:
+    with edgesdk.ImageCodec("lite", quality=1) as codec:
         pairs = latent_pairs(codec, images, 1)
         decoded = [codec.decode(codec.encode(image)) for image in images]
     assert pairs["shapes"].tolist() == [[128, 3, 5], [128, 3, 5]] and pairs["inputs"].dtype == np.int8

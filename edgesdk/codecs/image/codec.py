@@ -138,9 +138,9 @@ class HyperpriorImageCodec:
         if frame.quality != self.quality:
             raise CorruptedError(f"frame says quality {frame.quality}; this decoder is quality {self.quality}")
         if frame.model_id != self.model_id:
-            raise CorruptedError(
-                f"frame was made by model {frame.model_id.hex()[:16]}…, this codec is {self.model_id.hex()[:16]}…"
-            )
+            from edgesdk.codecs.model import wrong_model_error
+
+            raise wrong_model_error(frame.model_id, self.model_id)
         hyper, latent = frame.section(SectionKind.HYPER_LATENT), frame.section(SectionKind.LATENT)
         roi = frame.section(SectionKind.ROI_LATENT)
         if latent is not None and roi is not None:

@@ -196,8 +196,9 @@ class VideoDecoder:
             if frame.quality != self.codec.quality:
                 raise CorruptedError(f"compact frame of quality {frame.quality}, this decoder has {self.codec.quality}")
         elif frame.model_id != self.codec.model_id:
-            raise CorruptedError(f"frame was made by model {frame.model_id.hex()[:16]}…, "
-                                 f"this decoder has {self.codec.model_id.hex()[:16]}…")
+            from edgesdk.codecs.model import wrong_model_error
+
+            raise wrong_model_error(frame.model_id, self.codec.model_id)
 
     def _decode_from_background(self, syntax: FrameSyntax) -> DecodedFrame:
         """A GOP's first frame predicted from the held background."""

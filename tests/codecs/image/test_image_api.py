@@ -203,6 +203,8 @@ def test_device_profiles_choose_backend_and_precision_unless_named(photo):
 
 
 def test_shipped_models_fit_the_30_mb_budget():
-    from edgesdk.codecs.model import DEFAULT_MODEL
+    from edgesdk.codecs.model import SHIPPED_MODELS
 
-    assert DEFAULT_MODEL.stat().st_size <= 30_000_000
+    assert SHIPPED_MODELS.keys() == {"wavelet", "lite"}
+    for path in SHIPPED_MODELS.values():
+        assert path.stat().st_size <= 30_000_000

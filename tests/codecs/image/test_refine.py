@@ -37,8 +37,8 @@ def fake_refiner(monkeypatch):
 
 
 def test_the_codec_codes_what_the_refiner_returns_and_keeps_the_hyper_latent(fake_refiner, photo):
-    plain = ImageCodec(threads=1).encode(photo, 2)
-    with ImageCodec(refine=7, threads=1) as codec:
+    plain = ImageCodec("lite", threads=1).encode(photo, 2)
+    with ImageCodec("lite", refine=7, threads=1) as codec:
         data = codec.encode(photo, 2)
         decoded_latent = codec.codec(2).decode_latent(data)[1]
     quality, steps, task = fake_refiner[0]
@@ -50,11 +50,11 @@ def test_the_codec_codes_what_the_refiner_returns_and_keeps_the_hyper_latent(fak
     assert Frame.parse(data).section(SectionKind.HYPER_LATENT).data == \
         Frame.parse(plain).section(SectionKind.HYPER_LATENT).data
     assert len(Frame.parse(data).section(SectionKind.LATENT).data) < len(Frame.parse(plain).section(SectionKind.LATENT).data)
-    assert ImageCodec(threads=1).decode(data).shape == photo.shape
+    assert ImageCodec("lite", threads=1).decode(data).shape == photo.shape
 
 
 def test_images_larger_than_a_tile_are_coded_unrefined_with_a_warning(fake_refiner, photo):
-    with ImageCodec(refine=2, threads=1, tile_size=64) as codec:
+    with ImageCodec("lite", refine=2, threads=1, tile_size=64) as codec:
         with pytest.warns(UserWarning, match="without refinement"):
             data = codec.encode(np.tile(photo, (4, 2, 1)))  # 256x192 > (64 + 128)²
         assert fake_refiner == []
@@ -62,24 +62,24 @@ def test_images_larger_than_a_tile_are_coded_unrefined_with_a_warning(fake_refin
 
 
 def test_refine_zero_never_opens_a_refiner(fake_refiner, photo):
-    assert ImageCodec(threads=1, refine=0).encode(photo) == ImageCodec(threads=1).encode(photo)
+    assert ImageCodec("lite", threads=1, refine=0).encode(photo) == ImageCodec("lite", threads=1).encode(photo)
     assert fake_refiner == []
 
 
 def test_a_refiner_that_returns_the_wrong_shape_is_refused(monkeypatch, photo):
     monkeypatch.setitem(refine._FACTORIES, "pytorch", lambda *args: lambda task: task.y[:, :1])
     with pytest.raises(InvalidArgumentError, match="refiner returned"):
-        ImageCodec(refine=1, threads=1).encode(photo)
+        ImageCodec("lite", refine=1, threads=1).encode(photo)
 
 
 def test_without_a_refiner_plugin_the_error_says_what_to_install(monkeypatch):
     monkeypatch.delitem(refine._FACTORIES, "pytorch", raising=False)
     monkeypatch.setattr("edgesdk.lazy.load_plugins", lambda group: None)
     with pytest.raises(DependencyError, match=r"edgesdk\[export\]"):
-        ImageCodec(refine=3)
+        ImageCodec("lite", refine=3)
 
 
 @pytest.mark.parametrize("steps", [-1, 2.5, True, "10", refine.MAX_STEPS + 1])
 def test_bad_step_counts_are_refused(steps):
     with pytest.raises(InvalidArgumentError, match="refine must be"):
-        ImageCodec(refine=steps)
+        ImageCodec("lite", refine=steps)

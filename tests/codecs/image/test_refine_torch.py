@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 from edgesdk.bitstream.container import Frame, SectionKind  # noqa: E402
 from edgesdk.bitstream.entropy import CdfTables, scale_table  # noqa: E402
 from edgesdk.codecs.image.codec import ImageCodec  # noqa: E402
-from edgesdk.codecs.model import default_model, default_sample_image  # noqa: E402
+from edgesdk.codecs.model import CodecModel, default_sample_image  # noqa: E402
 from edgesdk.codecs.video.encoder import VideoEncoder  # noqa: E402
 from edgesdk_export.refine import TableRate  # noqa: E402
 
@@ -62,10 +62,10 @@ def _loss(codec, image, data, lmbda):
 
 @pytest.mark.parametrize("quality", [1, 4])
 def test_refined_streams_cost_less_and_decode_unchanged(photo, quality):
-    lmbda = default_model().check_quality(quality)["lambda"] * 255**2
-    decoder = ImageCodec(threads=1)
+    lmbda = CodecModel.open("lite").check_quality(quality)["lambda"] * 255**2
+    decoder = ImageCodec("lite", threads=1)
     plain = decoder.encode(photo, quality)
-    with ImageCodec(refine=10, threads=1) as refining:
+    with ImageCodec("lite", refine=10, threads=1) as refining:
         refined = refining.encode(photo, quality)
         history = refining._refiners[quality].history
     assert len(history) == 11 and min(history) < 0.995 * history[0]
@@ -76,13 +76,13 @@ def test_refined_streams_cost_less_and_decode_unchanged(photo, quality):
 
 def test_video_keyframes_are_refined_as_images_are(photo):
     """(The keyframe equals a second refinement of the same image: refinement is repeatable.)"""
-    with ImageCodec(quality=1, refine=3, threads=1) as codec:
+    with ImageCodec("lite", quality=1, refine=3, threads=1) as codec:
         encoder = VideoEncoder(codec, keyframe_interval=2, b_frames=0)
         encoder.push(photo)
         keyframe = Frame.parse(encoder.pull()[0].payload)
         image_frame = Frame.parse(codec.encode(photo))
     assert keyframe.section(SectionKind.LATENT).data == image_frame.section(SectionKind.LATENT).data
-    plain = Frame.parse(ImageCodec(quality=1, threads=1).encode(photo))
+    plain = Frame.parse(ImageCodec("lite", quality=1, threads=1).encode(photo))
     assert keyframe.section(SectionKind.LATENT).data != plain.section(SectionKind.LATENT).data
 
 
@@ -90,7 +90,7 @@ def test_a_bundle_without_lambda_is_refused_with_the_reason(photo, monkeypatch):
     from edgesdk.codecs.model import CodecModel
     from edgesdk.errors import InvalidArgumentError
 
-    model = CodecModel.open()
+    model = CodecModel.open("lite")
     entry = dict(model.check_quality(1))
     entry.pop("lambda")
     monkeypatch.setattr(model, "check_quality", lambda quality: entry)

@@ -30,7 +30,7 @@ def shipped():
     pytest.importorskip("onnxruntime")
     from edgesdk.codecs.image.codec import ImageCodec
 
-    return ImageCodec(quality=1, threads=1)
+    return ImageCodec("lite", quality=1, threads=1)
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def test_compact_frames_decode_only_with_their_quality(shipped, stream):
 
     _, packets = stream
     with pytest.raises(edgesdk.CorruptedError, match="quality"):
-        VideoDecoder(ImageCodec(quality=2)).push_frame(packets[1].payload)
+        VideoDecoder(ImageCodec("lite", quality=2)).push_frame(packets[1].payload)
     with pytest.raises(edgesdk.MissingReferenceError):  # its quality, but no GOP whose start named the model
         VideoDecoder(shipped).push_frame(packets[1].payload)
 
@@ -127,7 +127,7 @@ def test_background_streams_parse_identically_on_every_backend(shipped, stream):
 
     _, packets = stream
     reference = decoded(VideoDecoder(shipped), packets)
-    for other in (ImageCodec(quality=1, precision="fp16"), ImageCodec(quality=1, backend="pytorch")):
+    for other in (ImageCodec("lite", quality=1, precision="fp16"), ImageCodec("lite", quality=1, backend="pytorch")):
         frames = decoded(VideoDecoder(other), packets)
         assert [f.display_index for f in frames] == [f.display_index for f in reference]
         for mine, theirs in zip(reference, frames):

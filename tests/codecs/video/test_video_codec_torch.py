@@ -297,12 +297,12 @@ def test_shipped_model_streams_parse_identically_on_every_backend(clip):
     from edgesdk.codecs.image.codec import ImageCodec
 
     frames = clip[:6]
-    _, packets = encode(ImageCodec(quality=2), frames, p_step=1.0, try_p_only=False)
-    _, reference = decode(ImageCodec(quality=2), packets)
+    _, packets = encode(ImageCodec("lite", quality=2), frames, p_step=1.0, try_p_only=False)
+    _, reference = decode(ImageCodec("lite", quality=2), packets)
     assert [f.frame_type.name for f in reference] == ["KEY", "B", "B", "P", "B", "P"]
     quality = [psnr(frame, decoded.image) for frame, decoded in zip(frames, reference)]
     assert min(quality[1:]) > quality[0] - 3, quality
-    for other in (ImageCodec(quality=2, precision="fp16"), ImageCodec(quality=2, backend="pytorch")):
+    for other in (ImageCodec("lite", quality=2, precision="fp16"), ImageCodec("lite", quality=2, backend="pytorch")):
         _, frames_other = decode(other, packets)
         for mine, theirs in zip(reference, frames_other):
             assert_same_parse(mine, theirs)
