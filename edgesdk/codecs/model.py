@@ -190,7 +190,7 @@ class CodecModel:
         offset = ((self.check_quality(quality).get("edit") or {}).get("offsets") or {}).get(name)
         if offset is None:
             raise EditDataMissingError(f"the model has no '{name}' latent for quality {quality} "
-                                       f"(qualities.{quality}.edit.maps.{name}); the shipped lite model has edit data at "
+                                       f"(qualities.{quality}.edit.offsets.{name}); the shipped lite model has edit data at "
                                        "quality 2 (encode with --model lite --quality 2), or fit some "
                                        "(docs/latent-edit.md, 'Fitting the maps')")
         levels, values = offset.get("levels") if isinstance(offset, dict) else None, offset.get("values")

@@ -17,14 +17,8 @@ from edgesdk.codecs.model import SAMPLE_IMAGE, default_model, default_sample_ima
 
 
 @pytest.fixture(scope="module")
-def codec():
-    with ImageCodec(threads=1) as codec:
-        yield codec
-
-
-@pytest.fixture(scope="module")
-def photo():
-    return default_sample_image()[100:292, 200:456]  # 192x256: a real crop, fast to code
+def photo(crop):
+    return crop
 
 
 def test_default_model_has_at_least_four_qualities_and_rates_rise_with_quality(codec, photo):

@@ -19,12 +19,6 @@ SIZES = [(17, 33), (65, 130), (130, 65), (48, 80), (100, 150), (3, 200)]  # 1x1:
 
 
 @pytest.fixture(scope="module")
-def codec():
-    with ImageCodec(threads=1) as codec:
-        yield codec
-
-
-@pytest.fixture(scope="module")
 def photo():
     return default_sample_image()
 

@@ -15,22 +15,14 @@ from hypothesis import strategies as st
 import edgesdk
 from edgesdk.bitstream.container import Frame, Section, SectionKind
 from edgesdk.codecs.image import roi
-from edgesdk.codecs.image.codec import ImageCodec
-from edgesdk.codecs.model import default_sample_image
 from edgesdk.eval.metrics import psnr
 
 BOX = (64, 48, 128, 96)  # x, y, w, h: the middle of the 192x256 crop
 
 
 @pytest.fixture(scope="module")
-def codec():
-    with ImageCodec(threads=1) as codec:
-        yield codec
-
-
-@pytest.fixture(scope="module")
-def photo():
-    return default_sample_image()[100:292, 200:456]  # 192x256
+def photo(crop):
+    return crop
 
 
 def inside(box=BOX, shape=(192, 256)):
@@ -119,14 +111,18 @@ def test_bad_regions_are_one_line_errors(region, error):
 # ------------------------------------------------------------------ shipped model
 
 
-def test_region_is_finer_inside_and_coarser_outside(codec, photo):
+@pytest.mark.parametrize("model, gain", [("lite", 1.0), ("wavelet", 0.5)])
+def test_region_is_finer_inside_and_coarser_outside(codec, lite_codec, photo, model, gain):
+    # The wavelet default's coarse subbands reach past a 16-pixel cell, so a region gains
+    # less inside it than with lite (+0.9 against +2.7 dB on this crop; docs/roi.md).
+    codec = lite_codec if model == "lite" else codec
     uniform = codec.decode(codec.encode(photo))
     data = codec.encode(photo, roi=[BOX], roi_steps=(0.5, 2.0))
     frame = Frame.parse(data)
     assert [s.kind for s in frame.sections] == [SectionKind.HYPER_LATENT, SectionKind.ROI_LATENT]
     decoded = codec.decode(data)
     mask = inside()
-    assert masked_psnr(decoded, photo, mask) > masked_psnr(uniform, photo, mask) + 1.0
+    assert masked_psnr(decoded, photo, mask) > masked_psnr(uniform, photo, mask) + gain
     assert masked_psnr(decoded, photo, ~mask) < masked_psnr(uniform, photo, ~mask) - 0.5
     same = codec.encode(photo, roi=inside(), roi_steps=(0.5, 2.0))  # a mask covering the same cells
     assert same == data

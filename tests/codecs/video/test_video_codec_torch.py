@@ -288,23 +288,26 @@ def test_parse_needs_no_transform(codec, stream):
             np.testing.assert_array_equal(syntax.residual, by_display[syntax.display_index].syntax.residual)
 
 
-def test_shipped_model_streams_parse_identically_on_every_backend(clip):
-    """The shipped model through real backends: a stream from ONNX Runtime fp32 decodes with
-    fp16 graphs and with PyTorch to the same integers, pixels within float noise, and its
-    inter frames keep the keyframe's quality."""
+@pytest.mark.parametrize("model", ["wavelet", "lite"])
+def test_shipped_model_streams_parse_identically_on_every_backend(clip, model):
+    """Each shipped model through real backends: a stream from ONNX Runtime fp32 decodes with
+    fp16 graphs and with PyTorch to the same integers, pixels within float noise; lite's
+    inter frames keep the keyframe's quality on this clip (wavelet's last P frame here is
+    5 dB below its keyframe: docs/video.md, 'Not done / limits')."""
     pytest.importorskip("onnxruntime")
     from edgesdk.eval.metrics import psnr
     from edgesdk.codecs.image.codec import ImageCodec
 
     frames = clip[:6]
-    _, packets = encode(ImageCodec("lite", quality=2), frames, p_step=1.0, try_p_only=False)
-    _, reference = decode(ImageCodec("lite", quality=2), packets)
+    _, packets = encode(ImageCodec(model, quality=2), frames, p_step=1.0, try_p_only=False)
+    _, reference = decode(ImageCodec(model, quality=2), packets)
     assert [f.frame_type.name for f in reference] == ["KEY", "B", "B", "P", "B", "P"]
     quality = [psnr(frame, decoded.image) for frame, decoded in zip(frames, reference)]
-    assert min(quality[1:]) > quality[0] - 3, quality
-    for other in (ImageCodec("lite", quality=2, precision="fp16"), ImageCodec("lite", quality=2, backend="pytorch")):
+    if model == "lite":
+        assert min(quality[1:]) > quality[0] - 3, quality
+    for other in (ImageCodec(model, quality=2, precision="fp16"), ImageCodec(model, quality=2, backend="pytorch")):
         _, frames_other = decode(other, packets)
         for mine, theirs in zip(reference, frames_other):
             assert_same_parse(mine, theirs)
             assert psnr(mine.image, theirs.image) > 35
-    assert any(f.syntax.copy_blocks is not None for f in reference)  # the shipped model copies on this clip
+    assert any(f.syntax.copy_blocks is not None for f in reference)  # both models copy blocks on this clip
