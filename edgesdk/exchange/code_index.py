@@ -10,9 +10,7 @@ import json
 
 import numpy as np
 
-from edgesdk.errors import InvalidArgumentError
-
-OPERATORS = ("<", "<=", ">", ">=")
+from edgesdk.exchange.store_base import check_conditions
 
 
 def create(db, names: list[str]) -> None:
@@ -42,11 +40,9 @@ def select(db, conditions: list[tuple[int, str, float]], dimensions: int, stream
     """(streams, frame indexes, vectors float32 [n, dimensions]) of the frames whose components
     satisfy every (component, operator, value), in storing order."""
     clauses, bindings = [], []
-    for component, op, value in conditions:
-        if op not in OPERATORS or not 0 <= component < dimensions:
-            raise InvalidArgumentError(f"bad condition {(component, op, value)}")
-        clauses.append(f"c.c{int(component)} {op} ?")
-        bindings.append(float(np.float32(value)))  # compared as the stored float32 values compare
+    for component, op, value in check_conditions(conditions, dimensions):
+        clauses.append(f"c.c{component} {op} ?")
+        bindings.append(value)  # float32-rounded: compared as the stored float32 values compare
     if stream is not None:
         clauses.append("f.stream = ?")
         bindings.append(stream)
@@ -55,6 +51,19 @@ def select(db, conditions: list[tuple[int, str, float]], dimensions: int, stream
     columns = ", ".join(f"c.c{k}" for k in range(dimensions))
     rows = db.execute(f"SELECT f.stream, f.frame_index, {columns} FROM codes c JOIN frames f ON f.id = c.frame_id "
                       f"{where} ORDER BY c.frame_id{tail}", tuple(bindings)).fetchall()
+    return _arrays(rows, dimensions)
+
+
+def codes_of(db, keys: list[tuple[str, int]], dimensions: int) -> tuple[np.ndarray, np.ndarray]:
+    """(frame ids, code rows float32 [len(keys), dimensions]) of frames given as (stream, frame index)."""
+    columns = ", ".join(f"c.c{k}" for k in range(dimensions))
+    rows = [db.execute(f"SELECT c.frame_id, {columns} FROM codes c JOIN frames f ON f.id = c.frame_id WHERE "
+                       "f.stream = ? AND f.frame_index = ?", key).fetchone() for key in keys]
+    return (np.array([row[0] for row in rows], np.int64),
+            np.array([row[1:] for row in rows], np.float32).reshape(len(keys), dimensions))
+
+
+def _arrays(rows: list, dimensions: int) -> tuple[list[str], np.ndarray, np.ndarray]:
     streams = [row[0] for row in rows]
     indexes = np.array([row[1] for row in rows], np.int64)
     vectors = np.array([row[2:] for row in rows], np.float32).reshape(len(rows), dimensions)

@@ -23,7 +23,8 @@ import numpy as np
 from edgesdk.errors import InvalidArgumentError, NotFoundError
 from edgesdk.exchange.errors import DuplicateFrameError, FrameChecksumError, StoreError
 from edgesdk.exchange.records import FrameKind, FrameRecord, check_stream_name
-from edgesdk.exchange.store_base import StoreBase
+from edgesdk.exchange import postgres_codes
+from edgesdk.exchange.store_base import StoreBase, check_example, check_names
 from edgesdk.lazy import require
 
 EXTRA_HINT = 'the PostgreSQL fleet store needs the exchange extra: pip install "edgesdk[exchange]"'
@@ -31,10 +32,11 @@ EXTRA_HINT = 'the PostgreSQL fleet store needs the exchange extra: pip install "
 
 class PostgresStore(StoreBase):
     """Fleet latent store. ``dimensions`` fixes the vector length when the table is created
-    (0: no vectors). ``table`` lets several stores share a database."""
+    (0: no vectors). ``table`` lets several stores share a database. ``readonly`` opens an
+    existing table without writing (NotFoundError if there is none)."""
 
     def __init__(self, dsn: str, *, dimensions: int | None = None, table: str = "edgesdk_frames",
-                 hnsw_m: int = 16, hnsw_ef_construction: int = 64) -> None:
+                 hnsw_m: int = 16, hnsw_ef_construction: int = 64, readonly: bool = False) -> None:
         self._psycopg = require("psycopg", EXTRA_HINT)
         if not table.replace("_", "").isalnum():
             raise InvalidArgumentError(f"table name {table!r} must be letters, digits and _")
@@ -44,6 +46,19 @@ class PostgresStore(StoreBase):
             self._db = self._psycopg.connect(dsn, autocommit=False)
         except self._psycopg.OperationalError as error:
             raise NotFoundError(f"cannot connect to PostgreSQL: {error}") from None
+        if readonly:
+            self._db.read_only = True
+            if self._fetch_and_rollback("SELECT to_regclass(%s)", (f"{table}_settings",))[0][0] is None:
+                self.close()
+                raise NotFoundError(f"this database has no store table {table}")
+            self.dimensions = int(self._setting("dimensions", "0"))
+        else:
+            self._create_or_upgrade(dimensions, hnsw_m, hnsw_ef_construction)
+        if dimensions is not None and dimensions != self.dimensions:
+            raise InvalidArgumentError(f"table {table} holds {self.dimensions}-dimensional vectors, not {dimensions}")
+
+    def _create_or_upgrade(self, dimensions: int | None, hnsw_m: int, hnsw_ef_construction: int) -> None:
+        table = self.table
         with self._db.transaction():
             self._db.execute("CREATE EXTENSION IF NOT EXISTS vector")
             self._db.execute(f"CREATE TABLE IF NOT EXISTS {table}_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -69,8 +84,15 @@ class PostgresStore(StoreBase):
                 self.dimensions = int(row[0])
                 for column in ("encrypted BOOLEAN NOT NULL DEFAULT false", "sealed_features BYTEA"):  # older tables
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column}")
-        if dimensions is not None and dimensions != self.dimensions:
-            raise InvalidArgumentError(f"table {table} holds {self.dimensions}-dimensional vectors, not {dimensions}")
+
+    @property
+    def label(self) -> str:
+        """How messages name this store: its table (the connection string may hold a password)."""
+        return f"PostgreSQL table {self.table}"
+
+    def _setting(self, key: str, default: str) -> str:
+        rows = self._fetch_and_rollback(f"SELECT value FROM {self.table}_settings WHERE key = %s", (key,))
+        return rows[0][0] if rows else default
 
     def close(self) -> None:
         """Closes the database connection; safe to call twice."""
@@ -92,7 +114,7 @@ class PostgresStore(StoreBase):
             row = [r.stream, r.frame_index, r.timestamp, r.model_id, r.quality, r.kind.value, r.size, r.digest(),
                    json.dumps(list(r.transforms)), r.data, r.encrypted, r.sealed_features]
             if self.dimensions:
-                row.append(None if r.features is None else "[" + ",".join(map(repr, r.features.tolist())) + "]")
+                row.append(None if r.features is None else postgres_codes.vector_literal(r.features))
             rows.append(row)
         columns = ("stream, frame_index, timestamp, model_id, quality, kind, size, checksum, transforms, data, "
                    "encrypted, sealed_features")
@@ -180,7 +202,7 @@ class PostgresStore(StoreBase):
             if value is not None:
                 clauses.append(f"{column} = %s")
                 bindings.append(value)
-        literal = "[" + ",".join(map(repr, query.tolist())) + "]"
+        literal = postgres_codes.vector_literal(query)
         with self._lock, self._db.transaction():
             if exact:
                 self._db.execute("SET LOCAL enable_indexscan = off")
@@ -192,6 +214,41 @@ class PostgresStore(StoreBase):
                 + " AND ".join(clauses) + " ORDER BY embedding <-> %s::vector LIMIT %s",
                 (literal, *bindings, literal, k)).fetchall()
         return [(s, int(i), float(d)) for s, i, d in rows]
+
+    # ------------------------------------------------------------------ search codes
+
+    def set_feature_names(self, names: Iterable[str]) -> None:
+        """Names the components of the stored vectors (one name each; settings key
+        ``feature_names``), which makes them queryable one by one (:meth:`select_codes`)."""
+        if not self.dimensions:
+            raise StoreError(f"{self.label} was created without feature vectors (dimensions=0)")
+        names = check_names(names, self.dimensions)
+        with self._lock, self._db.transaction():
+            self._db.execute(f"INSERT INTO {self.table}_settings VALUES ('feature_names', %s) ON CONFLICT (key) "
+                             "DO UPDATE SET value = EXCLUDED.value", (json.dumps(names),))
+
+    def _need_codes(self) -> None:
+        if not self.feature_names:
+            raise StoreError(f"{self.label} has no named feature components (store put --features names them)")
+
+    def select_codes(self, conditions: Iterable[tuple[int, str, float]] = (), *, stream: str | None = None,
+                     limit: int | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Frames whose vector components satisfy every (component, ``<``/``<=``/``>``/``>=``,
+        value), run on the server: (streams, frame indexes, vectors float32 [n, dimensions]),
+        in storing order. Needs named components (:meth:`set_feature_names`)."""
+        self._need_codes()
+        return postgres_codes.select(self, list(conditions), None if stream is None else check_stream_name(stream),
+                                     limit)
+
+    def nearest_codes(self, example: np.ndarray, k: int, conditions: Iterable[tuple[int, str, float]] = (), *,
+                      stream: str | None = None) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """The ``k`` frames nearest (L2) ``example`` among those :meth:`select_codes` selects:
+        (streams, frame indexes, vectors, distances), nearest first, ties in storing order;
+        exact (one query on the server, the HNSW index not used)."""
+        self._need_codes()
+        example = check_example(example, self.dimensions, k)
+        return postgres_codes.nearest(self, example, k, list(conditions),
+                                      None if stream is None else check_stream_name(stream))
 
 
 def open_postgres_store(uri: str, options: dict) -> PostgresStore:

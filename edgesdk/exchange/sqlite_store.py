@@ -34,7 +34,15 @@ from edgesdk.exchange.errors import (
     StoreError,
 )
 from edgesdk.exchange.records import FrameKind, FrameRecord, check_stream_name
-from edgesdk.exchange.store_base import StoreBase
+from edgesdk.exchange.store_base import (
+    MAX_NEAREST,
+    StoreBase,
+    check_conditions,
+    check_example,
+    check_names,
+    rank,
+    tolerance,
+)
 from edgesdk.lazy import require
 
 from edgesdk.exchange.sqlite_schema import EXTRA_HINT, SCHEMA_VERSION
@@ -249,31 +257,57 @@ class SQLiteStore(StoreBase):
             return [(s, i, float(d)) for s, i, d in self._db.execute(sql, tuple(bindings))]
 
     @property
-    def feature_names(self) -> tuple[str, ...]:
-        """Names of the feature vector's components (docs/latent-search.md); () when unnamed."""
-        names = self._setting("feature_names", "")
-        return tuple(json.loads(names)) if names else ()
+    def label(self) -> str:
+        """The store's path, as messages name it."""
+        return str(self.path)
 
     def set_feature_names(self, names: Iterable[str]) -> None:
         """Names the components of the stored vectors (one name each), which makes them
         queryable one by one (:meth:`select_codes`)."""
-        names = [str(name) for name in names]
-        if len(names) != self.dimensions:
-            raise InvalidArgumentError(f"{len(names)} names for {self.dimensions}-dimensional vectors")
+        names = check_names(names, self.dimensions)
         with self._lock, self._db:
             code_index.create(self._db, names)
             self._codes = True
+
+    def _need_codes(self) -> None:
+        if not self._codes:
+            raise StoreError(f"{self.path} has no named feature components (store put --features names them)")
 
     def select_codes(self, conditions: Iterable[tuple[int, str, float]] = (), *, stream: str | None = None,
                      limit: int | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Frames whose vector components satisfy every (component, ``<``/``<=``/``>``/``>=``,
         value): (stream of each, frame index of each, vectors float32 [n, dimensions]), in
         storing order. Needs named components (:meth:`set_feature_names`)."""
-        if not self._codes:
-            raise StoreError(f"{self.path} has no named feature components (store put --features names them)")
+        self._need_codes()
         with self._lock:
             return code_index.select(self._db, list(conditions), self.dimensions,
                                      None if stream is None else check_stream_name(stream), limit)
+
+    def nearest_codes(self, example: np.ndarray, k: int, conditions: Iterable[tuple[int, str, float]] = (), *,
+                      stream: str | None = None) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """The ``k`` frames nearest (L2) ``example`` among those :meth:`select_codes` selects:
+        (streams, frame indexes, vectors, distances), nearest first, ties in storing order
+        (store_base.rank). Exact: with conditions, the selection ranked here; without, vec0's
+        k-NN, widened past the k-th until no frame within float32 rounding of it is left out."""
+        self._need_codes()
+        example = check_example(example, self.dimensions, k)
+        conditions = check_conditions(conditions, self.dimensions)
+        if conditions:
+            streams, indexes, codes = self.select_codes(conditions, stream=stream)
+            keys = np.arange(len(codes))
+        else:
+            wanted = k
+            while True:
+                found = self.search(example, wanted, stream=stream)
+                if len(found) < wanted or wanted == MAX_NEAREST or \
+                        found[-1][2] > found[k - 1][2] + tolerance(found[k - 1][2], self.dimensions):
+                    break
+                wanted = min(2 * wanted, MAX_NEAREST)
+            streams, indexes = [s for s, _, _ in found], np.array([i for _, i, _ in found], np.int64)
+            with self._lock:
+                keys, codes = code_index.codes_of(self._db, list(zip(streams, indexes.tolist())), self.dimensions)
+        order, distances = rank(keys, codes, example, k)
+        return [streams[r] for r in order], indexes[order], codes[order], distances
 
     # ------------------------------------------------------------------ retention and checks
 

@@ -70,15 +70,15 @@ def select(codes: np.ndarray, predicates: list[Predicate]) -> np.ndarray:
 
 def nearest(codes: np.ndarray, example: np.ndarray, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(row indexes, L2 distances) of the ``k`` codes nearest ``example`` among ``rows`` (all
-    when None), nearest first; ties by row."""
+    when None), nearest first; ties by row (the stores' ranking rule,
+    edgesdk.exchange.store_base.rank)."""
+    from edgesdk.exchange.store_base import rank
+
     if not 1 <= k <= MAX_RESULTS:
         raise InvalidArgumentError(f"k must be in [1, {MAX_RESULTS}]")
     example = np.asarray(example, np.float32).reshape(-1)
     if example.shape[0] != codes.shape[1]:
         raise InvalidArgumentError(f"the example's code has {example.shape[0]} values, the stored codes {codes.shape[1]}")
-    rows = np.arange(len(codes)) if rows is None else rows
-    distances = np.sqrt(((codes[rows] - example) ** 2).sum(axis=1, dtype=np.float32))
-    take = min(k, len(rows))
-    best = np.argpartition(distances, take - 1)[:take] if take < len(rows) else np.arange(len(rows))
-    best = best[np.lexsort((rows[best], distances[best]))]
-    return rows[best], distances[best]
+    rows = np.arange(len(codes)) if rows is None else np.asarray(rows)
+    order, distances = rank(rows, codes[rows], example, k)
+    return rows[order], distances

