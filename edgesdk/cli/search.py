@@ -27,8 +27,10 @@ def _search(args: argparse.Namespace) -> int:
                                    "(e.g. --query 'face and brightness < 0.3')")
     example = None
     if args.like is not None:
-        from edgesdk.cli.common import open_codec
+        from edgesdk.cli.common import model_for, open_codec
 
+        if args.model is None:  # a latent example names its model; an image uses the one shipped identifier's
+            args.model = model_for(argparse.Namespace(model=None, source=args.like)) or "lite"
         with open_codec(args) as codec:
             example = example_code(codec, args.like)
     with _open_for_search(args.store) as store:
@@ -53,7 +55,8 @@ def add_commands(commands) -> None:
     parser = commands.add_parser("search", help="find stored frames by their search codes (no decoding)")
     parser.add_argument("store", help="store file, sqlite:///path or postgresql://… (codes stored by 'store put --features')")
     parser.add_argument("--query", help="predicates joined by 'and': 'face and brightness < 0.3'")
-    parser.add_argument("--like", help="image or latent image (.eli): order by distance to its code")
+    parser.add_argument("--like", help="image or latent image (.eli): order by distance to its code (an image is "
+                                       "coded with --model, default: lite, whose identifier the shipped codes use)")
     parser.add_argument("-k", type=int, default=10, help="with --like: how many nearest frames (default 10)")
     parser.add_argument("--stream", help="only this stream")
     parser.add_argument("--limit", type=int, help="without --like: at most this many frames")

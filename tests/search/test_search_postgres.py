@@ -93,7 +93,7 @@ def test_shipped_identifier_codes_give_the_same_matches(tmp_path, postgres, tabl
     rng = np.random.default_rng(11)
     pictures = [np.clip(rng.normal(30 + 45 * i, 40, (48, 64, 3)) * [1.0, 0.9 + 0.05 * i, 1.1 - 0.1 * i], 0, 255)
                 .astype(np.uint8) for i in range(5)]
-    with edgesdk.ImageCodec(quality=2) as codec:  # the shipped model and its shipped identifier
+    with edgesdk.ImageCodec("lite", quality=2) as codec:  # the shipped lite model and its identifier
         frames = [codec.encode(p) for p in pictures]
         codes = [frame_code(codec, f) for f in frames]
         like = example_code(codec, pictures[3])
@@ -159,7 +159,7 @@ def test_cli_put_features_and_search_a_fleet_store(tmp_path, capsys, postgres_da
 
     rng = np.random.default_rng(7)
     pictures = [np.clip(rng.normal(40 + 50 * i, 60, (48, 64, 3)), 0, 255).astype(np.uint8) for i in range(4)]
-    with edgesdk.ImageCodec(quality=2) as codec:
+    with edgesdk.ImageCodec("lite", quality=2) as codec:
         frames = [codec.encode(p) for p in pictures]
     source = tmp_path / "frames.elv"
     source.write_bytes(b"".join(Packet(1, i, f, PacketFlags.KEYFRAME).to_bytes() for i, f in enumerate(frames)))
