@@ -122,29 +122,17 @@ def quant_map(cells: np.ndarray, steps: Sequence[float], tables) -> QuantMap:
     return QuantMap(codes, shifts, np.where(cells, 0, 1).astype(np.uint8))
 
 
-def _differences(values: np.ndarray) -> np.ndarray:
-    diff = values.astype(np.int64).copy()
-    diff[:, 1:] -= values[:, :-1]
-    diff[1:, 0] -= values[:-1, 0]
-    return diff
-
-
-def _undifferences(diff: np.ndarray) -> np.ndarray:
-    first_column = np.cumsum(diff[:, 0], axis=0)
-    return np.cumsum(np.concatenate([first_column[:, None], diff[:, 1:]], axis=1), axis=1)
-
-
 def encode_section(qmap: QuantMap, latent_stream: bytes) -> bytes:
     """The ``ROI_LATENT`` payload: level count, (step code u16, shift i8) per level, the map's
     table, its stream's length (u32) and stream, then ``latent_stream``."""
-    from edgesdk.codecs.video.residual import best_table, inter_tables
+    from edgesdk.codecs.video.residual import best_table, grid_differences, inter_tables
 
     count = len(qmap.step_codes)
     if not 1 <= count <= MAX_LEVELS or len(qmap.shifts) != count:
         raise InvalidArgumentError(f"an ROI map has 1 … {MAX_LEVELS} levels, each with a step and a shift")
     if any(not 1 <= c <= MAX_STEP_CODE for c in qmap.step_codes) or any(abs(s) > MAX_SHIFT for s in qmap.shifts):
         raise InvalidArgumentError("ROI level step or shift out of range")
-    values = _differences(qmap.levels.astype(np.int64))
+    values = grid_differences(qmap.levels.astype(np.int64))
     table = best_table(values)
     stream = inter_tables().encode(values[None], np.full((1, *values.shape), table, np.int32))
     header = bytes([count]) + b"".join(struct.pack("<Hb", c, s) for c, s in zip(qmap.step_codes, qmap.shifts))
@@ -155,7 +143,7 @@ def decode_section(data: bytes | memoryview, grid: tuple[int, int]) -> tuple[Qua
     """(quantizer map of a latent of ``grid`` cells, the latent stream) of a ``ROI_LATENT``
     payload; TruncatedError or CorruptedError on damaged input, before allocating more than
     the map's cells."""
-    from edgesdk.codecs.video.residual import inter_tables
+    from edgesdk.codecs.video.residual import grid_undifferences, inter_tables
 
     data = memoryview(data)
     if len(data) < 1:
@@ -179,7 +167,7 @@ def decode_section(data: bytes | memoryview, grid: tuple[int, int]) -> tuple[Qua
     if length > len(data) - end:
         raise TruncatedError(f"ROI map stream declares {length} bytes, {len(data) - end} follow")
     diff = inter_tables().decode(data[end:end + length], np.full((1, *grid), table, np.int32))[0]
-    level_map = _undifferences(diff.astype(np.int64))
+    level_map = grid_undifferences(diff.astype(np.int64))
     if level_map.min(initial=0) < 0 or level_map.max(initial=0) >= count:
         raise CorruptedError(f"ROI map has levels outside 0 … {count - 1}")
     return QuantMap(codes, shifts, level_map.astype(np.uint8)), data[end + length:]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgesdk.errors import CorruptedError, InvalidArgumentError, TruncatedError
-from edgesdk.codecs.video.residual import NUM_TABLES, best_table, inter_tables
+from edgesdk.codecs.video.residual import NUM_TABLES, best_table, grid_differences, grid_undifferences, inter_tables
 
 MIN_BLOCK_LOG2, MAX_BLOCK_LOG2 = 3, 6  # blocks of 8 … 64 pixels
 MAX_FRACTION_BITS = 2  # quarter-pel at most
@@ -217,27 +217,13 @@ def _refine(target: np.ndarray, reference: np.ndarray, best: np.ndarray, best_co
 # --------------------------------------------------------------------------------- coding
 
 
-def _differences(vectors: np.ndarray) -> np.ndarray:
-    """Each vector minus its left neighbour; the first column minus the one above."""
-    v = vectors.astype(np.int64)
-    diff = v.copy()
-    diff[:, 1:] -= v[:, :-1]
-    diff[1:, 0] -= v[:-1, 0]
-    return diff
-
-
-def _undifferences(diff: np.ndarray) -> np.ndarray:
-    first_column = np.cumsum(diff[:, 0], axis=0)
-    return np.cumsum(np.concatenate([first_column[:, None], diff[:, 1:]], axis=1), axis=1)
-
-
 def encode_motion(motion: Motion) -> bytes:
     """The MOTION section: mode, block size, precision, a table per vector component, one stream."""
     uses = motion.mode.fields
     fields = [f for f, used in zip((motion.past, motion.future), uses) if used]
     if any(f is None for f in fields):
         raise InvalidArgumentError(f"{motion.mode.name} needs its motion field(s)")
-    diffs = [_differences(f) for f in fields]
+    diffs = [grid_differences(f) for f in fields]
     tables = [best_table(d[..., c]) for d in diffs for c in (0, 1)]
     header = bytes([int(motion.mode), motion.block_log2, motion.fraction_bits, *tables])
     if not fields:
@@ -273,7 +259,7 @@ def decode_motion(data: bytes | memoryview, height: int, width: int) -> Motion:
         limit = MAX_MOTION << fraction_bits
         decoded = []
         for k in range(count):
-            vectors = np.stack([_undifferences(values[2 * k + c].astype(np.int64)) for c in (0, 1)], axis=-1)
+            vectors = np.stack([grid_undifferences(values[2 * k + c].astype(np.int64)) for c in (0, 1)], axis=-1)
             if np.abs(vectors).max(initial=0) > limit:
                 raise CorruptedError(f"motion vector beyond ±{MAX_MOTION} pixels")
             decoded.append(vectors.astype(np.int32))
@@ -291,7 +277,7 @@ def decode_motion(data: bytes | memoryview, height: int, width: int) -> Motion:
 def encode_copy_blocks(mask: np.ndarray) -> bytes:
     """The COPY_BLOCKS section: a table index, then the mask's differences (as motion vectors
     are differenced) coded with that inter table. ``mask`` is bool per latent cell."""
-    values = _differences(np.asarray(mask, dtype=bool).astype(np.int64))
+    values = grid_differences(np.asarray(mask, dtype=bool).astype(np.int64))
     table = best_table(values)
     indexes = np.full((1, *values.shape), table, dtype=np.int32)
     return bytes([table]) + inter_tables().encode(values[None], indexes)
@@ -305,7 +291,7 @@ def decode_copy_blocks(data: bytes | memoryview, shape: tuple[int, int]) -> np.n
     if data[0] >= NUM_TABLES:
         raise CorruptedError("copy-blocks section names a CDF table out of range")
     indexes = np.full((1, *shape), data[0], dtype=np.int32)
-    mask = _undifferences(inter_tables().decode(data[1:], indexes)[0].astype(np.int64))
+    mask = grid_undifferences(inter_tables().decode(data[1:], indexes)[0].astype(np.int64))
     if mask.min(initial=0) < 0 or mask.max(initial=0) > 1:
         raise CorruptedError("copy-blocks mask has values other than 0 and 1")
     return mask.astype(bool)

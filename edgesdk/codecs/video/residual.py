@@ -234,3 +234,19 @@ def decode_residual(model: bytes | memoryview, stream: bytes | memoryview, shape
     """The int32 residual [M, h, w] of :func:`encode_residual`'s output; raises on damaged input."""
     residual_model = _decode_model(model, shape)
     return inter_tables().decode(stream, residual_model.indexes(shape))
+
+
+def grid_differences(values: np.ndarray) -> np.ndarray:
+    """Each value of a 2-D integer grid minus its left neighbour; the first column minus the
+    one above (small numbers for the inter tables when neighbours agree)."""
+    v = values.astype(np.int64)
+    diff = v.copy()
+    diff[:, 1:] -= v[:, :-1]
+    diff[1:, 0] -= v[:-1, 0]
+    return diff
+
+
+def grid_undifferences(diff: np.ndarray) -> np.ndarray:
+    """The grid :func:`grid_differences` was made from."""
+    first_column = np.cumsum(diff[:, 0], axis=0)
+    return np.cumsum(np.concatenate([first_column[:, None], diff[:, 1:]], axis=1), axis=1)
