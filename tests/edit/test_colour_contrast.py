@@ -119,10 +119,10 @@ def test_contrast_scales_the_spread_about_grey(edit_codec):
 
 def test_bundles_without_the_data_refuse_and_say_what_is_missing(edit_codec, tmp_path):
     import edgesdk
-    from edgesdk.codecs.model import DEFAULT_MODEL
+    from edgesdk.codecs.model import LITE_MODEL
     from edgesdk.edit.maps import SHIPPED_MAPS, attach_edit_maps
 
-    with edgesdk.ImageCodec(quality=1) as plain:  # the shipped model has edit data at quality 2 only
+    with edgesdk.ImageCodec("lite", quality=1) as plain:  # the shipped lite model has edit data at quality 2 only
         data = plain.encode(_picture())
         for text, missing in (("colour=24,0,0", "'red' latent for quality 1 (qualities.1.edit.offsets.red)"),
                               ("contrast=1.5", "'grey' latent for quality 1 (qualities.1.edit.offsets.grey)")):
@@ -133,7 +133,7 @@ def test_bundles_without_the_data_refuse_and_say_what_is_missing(edit_codec, tmp
     facts = json.loads((older / "edit.json").read_text())
     facts["offsets"] = {"brightness": facts["offsets"]["brightness"]}
     (older / "edit.json").write_text(json.dumps(facts))
-    bundle = attach_edit_maps(DEFAULT_MODEL, tmp_path / "older-bundle", 2, older)
+    bundle = attach_edit_maps(LITE_MODEL, tmp_path / "older-bundle", 2, older)
     with edgesdk.ImageCodec(bundle, quality=2) as codec:
         data = codec.encode(_picture())
         edit_frame(codec, data, ["brightness=10", "hflip"])  # what it has still works
