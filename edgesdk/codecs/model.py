@@ -41,6 +41,11 @@ def model_path(model: str | Path | None) -> Path:
         return DEFAULT_MODEL
     if str(model) in SHIPPED_MODELS and not Path(model).exists():
         return SHIPPED_MODELS[str(model)]
+    if isinstance(model, str) and not Path(model).exists() and "/" not in model and "." not in model:
+        from edgesdk.errors import BundleError
+
+        raise BundleError(f"{model}: no such bundle (a folder or a .edgesdk file), nor a shipped model "
+                          f"({', '.join(SHIPPED_MODELS)})")
     return Path(model)
 
 

@@ -32,4 +32,4 @@ def test_the_models_differ_and_an_unknown_name_is_a_missing_path(tmp_path, pictu
     assert edgesdk("encode", picture, tmp_path / "l.eli", "--model", "lite").returncode == 0
     assert (tmp_path / "w.eli").read_bytes() != (tmp_path / "l.eli").read_bytes()
     line = one_line_error(edgesdk("encode", picture, tmp_path / "x.eli", "--model", "wavelett"))
-    assert "wavelett" in line
+    assert "wavelett" in line and "shipped model (wavelet, lite)" in line
