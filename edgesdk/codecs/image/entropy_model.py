@@ -30,6 +30,13 @@ class LatentParameters:
     means: np.ndarray | None  # float64 [M, h, w], exact (fixed point / 2^bits), or None
 
 
+def _check_latent_shape(latent_shape: tuple[int, int]) -> None:
+    """InvalidArgumentError unless a latent of (h, w) cells sits on the hyper-latent's grid."""
+    h, w = latent_shape
+    if h % HYPER_DOWNSAMPLING or w % HYPER_DOWNSAMPLING or h <= 0 or w <= 0:
+        raise InvalidArgumentError(f"latent size {h}x{w} is not a positive multiple of {HYPER_DOWNSAMPLING}")
+
+
 class HyperpriorEntropyModel:
     """The integer data of a hyperprior codec, as a bundle ships it.
 
@@ -100,39 +107,35 @@ class HyperpriorEntropyModel:
         y_hat = symbols.astype(np.float64)
         return (y_hat if params.means is None else y_hat + params.means), z_hat
 
-    def _quantize(self, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, LatentParameters, np.ndarray]:
-        """(ẑ, the parameters it gives, the latent symbols) of floats y, z."""
+    def _quantize(self, y: np.ndarray, z: np.ndarray, steps: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, LatentParameters, np.ndarray]:
+        """(ẑ, the parameters it gives, the latent symbols) of floats y, z; ``steps`` ([h, w]
+        quantizer steps of a region-of-interest map) divide y - mean before rounding."""
         y = np.asarray(y)
         z = np.asarray(z)
         self._check_shapes(y.shape, z.shape)
         z_hat = np.rint(z).astype(np.int32)
         params = self.parameters(z_hat)
         centred = y.astype(np.float64) - params.means if params.means is not None else y
+        if steps is not None:
+            centred = centred / steps[None]
         return z_hat, params, np.rint(centred).astype(np.int32)
 
     def encode_roi(self, y: np.ndarray, z: np.ndarray, qmap: QuantMap) -> tuple[bytes, bytes]:
         """As :meth:`encode` with a region-of-interest quantizer map (edgesdk.codecs.image.roi):
         returns (hyper-latent stream, ``ROI_LATENT`` payload)."""
-        y = np.asarray(y)
-        z = np.asarray(z)
-        self._check_shapes(y.shape, z.shape)
-        if qmap.levels.shape != y.shape[1:]:
-            raise InvalidArgumentError(f"ROI map {qmap.levels.shape} does not match the latent {y.shape[1:]}")
-        z_hat = np.rint(z).astype(np.int32)
+        if qmap.levels.shape != np.shape(y)[1:]:
+            raise InvalidArgumentError(f"ROI map {qmap.levels.shape} does not match the latent {np.shape(y)[1:]}")
+        z_hat, params, symbols = self._quantize(y, z, qmap.steps())
         hyper_data = self.hyper_tables.encode(z_hat, self._channel_indexes(z_hat.shape))
-        params = self.parameters(z_hat)
-        centred = y.astype(np.float64) - params.means if params.means is not None else y.astype(np.float64)
-        symbols = np.rint(centred / qmap.steps()[None]).astype(np.int32)
         indexes = qmap.indexes(params.indexes, self.latent_tables.num_tables)
         return hyper_data, encode_section(qmap, self.latent_tables.encode(symbols, indexes))
 
     def decode_roi(self, hyper_data: bytes, section: bytes, latent_shape: tuple[int, int]) -> np.ndarray:
         """ŷ [M, h, w] (float32) of a frame whose latent travels in a ``ROI_LATENT`` section:
         ``mean + step · symbol`` (exact in float64, then float32)."""
-        h, w = latent_shape
-        if h % HYPER_DOWNSAMPLING or w % HYPER_DOWNSAMPLING or h <= 0 or w <= 0:
-            raise InvalidArgumentError(f"latent size {h}x{w} is not a positive multiple of {HYPER_DOWNSAMPLING}")
-        qmap, latent_data = decode_section(section, (h, w))
+        _check_latent_shape(latent_shape)
+        qmap, latent_data = decode_section(section, tuple(latent_shape))
         params = self.parameters(self.decode_hyper(hyper_data, latent_shape))
         symbols = self.latent_tables.decode(latent_data, qmap.indexes(params.indexes, self.latent_tables.num_tables))
         y_hat = symbols * qmap.steps()[None]
@@ -142,9 +145,7 @@ class HyperpriorEntropyModel:
 
     def decode(self, hyper_data: bytes, latent_data: bytes, latent_shape: tuple[int, int]) -> np.ndarray:
         """ŷ [M, h, w] (float32) for the generator, from the two streams and the latent size (h, w)."""
-        h, w = latent_shape
-        if h % HYPER_DOWNSAMPLING or w % HYPER_DOWNSAMPLING or h <= 0 or w <= 0:
-            raise InvalidArgumentError(f"latent size {h}x{w} is not a positive multiple of {HYPER_DOWNSAMPLING}")
+        _check_latent_shape(latent_shape)
         z_hat = self.decode_hyper(hyper_data, latent_shape)
         params = self.parameters(z_hat)
         symbols = self.latent_tables.decode(latent_data, params.indexes)
