@@ -206,12 +206,8 @@ def encode(source: str, destination: str, codec, video: VideoOptions = VideoOpti
 
         image = load_image(src)
         with tile_progress(codec, image.shape[0], image.shape[1], "encode"):
-            if transforms:
-                data = codec.encode(image, transforms=transforms)
-            elif video.roi is not None:
-                data = codec.encode(image, roi=region_of(video.roi, image))
-            else:
-                data = codec.encode(image)
+            region = None if video.roi is None else region_of(video.roi, image)
+            data = codec.encode(image, transforms=transforms, roi=region)  # both at once are refused there
         write_atomically(dst, data)
         header = Frame.parse(data) if transforms else None  # a crop or a turn changes the size
         return Written(dst, len(data), *((header.width, header.height) if header else image.shape[1::-1]))
@@ -297,9 +293,9 @@ def decode(source: str, destination: str, codec, force: bool = False, on_damage:
     elif src_kind == "latent-video" and dst_kind in ("video", "image-folder"):
         folder = dst_kind == "image-folder" and not destination.endswith("/")
         if transforms:
-            raise InvalidArgumentError(f"--transform applies to latent images, not to a latent video: its P and B "
-                                       f"frames code residuals against decoded pixels, which a latent transform "
-                                       f"cannot follow; decode the video, or edit keyframes one by one")
+            raise InvalidArgumentError("--transform applies to latent images, not to a latent video: its P and B "
+                                       "frames code residuals against decoded pixels, which a latent transform "
+                                       "cannot follow; decode the video, or edit keyframes one by one")
         from edgesdk.cli.video_decode import decode_video
 
         return decode_video(local_path(source), destination + "/" if folder else destination, codec,

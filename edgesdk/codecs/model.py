@@ -24,7 +24,8 @@ from edgesdk.codecs.image.entropy_model import HyperpriorEntropyModel
 
 _DATA = Path(__file__).resolve().parents[1] / "data"
 SHIPPED_MODELS = {"wavelet": _DATA / "models" / "wavelet.edgesdk", "lite": _DATA / "models" / "lite.edgesdk"}
-DEFAULT_MODEL = SHIPPED_MODELS["wavelet"]
+DEFAULT_NAME = "wavelet"
+DEFAULT_MODEL = SHIPPED_MODELS[DEFAULT_NAME]
 LITE_MODEL = SHIPPED_MODELS["lite"]
 SAMPLE_IMAGE = _DATA / "samples" / "kodim23.png"
 
@@ -49,16 +50,20 @@ def model_path(model: str | Path | None) -> Path:
     return Path(model)
 
 
+def shipped_name(model: str | Path | None) -> str | None:
+    """The name of the shipped model that ``model`` (None, a name or a path) refers to, if any."""
+    path = model_path(model)
+    return next((name for name, shipped in SHIPPED_MODELS.items() if shipped == path), None)
+
+
 def shipped_model_name(model_id: bytes) -> str | None:
     """The name of the shipped model one of whose quality levels carries ``model_id``, if any:
     for telling a user which model a frame needs."""
-    from edgesdk.bundle import Bundle
-
-    wanted = model_id.hex()
     for name, path in SHIPPED_MODELS.items():
-        if path.exists() and any(entry.get("model_id") == wanted
-                                 for entry in quality_entries(Bundle.open(path).manifest).values()):
-            return name
+        if path.exists():
+            model = shipped_model(name)
+            if any(model.model_id(q) == model_id for q in model.qualities):
+                return name
     return None
 
 
@@ -218,7 +223,12 @@ class CodecModel:
         }
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=None)
+def shipped_model(name: str) -> CodecModel:
+    """A shipped model by name, opened (and verified) once per process."""
+    return CodecModel.open(SHIPPED_MODELS[name])
+
+
 def default_model() -> CodecModel:
     """The shipped default model, opened once per process."""
-    return CodecModel.open()
+    return shipped_model(DEFAULT_NAME)

@@ -31,7 +31,7 @@ from edgesdk.codecs.image.tiles import (  # noqa: F401 - re-exported: the codec'
     to_tensor)
 from edgesdk.codecs.image.roi import DEFAULT_STEPS, cell_mask, quant_map, region_mask
 from edgesdk.codecs.image.refine import RefineTask, check_steps, open_refiner, refiner_factory
-from edgesdk.codecs.model import CodecModel, default_model, load_image
+from edgesdk.codecs.model import CodecModel, load_image, shipped_model, shipped_name
 
 
 @dataclass
@@ -218,8 +218,8 @@ class ImageCodec:
                  refine: int = 0) -> None:
         if isinstance(model, CodecModel):
             self.model = model
-        elif model is None and trusted_keys is None and require_signature is None:
-            self.model = default_model()
+        elif trusted_keys is None and require_signature is None and shipped_name(model) is not None:
+            self.model = shipped_model(shipped_name(model))  # opened once per process
         else:
             self.model = CodecModel.open(model, trusted_keys=trusted_keys, require_signature=require_signature)
         self.quality = self.model.default_quality if quality is None else quality
