@@ -6,6 +6,9 @@
 
 #include <cstring>
 #include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "edgesdk/cdf.h"
 #include "edgesdk/container.h"
@@ -197,8 +200,10 @@ public:
         check(edgesdk::intnet::Network::parse(bytes.data, bytes.size, &network_, &detail), detail);
     }
 
-    // x: [N, C, H, W] or [C, H, W]; returns the same rank.
-    Int32Array run(const Int32Array& x) const {
+    // x: [N, C, H, W] or [C, H, W]; returns the same rank. kernel: "auto", or one kernel by name
+    // for benchmarks and tests that compare them (the same integers from each).
+    Int32Array run(const Int32Array& x, const std::string& kernel) const {
+        const edgesdk::intnet::Kernel chosen = kernel_by_name(kernel);
         if (x.ndim() != 3 && x.ndim() != 4)
             throw StatusError(Status::kInvalidArgument, "integer network input must be [N, C, H, W] or [C, H, W]");
         const bool batched = x.ndim() == 4;
@@ -219,7 +224,7 @@ public:
         for (int64_t b = 0; b < n && st == Status::kOk; ++b) {
             {
                 py::gil_scoped_release release;
-                st = network_.run(x.data() + b * c * h * w, h, w, &image, &detail);
+                st = network_.run(x.data() + b * c * h * w, h, w, &image, &detail, chosen);
             }
             if (st != Status::kOk) break;
             if (b == 0) out = Int32Array(shape);
@@ -232,7 +237,26 @@ public:
 
     uint32_t input_channels() const { return network_.input_channels(); }
 
+    // The kernels this build and CPU can run, by name ("auto" first).
+    static std::vector<std::string> kernels() {
+        std::vector<std::string> names;
+        for (const auto& [name, kernel] : kKernels)
+            if (edgesdk::intnet::kernel_available(kernel)) names.push_back(name);
+        return names;
+    }
+
 private:
+    static constexpr std::pair<const char*, edgesdk::intnet::Kernel> kKernels[] = {
+        {"auto", edgesdk::intnet::Kernel::kAuto}, {"portable", edgesdk::intnet::Kernel::kPortable},
+        {"avx2", edgesdk::intnet::Kernel::kAvx2}, {"avx512_vnni", edgesdk::intnet::Kernel::kAvx512Vnni}};
+
+    static edgesdk::intnet::Kernel kernel_by_name(const std::string& name) {
+        for (const auto& [known, kernel] : kKernels)
+            if (name == known) return kernel;
+        throw StatusError(Status::kInvalidArgument, "unknown integer network kernel '" + name +
+                                                        "'; choose auto, portable, avx2 or avx512_vnni");
+    }
+
     edgesdk::intnet::Network network_;
 };
 
@@ -353,7 +377,8 @@ PYBIND11_MODULE(_core, m) {
 
     py::class_<PyIntNetwork>(m, "IntNetwork")
         .def(py::init<const py::buffer&>(), py::arg("blob"))
-        .def("run", &PyIntNetwork::run, py::arg("x"))
+        .def("run", &PyIntNetwork::run, py::arg("x"), py::arg("kernel") = "auto")
+        .def_static("kernels", &PyIntNetwork::kernels)
         .def_property_readonly("input_channels", &PyIntNetwork::input_channels);
 
     py::class_<PyPacketReader>(m, "PacketReader")

@@ -129,12 +129,17 @@ Status Network::parse(const uint8_t* data, size_t size, Network* out, std::strin
             op.weight.assign(reinterpret_cast<const int8_t*>(c.p), reinterpret_cast<const int8_t*>(c.p) + weights);
             c.p += weights;
             op.weight_channels_last.resize(weights);
+            op.weight_channels_last8.resize(weights);
+            op.weight_sums.assign(op.out_channels, 0);
             const size_t taps = size_t(op.kernel) * op.kernel;
             for (size_t o = 0; o < op.out_channels; ++o)
                 for (size_t i = 0; i < op.in_channels; ++i)
-                    for (size_t d = 0; d < taps; ++d)
-                        op.weight_channels_last[(o * taps + d) * op.in_channels + i] =
-                            op.weight[(o * op.in_channels + i) * taps + d];
+                    for (size_t d = 0; d < taps; ++d) {
+                        const int8_t w = op.weight[(o * op.in_channels + i) * taps + d];
+                        op.weight_channels_last[(o * taps + d) * op.in_channels + i] = w;
+                        op.weight_channels_last8[(o * taps + d) * op.in_channels + i] = w;
+                        op.weight_sums[o] += w;
+                    }
             if (!c.zeros(padding_to_4(weights))) return fail(where + "weight padding is not zero");
             if (!c.need(size_t(op.out_channels) * 9 + padding_to_4(op.out_channels))) return fail(where + "truncated");
             op.bias.resize(op.out_channels);
@@ -301,21 +306,111 @@ __attribute__((target("avx2"))) void convolve_rows_avx2(const Op& op, const int1
 }
 #endif
 
+#if EDGESDK_INTNET_AVX2
+// Activations offset by 128 to unsigned bytes (conv inputs are int8, checked at load; padding is
+// the offset zero, 128), so vpdpbusd multiplies 64 byte pairs and adds groups of four into 16
+// int32 lanes per instruction; sum(x·w) = sum((x + 128)·w) − 128·sum(w). The lanes wrap modulo
+// 2^32, which cannot change the result: the exact sum fits int32 (the bound checked at load).
+// Each group of eight accumulators is folded to 256 bits and reduced like the AVX2 kernel's.
+__attribute__((target("avx2,avx512f,avx512bw,avx512vnni"))) void convolve_rows_avx512_vnni(
+    const Op& op, const uint8_t* padded, int64_t height, int64_t width, int64_t row_begin, int64_t row_end,
+    int32_t* out) {
+    const int64_t k = op.kernel, pad = k / 2, plane = height * width, channels = op.in_channels;
+    const int64_t padded_width = width + 2 * pad, run = k * channels, stride = k * run;
+    const int64_t vector_run = run / 64 * 64, grouped = op.out_channels / 8 * 8;
+    const __mmask64 tail_mask = static_cast<__mmask64>((uint64_t{1} << (run - vector_run)) - 1);
+    const int8_t* weights = op.weight_channels_last8.data();
+    auto finish = [&](int64_t o, uint32_t sum, int64_t y, int64_t x) {
+        const uint32_t exact = sum - 128u * uint32_t(op.weight_sums[size_t(o)]) + uint32_t(op.bias[size_t(o)]);
+        out[o * plane + y * width + x] = requantize(op, uint32_t(o), int32_t(exact));
+    };
+    for (int64_t o = 0; o < grouped; o += 8) {
+        for (int64_t y = row_begin; y < row_end; ++y) {
+            for (int64_t x = 0; x < width; ++x) {
+                const uint8_t* patch = padded + (y * padded_width + x) * channels;
+                __m512i acc[8];
+                for (__m512i& a : acc) a = _mm512_setzero_si512();
+                for (int64_t dy = 0; dy < k; ++dy) {
+                    const uint8_t* a = patch + dy * padded_width * channels;
+                    const int8_t* w = weights + (o * k + dy) * run;
+                    for (int64_t i = 0; i < vector_run; i += 64) {
+                        const __m512i v = _mm512_loadu_si512(a + i);
+                        for (int64_t j = 0; j < 8; ++j)
+                            acc[j] = _mm512_dpbusd_epi32(acc[j], v, _mm512_loadu_si512(w + j * stride + i));
+                    }
+                    if (tail_mask) {
+                        const __m512i v = _mm512_maskz_loadu_epi8(tail_mask, a + vector_run);
+                        for (int64_t j = 0; j < 8; ++j)
+                            acc[j] = _mm512_dpbusd_epi32(
+                                acc[j], v, _mm512_maskz_loadu_epi8(tail_mask, w + j * stride + vector_run));
+                    }
+                }
+                // Masked extracts: GCC 12 warns on the undefined vector inside the unmasked forms.
+                __m256i half[8];
+                for (int64_t j = 0; j < 8; ++j)
+                    half[j] = _mm256_add_epi32(_mm512_maskz_extracti64x4_epi64(0xFF, acc[j], 0),
+                                               _mm512_maskz_extracti64x4_epi64(0xFF, acc[j], 1));
+                const __m256i q0 = _mm256_hadd_epi32(_mm256_hadd_epi32(half[0], half[1]), _mm256_hadd_epi32(half[2], half[3]));
+                const __m256i q1 = _mm256_hadd_epi32(_mm256_hadd_epi32(half[4], half[5]), _mm256_hadd_epi32(half[6], half[7]));
+                const __m256i total = _mm256_add_epi32(_mm256_permute2x128_si256(q0, q1, 0x20),
+                                                       _mm256_permute2x128_si256(q0, q1, 0x31));
+                alignas(32) uint32_t sums[8];
+                _mm256_store_si256(reinterpret_cast<__m256i*>(sums), total);
+                for (int64_t j = 0; j < 8; ++j) finish(o + j, sums[j], y, x);
+            }
+        }
+    }
+    for (int64_t o = grouped; o < op.out_channels; ++o)  // the channels past the last multiple of 8
+        for (int64_t y = row_begin; y < row_end; ++y)
+            for (int64_t x = 0; x < width; ++x) {
+                uint32_t sum = 0;
+                for (int64_t dy = 0; dy < k; ++dy) {
+                    const uint8_t* a = padded + ((y + dy) * padded_width + x) * channels;
+                    const int8_t* w = weights + (o * k + dy) * run;
+                    for (int64_t i = 0; i < run; ++i) sum += uint32_t(int32_t(a[i]) * w[i]);
+                }
+                finish(o, sum, y, x);
+            }
+}
+#endif
+
 void convolve_rows_portable(const Op& op, const int16_t* padded, const int16_t* weights, int64_t height,
                             int64_t width, int64_t row_begin, int64_t row_end, int32_t* out) {
     convolve_rows(op, padded, weights, height, width, row_begin, row_end, out, 0);
 }
 
 using ConvolveRows = void (*)(const Op&, const int16_t*, const int16_t*, int64_t, int64_t, int64_t, int64_t, int32_t*);
+using ConvolveRowsU8 = void (*)(const Op&, const uint8_t*, int64_t, int64_t, int64_t, int64_t, int32_t*);
 
-// The AVX2 kernel where the CPU has it (asked once); the same integers either way.
-ConvolveRows convolve_rows_kernel() {
+// A kernel reads int16 activations or activations offset to unsigned bytes: one of the two is set.
+struct KernelRows {
+    ConvolveRows int16 = nullptr;
+    ConvolveRowsU8 offset_u8 = nullptr;
+};
+
+bool cpu_has(Kernel kernel) {
 #if EDGESDK_INTNET_AVX2
-    static const ConvolveRows kernel = __builtin_cpu_supports("avx2") ? convolve_rows_avx2 : convolve_rows_portable;
-    return kernel;
-#else
-    return convolve_rows_portable;
+    if (kernel == Kernel::kAvx2) return __builtin_cpu_supports("avx2");
+    if (kernel == Kernel::kAvx512Vnni)
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") &&
+               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
 #endif
+    return kernel == Kernel::kPortable;
+}
+
+// The kernel's rows; kAuto: the fastest this CPU has (asked once).
+KernelRows kernel_rows(Kernel kernel) {
+#if EDGESDK_INTNET_AVX2
+    if (kernel == Kernel::kAuto) {
+        static const Kernel fastest = cpu_has(Kernel::kAvx512Vnni) ? Kernel::kAvx512Vnni
+                                      : cpu_has(Kernel::kAvx2)     ? Kernel::kAvx2
+                                                                   : Kernel::kPortable;
+        kernel = fastest;
+    }
+    if (kernel == Kernel::kAvx512Vnni) return {nullptr, convolve_rows_avx512_vnni};
+    if (kernel == Kernel::kAvx2) return {convolve_rows_avx2, nullptr};
+#endif
+    return {convolve_rows_portable, nullptr};
 }
 
 // Threads for a convolution of this many multiply-accumulates: one per 2^20 (about 0.1 ms of
@@ -326,39 +421,57 @@ int64_t convolution_threads(int64_t macs, int64_t rows) {
     return std::max<int64_t>(1, std::min({hardware, rows, macs / kMacsPerThread}));
 }
 
-void convolve(const Op& op, const std::vector<int32_t>& in, int64_t height, int64_t width,
-              std::vector<int32_t>* out) {
-    const int64_t k = op.kernel, pad = k / 2, plane = height * width, channels = op.in_channels;
-    const int64_t padded_width = width + 2 * pad;
-    std::vector<int16_t> padded(size_t((height + 2 * pad) * padded_width * channels), 0);
+// [C, H, W] → [H + 2p, W + 2p, C] with zero padding, each value as `T` after adding `offset`.
+template <typename T>
+std::vector<T> pad_channels_last(const std::vector<int32_t>& in, int64_t channels, int64_t height, int64_t width,
+                                 int64_t pad, int32_t offset) {
+    const int64_t plane = height * width, padded_width = width + 2 * pad;
+    std::vector<T> padded(size_t((height + 2 * pad) * padded_width * channels), T(offset));
     for (int64_t c = 0; c < channels; ++c)
         for (int64_t y = 0; y < height; ++y)
             for (int64_t x = 0; x < width; ++x)
                 padded[size_t(((y + pad) * padded_width + x + pad) * channels + c)] =
-                    int16_t(in[size_t(c * plane + y * width + x)]);
-    const int16_t* weights = op.weight_channels_last.data();
-    out->assign(size_t(op.out_channels * plane), 0);
-    const ConvolveRows convolve_rows = convolve_rows_kernel();
-    const int64_t threads = convolution_threads(plane * op.out_channels * k * k * channels, height);
-    if (threads == 1) {
-        convolve_rows(op, padded.data(), weights, height, width, 0, height, out->data());
-        return;
-    }
+                    T(in[size_t(c * plane + y * width + x)] + offset);
+    return padded;
+}
+
+// rows(begin, end) over [0, height) split across threads by the work's size.
+template <typename Rows>
+void split_rows(int64_t macs, int64_t height, const Rows& rows) {
+    const int64_t threads = convolution_threads(macs, height);
+    const int64_t rows_per_thread = (height + threads - 1) / threads;
     std::vector<std::thread> workers;
     workers.reserve(size_t(threads - 1));
-    const int64_t rows_per_thread = (height + threads - 1) / threads;
     for (int64_t t = 1; t < threads; ++t) {
         const int64_t begin = t * rows_per_thread, end = std::min(height, begin + rows_per_thread);
         if (begin >= end) continue;
         try {
-            workers.emplace_back(convolve_rows, std::cref(op), padded.data(), weights, height, width, begin,
-                                 end, out->data());
+            workers.emplace_back([&rows, begin, end] { rows(begin, end); });
         } catch (const std::system_error&) {  // no thread to be had: same rows, this thread
-            convolve_rows(op, padded.data(), weights, height, width, begin, end, out->data());
+            rows(begin, end);
         }
     }
-    convolve_rows(op, padded.data(), weights, height, width, 0, std::min(height, rows_per_thread), out->data());
+    rows(0, std::min(height, rows_per_thread));
     for (std::thread& worker : workers) worker.join();
+}
+
+void convolve(const Op& op, const std::vector<int32_t>& in, int64_t height, int64_t width, KernelRows kernel,
+              std::vector<int32_t>* out) {
+    const int64_t k = op.kernel, pad = k / 2, channels = op.in_channels;
+    const int64_t macs = height * width * op.out_channels * k * k * channels;
+    out->assign(size_t(op.out_channels * height * width), 0);
+    int32_t* result = out->data();
+    if (kernel.offset_u8) {
+        const std::vector<uint8_t> padded = pad_channels_last<uint8_t>(in, channels, height, width, pad, 128);
+        split_rows(macs, height, [&](int64_t begin, int64_t end) {
+            kernel.offset_u8(op, padded.data(), height, width, begin, end, result);
+        });
+        return;
+    }
+    const std::vector<int16_t> padded = pad_channels_last<int16_t>(in, channels, height, width, pad, 0);
+    split_rows(macs, height, [&](int64_t begin, int64_t end) {
+        kernel.int16(op, padded.data(), op.weight_channels_last.data(), height, width, begin, end, result);
+    });
 }
 
 void depth_to_space(uint32_t block, const std::vector<int32_t>& in, int64_t channels, int64_t height,
@@ -377,12 +490,19 @@ void depth_to_space(uint32_t block, const std::vector<int32_t>& in, int64_t chan
 
 }  // namespace
 
+bool kernel_available(Kernel kernel) { return kernel == Kernel::kAuto || cpu_has(kernel); }
+
 Status Network::run(const int32_t* input, int64_t height, int64_t width, std::vector<int32_t>* out,
-                    std::string* detail) const {
+                    std::string* detail, Kernel kernel) const {
     if (!out || height < 1 || width < 1 || !input) {
         set_detail(detail, "integer network: input must be a non-empty [C, H, W] tensor");
         return Status::kInvalidArgument;
     }
+    if (!kernel_available(kernel)) {
+        set_detail(detail, "integer network: this CPU or build lacks the requested kernel");
+        return Status::kInvalidArgument;
+    }
+    const KernelRows rows = kernel_rows(kernel);
     // Every intermediate tensor is bounded before anything is allocated.
     int64_t c = input_channels_, h = height, w = width;
     auto too_big = [](int64_t c, int64_t h, int64_t w) {
@@ -412,7 +532,7 @@ Status Network::run(const int32_t* input, int64_t height, int64_t width, std::ve
     w = width;
     for (const Op& op : ops_) {
         if (op.kind == OpKind::kConv) {
-            convolve(op, current, h, w, &next);
+            convolve(op, current, h, w, rows, &next);
             c = op.out_channels;
         } else {
             depth_to_space(op.block, current, c, h, w, &next);

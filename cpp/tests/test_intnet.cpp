@@ -159,8 +159,9 @@ TEST_CASE(intnet_matches_reference_on_random_networks) {
 }
 
 // Large enough to split rows across threads (when the machine has more than one core), with
-// channel counts that leave remainders for the eight-channel vector path (20 = 16 + 4) and
-// runs that are not multiples of its 16-element step (k·C = 3·13 = 39).
+// channel counts that leave remainders for the eight-channel vector paths (20 = 16 + 4) and
+// runs that are not multiples of their 16- and 32-element steps (k·C = 3·13 = 39, 3·16 = 48).
+// Every kernel this CPU has runs; the others must refuse.
 TEST_CASE(intnet_threaded_and_vector_paths_match_reference) {
     edgesdk_test::Random rng(5);
     const uint32_t shapes[][3] = {{16, 24, 3}, {13, 20, 3}, {32, 8, 5}};
@@ -176,9 +177,16 @@ TEST_CASE(intnet_threaded_and_vector_paths_match_reference) {
         const int64_t h = 41, w = 37;
         std::vector<int32_t> x(size_t(shape[0] * h * w));
         for (int32_t& v : x) v = int32_t(rng.below(257)) - 128;
-        std::vector<int32_t> out;
-        CHECK_STATUS(net.run(x.data(), h, w, &out, &detail), Status::kOk);
-        CHECK(out == reference(ops, -128, 127, x, shape[0], h, w));
+        const std::vector<int32_t> expected = reference(ops, -128, 127, x, shape[0], h, w);
+        for (Kernel kernel : {Kernel::kAuto, Kernel::kPortable, Kernel::kAvx2, Kernel::kAvx512Vnni}) {
+            std::vector<int32_t> out;
+            if (!kernel_available(kernel)) {
+                CHECK_STATUS(net.run(x.data(), h, w, &out, &detail, kernel), Status::kInvalidArgument);
+                continue;
+            }
+            CHECK_STATUS(net.run(x.data(), h, w, &out, &detail, kernel), Status::kOk);
+            CHECK(out == expected);
+        }
     }
 }
 

@@ -282,6 +282,13 @@ class IntNetwork:
         """Channels the network takes."""
         return int(self._native.input_channels)
 
-    def run(self, x: np.ndarray) -> np.ndarray:
-        """Runs on an integer tensor [N, C, H, W] or [C, H, W]; returns int32 of the same rank."""
-        return self._native.run(as_int32("x", x))
+    def run(self, x: np.ndarray, kernel: str = "auto") -> np.ndarray:
+        """Runs on an integer tensor [N, C, H, W] or [C, H, W]; returns int32 of the same rank.
+        ``kernel``: "auto" (the fastest this CPU has) or one of :meth:`kernels`, for benchmarks
+        and tests that compare them; every kernel gives the same integers."""
+        return self._native.run(as_int32("x", x), kernel)
+
+    @staticmethod
+    def kernels() -> list[str]:
+        """The convolution kernels this build and CPU can run ("auto" first)."""
+        return list(_core.IntNetwork.kernels())

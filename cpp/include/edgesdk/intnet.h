@@ -21,6 +21,13 @@ constexpr int64_t kMaxTensorElements = int64_t{1} << 28;  // 1 GiB of int32 per 
 
 enum class OpKind : uint8_t { kConv = 1, kDepthToSpace = 2 };
 
+// Convolution kernels. Every kernel gives the same integers (integer sums in another order);
+// kAuto picks the fastest this CPU has. The others exist so tests can check each one.
+enum class Kernel : uint8_t { kAuto = 0, kPortable = 1, kAvx2 = 2, kAvx512Vnni = 3 };
+
+// Whether this build and CPU can run `kernel` (kAuto and kPortable: always).
+bool kernel_available(Kernel kernel);
+
 struct Op {
     OpKind kind = OpKind::kConv;
     // kConv
@@ -29,6 +36,8 @@ struct Op {
     int32_t out_min = 0, out_max = 0;
     std::vector<int8_t> weight;       // [out][in][k][k]
     std::vector<int16_t> weight_channels_last;  // [out][k][k][in]: the layout convolve reads (made at parse)
+    std::vector<int8_t> weight_channels_last8;  // the same as int8, for the VNNI kernel (made at parse)
+    std::vector<int32_t> weight_sums;           // [out] sum of each output's weights (the VNNI kernel's offset)
     std::vector<int32_t> bias;        // [out]
     std::vector<int32_t> multiplier;  // [out]
     std::vector<uint8_t> shift;       // [out]
@@ -47,8 +56,9 @@ public:
                       int64_t* out_width) const;
 
     // Runs one image [C, H, W] (C = input_channels()); *out receives [C', H', W'].
+    // kernel: kAuto unless a test compares kernels; kInvalidArgument if it is not available.
     Status run(const int32_t* input, int64_t height, int64_t width, std::vector<int32_t>* out,
-               std::string* detail) const;
+               std::string* detail, Kernel kernel = Kernel::kAuto) const;
 
 private:
     uint32_t input_channels_ = 0;
