@@ -256,6 +256,14 @@ void convolve_rows(const Op& op, const int16_t* padded, const int16_t* weights, 
 }
 
 #if EDGESDK_INTNET_AVX2
+// Eight vectors of int32 lanes to their eight sums: pairwise adds within 128-bit halves, then across.
+__attribute__((target("avx2"))) inline void sum_each(const __m256i vectors[8], int32_t sums[8]) {
+    const __m256i q0 = _mm256_hadd_epi32(_mm256_hadd_epi32(vectors[0], vectors[1]), _mm256_hadd_epi32(vectors[2], vectors[3]));
+    const __m256i q1 = _mm256_hadd_epi32(_mm256_hadd_epi32(vectors[4], vectors[5]), _mm256_hadd_epi32(vectors[6], vectors[7]));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(sums), _mm256_add_epi32(_mm256_permute2x128_si256(q0, q1, 0x20),
+                                                                           _mm256_permute2x128_si256(q0, q1, 0x31)));
+}
+
 // Eight output channels per pass with vpmaddwd (16 int16 pairs into 8 int32 lanes; operands are
 // int8-valued, so nothing saturates), accumulated across the kernel rows before one reduction.
 // Integer sums in another order: the same results as the portable loop, which takes the
@@ -288,13 +296,8 @@ __attribute__((target("avx2"))) void convolve_rows_avx2(const Op& op, const int1
                     for (int64_t i = vector_run; i < run; ++i)
                         for (int64_t j = 0; j < 8; ++j) tail[j] += int32_t(a[i]) * w[j * stride + i];
                 }
-                // Eight vectors to one of eight sums: pairwise adds within 128-bit halves, then across.
-                const __m256i q0 = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0], acc[1]), _mm256_hadd_epi32(acc[2], acc[3]));
-                const __m256i q1 = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[4], acc[5]), _mm256_hadd_epi32(acc[6], acc[7]));
-                const __m256i total = _mm256_add_epi32(_mm256_permute2x128_si256(q0, q1, 0x20),
-                                                       _mm256_permute2x128_si256(q0, q1, 0x31));
-                alignas(32) int32_t sums[8];
-                _mm256_store_si256(reinterpret_cast<__m256i*>(sums), total);
+                int32_t sums[8];
+                sum_each(acc, sums);
                 for (int64_t j = 0; j < 8; ++j)
                     out[(o + j) * plane + y * width + x] =
                         requantize(op, uint32_t(o + j), sums[j] + tail[j] + op.bias[size_t(o + j)]);
@@ -350,13 +353,9 @@ __attribute__((target("avx2,avx512f,avx512bw,avx512vnni"))) void convolve_rows_a
                 for (int64_t j = 0; j < 8; ++j)
                     half[j] = _mm256_add_epi32(_mm512_maskz_extracti64x4_epi64(0xFF, acc[j], 0),
                                                _mm512_maskz_extracti64x4_epi64(0xFF, acc[j], 1));
-                const __m256i q0 = _mm256_hadd_epi32(_mm256_hadd_epi32(half[0], half[1]), _mm256_hadd_epi32(half[2], half[3]));
-                const __m256i q1 = _mm256_hadd_epi32(_mm256_hadd_epi32(half[4], half[5]), _mm256_hadd_epi32(half[6], half[7]));
-                const __m256i total = _mm256_add_epi32(_mm256_permute2x128_si256(q0, q1, 0x20),
-                                                       _mm256_permute2x128_si256(q0, q1, 0x31));
-                alignas(32) uint32_t sums[8];
-                _mm256_store_si256(reinterpret_cast<__m256i*>(sums), total);
-                for (int64_t j = 0; j < 8; ++j) finish(o + j, sums[j], y, x);
+                int32_t sums[8];
+                sum_each(half, sums);
+                for (int64_t j = 0; j < 8; ++j) finish(o + j, uint32_t(sums[j]), y, x);
             }
         }
     }
