@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgesdk.bitstream.container import Parameter
+from edgesdk.codecs.image.codec import shown_cells
 from edgesdk.edit.recode import (applied_transforms, check_padding, parse_transforms, read_latents, stays_grey,
                                  transform_latents, write_latents)
 from edgesdk.edit.transforms import Latents
@@ -33,7 +34,7 @@ def encode_edited(image_codec, pixels: np.ndarray, transforms, quality: int | No
         return low.encode(pixels)
     transforms = parse_transforms(transforms)
     header, y, z = low.analyze_image(pixels)
-    y_hat, z_hat = low.entropy_model.quantize(y, z)
+    y_hat, z_hat = low.entropy_model.quantize(y, z, shown_cells(header.height, header.width))  # as encode does
     latents = Latents(np.rint(y_hat * 16).astype(np.int64), z_hat, header.width, header.height)  # exact
     latents = transform_latents(image_codec, low.quality, latents, transforms)
     return write_latents(image_codec, header, latents, transforms)

@@ -54,13 +54,14 @@ class HyperpriorImageCodec:
         bool mask or rectangles (x, y, w, h)) whose latent cells are quantized with step
         ``roi_steps[0]`` and the others with ``roi_steps[1]`` (docs/roi.md); None: uniform."""
         header, y, z = self.analyze_image(image)
+        shown = shown_cells(header.height, header.width)
         cells = None if roi is None else cell_mask(region_mask(roi, header.height, header.width), y.shape[-2:])
         if cells is None or not cells.any():  # no region (or an empty one): uniform
-            hyper_data, latent_data = self.entropy_model.encode(y, z)
+            hyper_data, latent_data = self.entropy_model.encode(y, z, shown)
             latent_section = Section(SectionKind.LATENT, latent_data)
         else:
             qmap = quant_map(cells, roi_steps, self.entropy_model.latent_tables)
-            hyper_data, latent_data = self.entropy_model.encode_roi(y, z, qmap)
+            hyper_data, latent_data = self.entropy_model.encode_roi(y, z, qmap, shown)
             latent_section = Section(SectionKind.ROI_LATENT, latent_data)
         sections = (Section(SectionKind.HYPER_LATENT, hyper_data), latent_section)
         return Frame(width=header.width, height=header.height, frame_type=FrameType.KEY, quality=header.quality,
@@ -185,6 +186,14 @@ def check_image(image: np.ndarray) -> np.ndarray:
     if pixels.shape[0] < 1 or pixels.shape[1] < 1:
         raise InvalidArgumentError("image is empty")
     return pixels
+
+
+def shown_cells(height: int, width: int) -> tuple[int, int]:
+    """The latent rows and columns an encoder codes for a height x width image: those over its
+    pixels and one ring more (the generator reaches across a cell's border). Cells beyond only
+    cover padding; they get the predicted mean, which costs least (docs/decisions.md: −1.2%
+    BD-rate on photographs whose sides are not multiples of 64, none without the ring)."""
+    return -(-height // LATENT_DOWNSAMPLING) + 1, -(-width // LATENT_DOWNSAMPLING) + 1
 
 
 def pad_to_grid(pixels: np.ndarray) -> np.ndarray:

@@ -91,26 +91,29 @@ class HyperpriorEntropyModel:
             means = out[m:].astype(np.float64) / float(1 << self.mean_fraction_bits)  # exact
         return LatentParameters(indexes.astype(np.int32), means)
 
-    def encode(self, y: np.ndarray, z: np.ndarray) -> tuple[bytes, bytes]:
-        """Codes a latent y [M, h, w] and hyper-latent z [N, h/4, w/4] (floats from any backend).
+    def encode(self, y: np.ndarray, z: np.ndarray, shown: tuple[int, int] | None = None) -> tuple[bytes, bytes]:
+        """Codes a latent y [M, h, w] and hyper-latent z [N, h/4, w/4] (floats from any backend);
+        ``shown``: the latent rows and columns worth coding (beyond them, symbol 0: the mean).
 
         Returns (hyper-latent stream, latent stream).
         """
-        z_hat, params, symbols = self._quantize(y, z)
+        z_hat, params, symbols = self._quantize(y, z, shown=shown)
         hyper_data = self.hyper_tables.encode(z_hat, self._channel_indexes(z_hat.shape))
         return hyper_data, self.latent_tables.encode(symbols, params.indexes)
 
-    def quantize(self, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(ŷ float64 [M, h, w], ẑ int32): exactly what a decoder parses from ``encode(y, z)``,
+    def quantize(self, y: np.ndarray, z: np.ndarray, shown: tuple[int, int] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """(ŷ float64 [M, h, w], ẑ int32): exactly what a decoder parses from ``encode(y, z, shown)``,
         without coding it (edits at the input, docs/latent-edit.md)."""
-        z_hat, params, symbols = self._quantize(y, z)
+        z_hat, params, symbols = self._quantize(y, z, shown=shown)
         y_hat = symbols.astype(np.float64)
         return (y_hat if params.means is None else y_hat + params.means), z_hat
 
-    def _quantize(self, y: np.ndarray, z: np.ndarray, steps: np.ndarray | None = None
-                  ) -> tuple[np.ndarray, LatentParameters, np.ndarray]:
+    def _quantize(self, y: np.ndarray, z: np.ndarray, steps: np.ndarray | None = None,
+                  shown: tuple[int, int] | None = None) -> tuple[np.ndarray, LatentParameters, np.ndarray]:
         """(ẑ, the parameters it gives, the latent symbols) of floats y, z; ``steps`` ([h, w]
-        quantizer steps of a region-of-interest map) divide y - mean before rounding."""
+        quantizer steps of a region-of-interest map) divide y - mean before rounding; symbols
+        beyond the ``shown`` rows and columns are 0 (cells over padding alone: any value decodes)."""
         y = np.asarray(y)
         z = np.asarray(z)
         self._check_shapes(y.shape, z.shape)
@@ -119,14 +122,19 @@ class HyperpriorEntropyModel:
         centred = y.astype(np.float64) - params.means if params.means is not None else y
         if steps is not None:
             centred = centred / steps[None]
-        return z_hat, params, np.rint(centred).astype(np.int32)
+        symbols = np.rint(centred).astype(np.int32)
+        if shown is not None:
+            symbols[:, shown[0]:, :] = 0
+            symbols[:, :, shown[1]:] = 0
+        return z_hat, params, symbols
 
-    def encode_roi(self, y: np.ndarray, z: np.ndarray, qmap: QuantMap) -> tuple[bytes, bytes]:
+    def encode_roi(self, y: np.ndarray, z: np.ndarray, qmap: QuantMap, shown: tuple[int, int] | None = None
+                   ) -> tuple[bytes, bytes]:
         """As :meth:`encode` with a region-of-interest quantizer map (edgesdk.codecs.image.roi):
         returns (hyper-latent stream, ``ROI_LATENT`` payload)."""
         if qmap.levels.shape != np.shape(y)[1:]:
             raise InvalidArgumentError(f"ROI map {qmap.levels.shape} does not match the latent {np.shape(y)[1:]}")
-        z_hat, params, symbols = self._quantize(y, z, qmap.steps())
+        z_hat, params, symbols = self._quantize(y, z, qmap.steps(), shown)
         hyper_data = self.hyper_tables.encode(z_hat, self._channel_indexes(z_hat.shape))
         indexes = qmap.indexes(params.indexes, self.latent_tables.num_tables)
         return hyper_data, encode_section(qmap, self.latent_tables.encode(symbols, indexes))
