@@ -56,8 +56,7 @@ constexpr size_t kMaxTrackedStreams = 1024;
 
 // Number of section lengths a compact frame of this type and flags carries.
 size_t compact_section_count(bool bidirectional, uint8_t flags) {
-    return 2 + (bidirectional ? 1 : 0) + ((flags & kCompactFlagCopyBlocks) ? 1 : 0) +
-           ((flags & kCompactFlagResidualRoi) ? 1 : 0);
+    return 2 + (bidirectional ? 1 : 0) + ((flags & kCompactFlagCopyBlocks) ? 1 : 0);
 }
 
 // The section kinds of a compact frame, in order.
@@ -65,9 +64,8 @@ std::vector<uint16_t> compact_kinds(bool bidirectional, bool copy_blocks, bool r
     std::vector<uint16_t> kinds;
     if (bidirectional) kinds.push_back(kKindMotion);
     kinds.push_back(kKindResidualModel);
-    kinds.push_back(kKindLatent);
+    kinds.push_back(residual_roi ? kKindResidualRoi : kKindLatent);
     if (copy_blocks) kinds.push_back(kKindCopyBlocks);
-    if (residual_roi) kinds.push_back(kKindResidualRoi);
     return kinds;
 }
 
@@ -176,17 +174,17 @@ Status write_compact_frame(const FrameHeader& header, const std::vector<SectionV
                       header.parameters.size() == (bidirectional ? 5u : 4u) + (latent_prediction ? 1u : 0u) &&
                       header.width >= 1 &&
                       header.height >= 1 && header.width <= 0xFFFF && header.height <= 0xFFFF;
-    const bool residual_roi = !sections.empty() && sections.back().kind == kKindResidualRoi;
-    const size_t before_roi = sections.size() - (residual_roi ? 1 : 0);
-    const bool copy_blocks = before_roi > 0 && sections[before_roi - 1].kind == kKindCopyBlocks;
+    const bool copy_blocks = !sections.empty() && sections.back().kind == kKindCopyBlocks;
+    bool residual_roi = false;
+    for (const SectionView& s : sections) residual_roi = residual_roi || s.kind == kKindResidualRoi;
     const std::vector<uint16_t> kinds = compact_kinds(bidirectional, copy_blocks, residual_roi);
     bool sections_fit = sections.size() == kinds.size();
     for (size_t i = 0; sections_fit && i < kinds.size(); ++i)
         sections_fit = sections[i].kind == kinds[i] && (sections[i].size == 0 || sections[i].data);
     if (!fits || !sections_fit) {
         set_detail(detail, "compact frame: needs exactly the display index, GOP index, reference distance(s) and "
-                           "residual step in range, and the sections [motion], residual model, latent, "
-                           "[copied blocks], [residual ROI]");
+                           "residual step in range, and the sections [motion], residual model, latent or "
+                           "residual ROI, [copied blocks]");
         return Status::kInvalidArgument;
     }
     const size_t begin = out->size();

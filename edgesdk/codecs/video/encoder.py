@@ -281,10 +281,11 @@ class VideoEncoder:
         region = self._region(item)
         model, stream = encode_residual(residual, self.residual_tile_sizes, residual_shifts(region))
         sections = [Section(SectionKind.MOTION, encode_motion(motion))] if motion is not None else []
-        sections += [Section(SectionKind.RESIDUAL_MODEL, model), Section(SectionKind.LATENT, stream)]
+        latent = Section(SectionKind.LATENT, stream) if region is None else \
+            Section(SectionKind.RESIDUAL_ROI, encode_region(region, stream))  # old decoders refuse it
+        sections += [Section(SectionKind.RESIDUAL_MODEL, model), latent]
         if copy_blocks is not None:
             sections.append(Section(SectionKind.COPY_BLOCKS, encode_copy_blocks(copy_blocks)))
-        sections += [Section(SectionKind.RESIDUAL_ROI, encode_region(region))] if region is not None else []
         height, width = item.image.shape[:2]
         parameters = {Parameter.DISPLAY_INDEX: item.display, Parameter.GOP_INDEX: item.gop_index, **parameters}
         compact = self.compact_headers and Parameter.BACKGROUND_REFERENCE not in parameters

@@ -1,10 +1,11 @@
 """Region-of-interest quantization of inter frames' latent residuals (section ``RESIDUAL_ROI``,
 docs/roi.md).
 
-A P or B frame coded with a region carries one ``RESIDUAL_ROI`` section: the keyframes'
-``ROI_LATENT`` level table and map (edgesdk.codecs.image.roi: per level a step multiplier in
-1/16 and a table index shift, and the level of every latent cell) with no latent after them;
-the residual stays in ``LATENT``. Element (c, i, j) of the residual is
+A P or B frame coded with a region carries its residual in a ``RESIDUAL_ROI`` section instead
+of ``LATENT`` (so a decoder that predates it refuses the frame instead of misparsing it), laid
+out as the keyframes' ``ROI_LATENT`` (edgesdk.codecs.image.roi): per level a step multiplier
+in 1/16 and a table index shift, the level of every latent cell, then the residual stream.
+Element (c, i, j) of the residual is
 ``rint((y − y_pred) / (step · scale[level[i, j]]))``, coded with the residual model's table
 ``clip(index[c, i, j] + shift[level[i, j]], 0, T − 1)`` (a coarser cell's residual is smaller:
 a narrower table), and the decoder's ``ŷ = y_pred + step · scale[level[i, j]] · r``. The parse
@@ -20,7 +21,6 @@ import numpy as np
 
 from edgesdk.codecs.image.roi import QuantMap, cell_mask, decode_section, encode_section, quant_map, region_mask
 from edgesdk.codecs.video.residual import inter_tables
-from edgesdk.errors import CorruptedError
 
 
 def residual_steps(step: float, region: QuantMap | None) -> float | np.ndarray:
@@ -48,15 +48,12 @@ def residual_region(region, steps: Sequence[float], height: int, width: int, gri
     return quant_map(cells, steps, inter_tables())
 
 
-def encode_region(region: QuantMap) -> bytes:
-    """The ``RESIDUAL_ROI`` payload: the ``ROI_LATENT`` level table and map, nothing after."""
-    return encode_section(region, b"")
+def encode_region(region: QuantMap, residual_stream: bytes) -> bytes:
+    """The ``RESIDUAL_ROI`` payload: the level table and map, then ``residual_stream``."""
+    return encode_section(region, residual_stream)
 
 
-def decode_region(data: bytes | memoryview, grid: tuple[int, int]) -> QuantMap:
-    """The region of a ``RESIDUAL_ROI`` payload for a latent of ``grid`` cells; TruncatedError
-    or CorruptedError on damaged input (bytes after the map too), allocating only the map."""
-    region, rest = decode_section(data, grid)
-    if len(rest):
-        raise CorruptedError(f"RESIDUAL_ROI section has {len(rest)} bytes after its map")
-    return region
+def decode_region(data: bytes | memoryview, grid: tuple[int, int]) -> tuple[QuantMap, memoryview]:
+    """(the region, the residual stream) of a ``RESIDUAL_ROI`` payload for a latent of ``grid``
+    cells; TruncatedError or CorruptedError on damaged input, allocating only the map."""
+    return decode_section(data, grid)

@@ -215,15 +215,25 @@ def parse_video_frame(data: bytes | bytearray | memoryview, latent_channels: int
     motion = None
     if frame.frame_type == FrameType.B:
         motion = decode_motion(required_section(frame, SectionKind.MOTION), frame.height, frame.width)
-    region_section = frame.section(SectionKind.RESIDUAL_ROI)
-    region = decode_region(region_section.data, shape[1:]) if region_section is not None else None
-    residual = decode_residual(required_section(frame, SectionKind.RESIDUAL_MODEL),
-                               required_section(frame, SectionKind.LATENT), shape, residual_shifts(region))
+    region, stream = residual_stream(frame, shape[1:])
+    residual = decode_residual(required_section(frame, SectionKind.RESIDUAL_MODEL), stream, shape,
+                               residual_shifts(region))
     copy_section = frame.section(SectionKind.COPY_BLOCKS)
     copy_blocks = decode_copy_blocks(copy_section.data, shape[1:]) if copy_section is not None else None
     return frame, FrameSyntax(**common, past_distance=past, future_distance=future, step=step,
                               residual=residual, motion=motion, copy_blocks=copy_blocks,
                               latent_prediction=latent_prediction == 1, region=region)
+
+
+def residual_stream(frame: Frame, grid: tuple[int, int]) -> tuple[QuantMap | None, memoryview | bytes]:
+    """(region or None, residual stream) of an inter frame: from ``RESIDUAL_ROI`` when present
+    (docs/roi.md), else ``LATENT``; CorruptedError for both or neither."""
+    region_section = frame.section(SectionKind.RESIDUAL_ROI)
+    if region_section is None:
+        return None, required_section(frame, SectionKind.LATENT)
+    if frame.section(SectionKind.LATENT) is not None:
+        raise CorruptedError("inter frame has both a LATENT and a RESIDUAL_ROI section")
+    return decode_region(region_section.data, grid)
 
 
 def latent_grid(height: int, width: int) -> tuple[int, int]:

@@ -1,5 +1,6 @@
 """Region of interest on inter frames (docs/roi.md, ``RESIDUAL_ROI``): the section's syntax
-against hostile bytes, its exact steps, and its place in full and compact inter frames.
+against hostile bytes, its exact steps, the shifted residual tables, and its place (instead of
+``LATENT``) in full and compact inter frames.
 No model involved (the shipped model's tests: test_video_roi.py)."""
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ def region_of(codes, levels, shifts=None):
 
 def test_section_round_trips_scales_shifts_and_map():
     levels = np.random.default_rng(2).integers(0, 3, (6, 5)).astype(np.uint8)
-    region = decode_region(encode_region(region_of((8, 32, 1024), levels, (4, -4, -63))), (6, 5))
-    assert (region.step_codes, region.shifts) == ((8, 32, 1024), (4, -4, -63))
+    region, stream = decode_region(encode_region(region_of((8, 32, 1024), levels, (4, -4, -63)), b"r"), (6, 5))
+    assert (region.step_codes, region.shifts, bytes(stream)) == ((8, 32, 1024), (4, -4, -63), b"r")
     np.testing.assert_array_equal(region.levels, levels)
     np.testing.assert_array_equal(residual_shifts(region), np.array([4, -4, -63])[levels])
 
@@ -69,7 +70,7 @@ def test_a_region_becomes_two_levels_and_an_empty_one_none():
     with pytest.raises(edgesdk.InvalidArgumentError):
         residual_region([(0, 0, 8, 8)], (0.0, 2.0), 64, 64, (4, 4))
     with pytest.raises(edgesdk.InvalidArgumentError):
-        encode_region(region_of((16,) * 9, [[0]]))
+        encode_region(region_of((16,) * 9, [[0]]), b"")
 
 
 @pytest.mark.parametrize("payload, error", [
@@ -95,20 +96,18 @@ def test_hostile_sections_raise_typed_errors_without_allocating(payload, error):
     assert peak < 1 << 20, peak
 
 
-def test_levels_beyond_the_count_and_trailing_bytes_are_refused():
-    payload = encode_region(region_of((8, 16, 32), np.full((2, 2), 2)))
+def test_levels_beyond_the_count_are_refused():
+    payload = encode_region(region_of((8, 16, 32), np.full((2, 2), 2)), b"")
     two_levels = bytes([2]) + payload[1:7] + payload[10:]  # the same map, one level fewer declared
     with pytest.raises(edgesdk.CorruptedError, match="levels outside"):
         decode_region(two_levels, (2, 2))
-    with pytest.raises(edgesdk.CorruptedError, match="after its map"):
-        decode_region(payload + b"\x00", (2, 2))
 
 
 @settings(max_examples=300, deadline=None)
 @given(data=st.binary(max_size=96), height=st.integers(1, 12), width=st.integers(1, 12))
 def test_arbitrary_section_bytes_raise_only_edgesdk_errors(data, height, width):
     try:
-        region = decode_region(data, (height, width))
+        region, _ = decode_region(data, (height, width))
     except edgesdk.BitstreamError:
         return
     assert region.levels.shape == (height, width) and region.levels.max() < len(region.step_codes)
@@ -119,13 +118,13 @@ def test_arbitrary_section_bytes_raise_only_edgesdk_errors(data, height, width):
 
 def inter_frame(region: QuantMap | None, compact: bool, copy_blocks: bool = False) -> bytes:
     model, stream = residual.encode_residual(np.ones((4, 4, 4), np.int32), shifts=residual_shifts(region))
-    sections = [Section(SectionKind.RESIDUAL_MODEL, model), Section(SectionKind.LATENT, stream)]
+    latent = Section(SectionKind.LATENT, stream) if region is None else \
+        Section(SectionKind.RESIDUAL_ROI, encode_region(region, stream))
+    sections = [Section(SectionKind.RESIDUAL_MODEL, model), latent]
     if copy_blocks:
         from edgesdk.codecs.video.motion import encode_copy_blocks
 
         sections.append(Section(SectionKind.COPY_BLOCKS, encode_copy_blocks(np.eye(4, dtype=bool))))
-    if region is not None:
-        sections.append(Section(SectionKind.RESIDUAL_ROI, encode_region(region)))
     parameters = {Parameter.DISPLAY_INDEX: 5, Parameter.GOP_INDEX: 5, Parameter.REFERENCE_DISTANCE: 1,
                   Parameter.RESIDUAL_STEP: 16}
     return Frame(width=64, height=64, frame_type=FrameType.P, parameters=parameters, sections=sections,
@@ -149,25 +148,26 @@ def test_inter_frames_parse_their_region_in_either_layout(compact, copy_blocks):
         assert data[6] == (4 | copy_blocks) and inter_frame(None, True, copy_blocks)[6] == int(copy_blocks)
 
 
-def test_a_compact_frame_with_the_region_flag_but_no_section_is_refused():
-    data = bytearray(inter_frame(None, True))
-    data[6] |= 4  # claims a fifth length the frame does not have
-    with pytest.raises(edgesdk.BitstreamError):
-        Frame.parse(bytes(data))
-
-
-def test_a_compact_writer_refuses_the_region_before_copied_blocks():
-    from edgesdk.codecs.video.motion import encode_copy_blocks
-
+def test_a_frame_with_both_residual_sections_is_refused_by_writer_and_parser():
     model, stream = residual.encode_residual(np.zeros((4, 4, 4), np.int32))
     sections = [Section(SectionKind.RESIDUAL_MODEL, model), Section(SectionKind.LATENT, stream),
-                Section(SectionKind.RESIDUAL_ROI, encode_region(region_of((8,), np.zeros((4, 4))))),
-                Section(SectionKind.COPY_BLOCKS, encode_copy_blocks(np.eye(4, dtype=bool)))]
+                Section(SectionKind.RESIDUAL_ROI, encode_region(region_of((8,), np.zeros((4, 4))), stream))]
     parameters = {Parameter.DISPLAY_INDEX: 5, Parameter.GOP_INDEX: 5, Parameter.REFERENCE_DISTANCE: 1,
                   Parameter.RESIDUAL_STEP: 16}
+    both = Frame(width=64, height=64, frame_type=FrameType.P, parameters=parameters, sections=sections)
     with pytest.raises(edgesdk.InvalidArgumentError):
-        Frame(width=64, height=64, frame_type=FrameType.P, parameters=parameters, sections=sections,
-              compact=True).to_bytes()
+        Frame(**{**both.__dict__, "compact": True}).to_bytes()
+    with pytest.raises(edgesdk.CorruptedError, match="both"):
+        parse_video_frame(both.to_bytes(), 4)
+
+
+def test_a_decoder_without_region_support_finds_no_latent_and_refuses():
+    frame = Frame.parse(inter_frame(region_of((8, 32), np.eye(4), (4, -4)), False))
+    assert frame.section(SectionKind.LATENT) is None  # the residual moved into RESIDUAL_ROI
+    without = Frame(width=64, height=64, frame_type=FrameType.P, parameters=frame.parameters,
+                    sections=[s for s in frame.sections if s.kind != SectionKind.RESIDUAL_ROI])
+    with pytest.raises(edgesdk.CorruptedError, match="LATENT"):
+        parse_video_frame(without.to_bytes(), 4)
 
 
 def test_damaged_region_sections_in_a_frame_raise_only_bitstream_errors():
