@@ -245,8 +245,8 @@ def encode_residual(residual: np.ndarray, tile_sizes: tuple[int, ...] = TILE_SIZ
         raise InvalidArgumentError("tile_sizes must be a non-empty list of values in 0..64")
     tables = inter_tables()
     best: tuple[bytes, bytes] | None = None
+    levels = 1 if shifts is None else np.unique(shifts).size  # the fit's groups grow with them
     for tile in tile_sizes:
-        levels = 1 if shifts is None else np.unique(shifts).size  # the fit's groups grow with them
         if tile and residual.shape[0] * np.prod(_tile_grid(residual.shape, tile)) * levels > FIT_BUDGET:
             continue
         model = _fit_model(residual, tile, shifts=shifts)
