@@ -6,9 +6,17 @@ uniform PSNRs inside and outside the region are interpolated (linearly in log by
 between the two uniform quality levels whose sizes bracket the ROI stream's.
 
 Kodak: a centred rectangle (the middle half of each side). Akiyo: the face the frontal-face
-Haar cascade finds (OpenCV), coded as a short video (ROI on keyframes; P frames inherit it).
+Haar cascade finds (OpenCV), coded as a short video (the detector runs on every frame; key
+and inter frames carry its region).
+
+``--p-frames``: P frames only (docs/roi.md, "Inter frames"). Akiyo's keyframe is coded
+uniformly in both streams; the P frames carry the face box of the first frame (the measured
+mask) at the ROI steps times ``--p-step``, against uniform P frames whose step ``--p-step``
+times each of ``--uniform-scales`` brackets their bytes (interpolated per frame in log P-frame
+bytes). Medians and ranges over the P frames.
 
     python benchmarks/bench_roi.py --images kodim01 kodim04 kodim15 kodim23 --video-frames 30
+    python benchmarks/bench_roi.py --p-frames --video-frames 12 --qualities 2 --model lite
 """
 
 from __future__ import annotations
@@ -75,33 +83,40 @@ def bench_image(codec: ImageCodec, name: str, qualities, steps) -> list[str]:
     return rows
 
 
-def _video(codec: ImageCodec, frames, quality: int, roi, steps, preset: str, interval: int):
+def _video(codec: ImageCodec, frames, quality: int, roi, steps, preset: str, interval: int, p_step: float = 1.0,
+           inter_roi=None):
+    """(bytes, bytes of inter frames, decoded frames) of ``frames`` coded with ``roi`` (and
+    ``inter_roi`` pushed with every frame after the first)."""
     from edgesdk.codecs.video import VideoDecoder, VideoEncoder, preset_options
 
     encoder = VideoEncoder(codec.codec(quality), **{"keyframe_interval": interval, **preset_options(preset)},
-                           roi=roi, roi_steps=steps)
-    size = 0
+                           p_step=p_step, roi=roi, roi_steps=steps)
+    sizes = [0, 0]  # all, inter frames
     decoder = VideoDecoder(codec.codec(quality))
-    for frame in frames:
-        encoder.push(frame)
-        for packet in encoder.pull():
-            size += len(packet.payload)
+
+    def send(packets):
+        for packet in packets:
+            sizes[0] += len(packet.payload)
+            sizes[1] += 0 if packet.keyframe else len(packet.payload)
             decoder.push(packet)
+
+    for k, frame in enumerate(frames):
+        encoder.push(frame, roi=inter_roi if k else None)
+        send(encoder.pull())
     encoder.flush()
-    for packet in encoder.pull():
-        size += len(packet.payload)
-        decoder.push(packet)
+    send(encoder.pull())
     decoder.flush()
-    return size, [d.image for d in decoder.pull()]
+    return sizes[0], sizes[1], decoder.pull()
 
 
-def bench_video(codec: ImageCodec, count: int, qualities, steps, preset: str, interval: int) -> list[str]:
-    """Rows for akiyo: the face region (Haar cascade) as ROI of every keyframe."""
+def _clip(count: int, clip: str = "akiyo_cif") -> tuple[list[np.ndarray], tuple[int, int, int, int], np.ndarray]:
+    """(the first ``count`` frames of shared/data/video/``clip``.mp4, the face box of the first,
+    its pixel mask)."""
     from edgesdk.media import open_source
     from edgesdk.search.labels import faces
 
     frames = []
-    with open_source(str(DATA / "video" / "akiyo_cif.mp4")) as source:
+    with open_source(str(DATA / "video" / f"{clip}.mp4")) as source:
         for frame in source:
             frames.append(frame.pixels)
             if len(frames) == count:
@@ -109,12 +124,20 @@ def bench_video(codec: ImageCodec, count: int, qualities, steps, preset: str, in
     box = faces(frames[0])[0]
     mask = np.zeros(frames[0].shape[:2], bool)
     mask[box[1]:box[1] + box[3], box[0]:box[0] + box[2]] = True
+    return frames, box, mask
+
+
+def bench_video(codec: ImageCodec, count: int, qualities, steps, preset: str, interval: int) -> list[str]:
+    """Rows for akiyo: the face region (Haar cascade) as the ROI of every frame (the detector runs on each)."""
+    from edgesdk.search.labels import faces
+
+    frames, box, mask = _clip(count)
     print(f"akiyo: {len(frames)} frames, face {box} (x, y, w, h), preset {preset}, keyframe every {interval}",
           file=sys.stderr)
 
-    def measure(size, decoded):
-        inside = np.mean([masked_psnr(d, f, mask) for d, f in zip(decoded, frames)])
-        outside = np.mean([masked_psnr(d, f, ~mask) for d, f in zip(decoded, frames)])
+    def measure(size, _, decoded):
+        inside = np.mean([masked_psnr(d.image, f, mask) for d, f in zip(decoded, frames)])
+        outside = np.mean([masked_psnr(d.image, f, ~mask) for d, f in zip(decoded, frames)])
         return size, inside, outside
 
     uniform = [measure(*_video(codec, frames, q, None, steps, preset, interval)) for q in codec.model.qualities]
@@ -123,6 +146,46 @@ def bench_video(codec: ImageCodec, count: int, qualities, steps, preset: str, in
         size, inside, outside = measure(*_video(codec, frames, q, faces, steps, preset, interval))
         rows.append(row(f"akiyo ({len(frames)} frames)", q, size, inside, outside, uniform))
     return rows
+
+
+def bench_p_frames(codec: ImageCodec, count: int, quality: int, steps, preset: str, p_step: float,
+                   uniform_scales, clip: str) -> list[str]:
+    """Lines for a clip's P frames: the face box of the first frame as every P frame's region."""
+    frames, box, mask = _clip(count, clip)
+    interval = count + 1  # one GOP: the keyframe, then P frames only
+
+    def per_frame(run):
+        _, inter_bytes, decoded = run
+        kept = [(d, frames[d.display_index]) for d in decoded if d.frame_type.name == "P"]
+        return inter_bytes, np.array([[masked_psnr(d.image, f, mask), masked_psnr(d.image, f, ~mask)]
+                                      for d, f in kept])
+
+    roi_bytes, roi_psnr = per_frame(_video(codec, frames, quality, None, steps, preset, interval, p_step, [box]))
+    uniform = [per_frame(_video(codec, frames, quality, None, steps, preset, interval, p_step * s))
+               for s in uniform_scales]
+    lines = [f"{clip} {len(frames)} frames ({len(roi_psnr)} P), {codec.model.name} quality {quality}, preset "
+             f"{preset}, face {box}, P step {p_step}, ROI steps {steps}",
+             "| P frames | bytes | inside median (range) | outside median (range) |", "|---|---|---|---|"]
+
+    def describe(name, size, values):
+        inside, outside = values[:, 0], values[:, 1]
+        return (f"| {name} | {size} | {np.median(inside):.2f} ({inside.min():.2f} … {inside.max():.2f}) "
+                f"| {np.median(outside):.2f} ({outside.min():.2f} … {outside.max():.2f}) |")
+
+    lines += [describe(f"uniform, step × {s}", size, values) for s, (size, values) in zip(uniform_scales, uniform)]
+    lines.append(describe("ROI", roi_bytes, roi_psnr))
+    for (b0, v0), (b1, v1) in zip(uniform, uniform[1:]):
+        if b1 <= roi_bytes <= b0 or b0 <= roi_bytes <= b1:  # per frame, at the ROI stream's P-frame bytes
+            t = (math.log(roi_bytes) - math.log(b0)) / (math.log(b1) - math.log(b0))
+            lines.append(describe("uniform at equal bytes", roi_bytes, v0 + t * (v1 - v0)))
+            delta = roi_psnr - (v0 + t * (v1 - v0))
+            lines.append(f"| Δ ROI − uniform | | {np.median(delta[:, 0]):+.2f} ({delta[:, 0].min():+.2f} … "
+                         f"{delta[:, 0].max():+.2f}) | {np.median(delta[:, 1]):+.2f} ({delta[:, 1].min():+.2f} … "
+                         f"{delta[:, 1].max():+.2f}) |")
+            break
+    else:
+        lines.append("the uniform runs do not bracket the ROI stream's bytes: widen --uniform-scales")
+    return lines
 
 
 def main() -> None:
@@ -134,9 +197,20 @@ def main() -> None:
     parser.add_argument("--video-frames", type=int, default=30, help="akiyo frames (0: no video)")
     parser.add_argument("--preset", default="realtime")
     parser.add_argument("--keyframe-interval", type=int, default=15)
+    parser.add_argument("--p-frames", action="store_true", help="P frames of --clip only (no images)")
+    parser.add_argument("--p-step", type=float, default=1.0, help="--p-frames: the frame step of the ROI stream")
+    parser.add_argument("--uniform-scales", type=float, nargs="+", default=[0.71, 1.0, 1.41],
+                        help="--p-frames: uniform P steps, as multiples of --p-step")
+    parser.add_argument("--clip", default="akiyo_cif", help="--p-frames: a clip of shared/data/video")
+    parser.add_argument("--model", default="lite", help="shipped model (the figures in docs/roi.md: lite)")
     args = parser.parse_args()
-    codec = ImageCodec("lite", threads=2)  # the figures in docs/roi.md
+    codec = ImageCodec(args.model, threads=2)
     steps = tuple(args.steps)
+    if args.p_frames:
+        for line in bench_p_frames(codec, args.video_frames, args.qualities[0], steps, args.preset, args.p_step,
+                                   args.uniform_scales, args.clip):
+            print(line, flush=True)
+        return
     print(f"ROI steps inside {steps[0]}, outside {steps[1]}; PSNR RGB in dB; uniform: qualities "
           f"{codec.model.qualities} interpolated to the ROI stream's bytes\n")
     print("| input | quality | ROI bytes | ROI inside | ROI outside | uniform inside | uniform outside "

@@ -60,11 +60,11 @@ size_t compact_section_count(bool bidirectional, uint8_t flags) {
 }
 
 // The section kinds of a compact frame, in order.
-std::vector<uint16_t> compact_kinds(bool bidirectional, bool copy_blocks) {
+std::vector<uint16_t> compact_kinds(bool bidirectional, bool copy_blocks, bool residual_roi) {
     std::vector<uint16_t> kinds;
     if (bidirectional) kinds.push_back(kKindMotion);
     kinds.push_back(kKindResidualModel);
-    kinds.push_back(kKindLatent);
+    kinds.push_back(residual_roi ? kKindResidualRoi : kKindLatent);
     if (copy_blocks) kinds.push_back(kKindCopyBlocks);
     return kinds;
 }
@@ -130,7 +130,7 @@ Status parse_compact_frame(const uint8_t* data, size_t size, FrameView* out, std
     h.parameters.push_back({kKeyResidualStep, get_u16(data + 20)});
     if (flags & kCompactFlagLatentPrediction) h.parameters.push_back({kKeyLatentPrediction, 1});
     const uint8_t* payload = data + header_size;
-    const std::vector<uint16_t> kinds = compact_kinds(bidirectional, flags & kCompactFlagCopyBlocks);
+    const std::vector<uint16_t> kinds = compact_kinds(bidirectional, flags & kCompactFlagCopyBlocks, flags & kCompactFlagResidualRoi);
     for (size_t i = 0; i < count; ++i) {
         const uint32_t length = get_u32(data + kCompactFixedHeaderSize + 4 * i);
         view.sections.push_back({kinds[i], payload, length, 0});
@@ -175,14 +175,16 @@ Status write_compact_frame(const FrameHeader& header, const std::vector<SectionV
                       header.width >= 1 &&
                       header.height >= 1 && header.width <= 0xFFFF && header.height <= 0xFFFF;
     const bool copy_blocks = !sections.empty() && sections.back().kind == kKindCopyBlocks;
-    const std::vector<uint16_t> kinds = compact_kinds(bidirectional, copy_blocks);
+    bool residual_roi = false;
+    for (const SectionView& s : sections) residual_roi = residual_roi || s.kind == kKindResidualRoi;
+    const std::vector<uint16_t> kinds = compact_kinds(bidirectional, copy_blocks, residual_roi);
     bool sections_fit = sections.size() == kinds.size();
     for (size_t i = 0; sections_fit && i < kinds.size(); ++i)
         sections_fit = sections[i].kind == kinds[i] && (sections[i].size == 0 || sections[i].data);
     if (!fits || !sections_fit) {
         set_detail(detail, "compact frame: needs exactly the display index, GOP index, reference distance(s) and "
-                           "residual step in range, and the sections [motion], residual model, latent, "
-                           "[copied blocks]");
+                           "residual step in range, and the sections [motion], residual model, latent or "
+                           "residual ROI, [copied blocks]");
         return Status::kInvalidArgument;
     }
     const size_t begin = out->size();
@@ -190,7 +192,8 @@ Status write_compact_frame(const FrameHeader& header, const std::vector<SectionV
     out->push_back(kCompactMajorVersion);
     out->push_back(static_cast<uint8_t>(header.frame_type));
     out->push_back(uint8_t((copy_blocks ? kCompactFlagCopyBlocks : 0) |
-                           (latent_prediction ? kCompactFlagLatentPrediction : 0)));
+                           (latent_prediction ? kCompactFlagLatentPrediction : 0) |
+                           (residual_roi ? kCompactFlagResidualRoi : 0)));
     out->push_back(header.quality);
     put_u16(*out, uint16_t(header.width));
     put_u16(*out, uint16_t(header.height));

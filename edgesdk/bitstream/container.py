@@ -39,6 +39,7 @@ class SectionKind(enum.IntEnum):
     COPY_BLOCKS = 6  # inter frames: latent cells whose pixels the decoder copies from the prediction
     TRANSFORMS = 7  # image frames: the transformation identifiers applied to the latents (optional)
     ROI_LATENT = 8  # keyframes: the latent with a region-of-interest quantizer map, instead of LATENT (docs/roi.md)
+    RESIDUAL_ROI = 9  # P, B frames: per-cell step multipliers of the latent residual (docs/roi.md)
 
 
 class Parameter(enum.IntEnum):

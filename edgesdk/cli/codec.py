@@ -146,7 +146,7 @@ def add_commands(commands) -> None:
                         help="live sources: at most N frames wait for the encoder; when it falls behind the "
                              "oldest waiting frame is dropped (default: %(default)s; docs/media-io.md)")
     encode.add_argument("--roi", action="append", metavar="X,Y,W,H|faces",
-                        help="region of interest, coded finer (the rest coarser) in images and video keyframes: "
+                        help="region of interest, coded finer (the rest coarser) in images and every video frame: "
                              "a rectangle in pixels (repeatable) or 'faces' (needs OpenCV; docs/roi.md)")
     encode.set_defaults(run=_encode)
 

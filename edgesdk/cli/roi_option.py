@@ -1,5 +1,5 @@
 """``edgesdk encode --roi``: rectangles X,Y,W,H (repeatable) or ``faces`` (OpenCV's shipped
-frontal-face Haar cascade, run on each image and each video keyframe; docs/roi.md)."""
+frontal-face Haar cascade, run on each image and each video frame; docs/roi.md)."""
 
 from __future__ import annotations
 

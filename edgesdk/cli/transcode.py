@@ -44,7 +44,7 @@ class VideoOptions:
     max_frames: int | None = None  # live sources (rtsp://, v4l2://) run until this or Ctrl-C
     step: float = 1.0  # residual quantization step of inter frames: larger is fewer bits
     preset: str = "exhaustive"  # edgesdk.codecs.video.PRESETS
-    roi: object = None  # --roi: rectangles or a detector (edgesdk.cli.roi_option), applied to keyframes
+    roi: object = None  # --roi: rectangles or a detector (edgesdk.cli.roi_option), applied to every frame
     live_queue: int = 4  # live sources: frames queued between capture and encoder (docs/media-io.md)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import struct
 import zipfile
 
 import numpy as np
@@ -12,7 +13,7 @@ import numpy as np
 from . import cdf, container, ecdf, intnet, rans
 
 KEY, P, B = 0, 1, 2
-HYPER_LATENT, LATENT, MOTION, RESIDUAL_MODEL, COPY_BLOCKS = 1, 2, 3, 5, 6
+HYPER_LATENT, LATENT, MOTION, RESIDUAL_MODEL, COPY_BLOCKS, RESIDUAL_ROI = 1, 2, 3, 5, 6, 9
 PADDED_WIDTH, PADDED_HEIGHT, RESIDUAL_STEP = 4, 5, 10
 INTER_TABLES = 48
 INTER_TABLES_SHA256 = "8df682019e80055b6bdc2beec9f0a28a2f1edc8c774beb1e3717766ff50a6dd1"
@@ -123,7 +124,21 @@ def inter_frame(frame: container.Frame, latent_channels: int, tables) -> dict[st
     if tile:
         spatial = np.repeat(np.repeat(tile_offsets, tile, 0), tile, 1)[:h, :w]
     indexes = np.clip(channel[:, None, None] + spatial[None], 0, INTER_TABLES - 1)
-    out["residual"] = rans.decode(frame.section(LATENT), rows, offsets, indexes)
+    stream = frame.section(LATENT)
+    region = frame.section(RESIDUAL_ROI)
+    if region is not None:  # docs/roi.md, "Inter frames": levels, map, then the residual
+        count = region[0]
+        levels = [struct.unpack_from("<Hb", region, 1 + 3 * k) for k in range(count)]
+        table, = region[1 + 3 * count: 2 + 3 * count]
+        (length,) = struct.unpack_from("<I", region, 2 + 3 * count)
+        start = 6 + 3 * count
+        level_map = _undifference(rans.decode(region[start: start + length], rows, offsets, np.full((h, w), table)))
+        shifts = np.array([d for _, d in levels])[level_map]
+        indexes = np.clip(indexes + shifts[None], 0, INTER_TABLES - 1)
+        stream = region[start + length:]
+        out["region_map"] = level_map
+        out["region_step_sixteenths"] = np.array([c for c, _ in levels])
+    out["residual"] = rans.decode(stream, rows, offsets, indexes)
     motion = frame.section(MOTION)
     if motion is not None:
         mode, block_log2, fraction_bits = motion[:3]

@@ -66,11 +66,13 @@ constexpr uint8_t kCompactMajorVersion = 1;
 constexpr size_t kCompactFixedHeaderSize = 22;
 constexpr uint8_t kCompactFlagCopyBlocks = 1u << 0;
 constexpr uint8_t kCompactFlagLatentPrediction = 1u << 1;  // P frames: parameter 16 = 1
-constexpr uint8_t kCompactKnownFlags = kCompactFlagCopyBlocks | kCompactFlagLatentPrediction;
+constexpr uint8_t kCompactFlagResidualRoi = 1u << 2;  // RESIDUAL_ROI (9) in place of LATENT (2)
+constexpr uint8_t kCompactKnownFlags = kCompactFlagCopyBlocks | kCompactFlagLatentPrediction | kCompactFlagResidualRoi;
 // Parameter keys and section kinds a compact frame carries (docs/video.md).
 constexpr uint16_t kKeyGopIndex = 6, kKeyReferenceDistance = 7, kKeyDisplayIndex = 8,
                    kKeyForwardReferenceDistance = 9, kKeyResidualStep = 10, kKeyLatentPrediction = 16;
-constexpr uint16_t kKindLatent = 2, kKindMotion = 3, kKindResidualModel = 5, kKindCopyBlocks = 6;
+constexpr uint16_t kKindLatent = 2, kKindMotion = 3, kKindResidualModel = 5, kKindCopyBlocks = 6,
+                   kKindResidualRoi = 9;
 
 // Appends a frame to *out. Sections are given as views; their CRCs are computed here.
 Status write_frame(const FrameHeader& header, const std::vector<SectionView>& sections, std::vector<uint8_t>* out,
@@ -82,7 +84,7 @@ Status parse_frame(const uint8_t* data, size_t size, FrameView* out, std::string
 
 // Writes a P or B frame in the compact layout: the parameters must be exactly display index,
 // GOP index, reference distance(s) and residual step, the sections [motion (B)], residual
-// model, latent, [copied blocks]; kInvalidArgument otherwise. The model id is not written.
+// model, latent or residual ROI, [copied blocks]; kInvalidArgument otherwise. The model id is not written.
 Status write_compact_frame(const FrameHeader& header, const std::vector<SectionView>& sections,
                            std::vector<uint8_t>* out, std::string* detail);
 

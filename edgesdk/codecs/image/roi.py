@@ -122,52 +122,74 @@ def quant_map(cells: np.ndarray, steps: Sequence[float], tables) -> QuantMap:
     return QuantMap(codes, shifts, np.where(cells, 0, 1).astype(np.uint8))
 
 
-def encode_section(qmap: QuantMap, latent_stream: bytes) -> bytes:
-    """The ``ROI_LATENT`` payload: level count, (step code u16, shift i8) per level, the map's
-    table, its stream's length (u32) and stream, then ``latent_stream``."""
+def encode_level_map(levels: np.ndarray) -> bytes:
+    """A level map (uint8 [h, w]) as ROI sections code it: grid differences with one inter
+    table, its index (u8), the stream's length (u32) and the stream. Shared by ``ROI_LATENT``
+    and the inter frames' ``RESIDUAL_ROI`` (edgesdk.codecs.video.roi)."""
     from edgesdk.codecs.video.residual import best_table, grid_differences, inter_tables
 
+    values = grid_differences(levels.astype(np.int64))
+    table = best_table(values)
+    stream = inter_tables().encode(values[None], np.full((1, *values.shape), table, np.int32))
+    return bytes([table]) + struct.pack("<I", len(stream)) + stream
+
+
+def decode_level_map(data: memoryview, grid: tuple[int, int], count: int) -> tuple[np.ndarray, memoryview]:
+    """(level map uint8 [h, w] with levels below ``count``, the bytes after it) of
+    :func:`encode_level_map`'s output at the start of ``data``; TruncatedError or
+    CorruptedError on damaged input, allocating only the map's cells."""
+    from edgesdk.codecs.video.residual import grid_undifferences, inter_tables
+
+    if len(data) < 5:
+        raise TruncatedError("ROI map header (table, length) is cut short")
+    table = data[0]
+    if table >= _NUM_MAP_TABLES:
+        raise CorruptedError("ROI section names a CDF table out of range")
+    (length,) = struct.unpack_from("<I", data, 1)
+    if length > len(data) - 5:
+        raise TruncatedError(f"ROI map stream declares {length} bytes, {len(data) - 5} follow")
+    diff = inter_tables().decode(data[5:5 + length], np.full((1, *grid), table, np.int32))[0]
+    level_map = grid_undifferences(diff.astype(np.int64))
+    if level_map.min(initial=0) < 0 or level_map.max(initial=0) >= count:
+        raise CorruptedError(f"ROI map has levels outside 0 … {count - 1}")
+    return level_map.astype(np.uint8), data[5 + length:]
+
+
+def encode_section(qmap: QuantMap, latent_stream: bytes) -> bytes:
+    """The ``ROI_LATENT`` payload: level count, (step code u16, shift i8) per level, the map
+    (:func:`encode_level_map`), then ``latent_stream``."""
     count = len(qmap.step_codes)
     if not 1 <= count <= MAX_LEVELS or len(qmap.shifts) != count:
         raise InvalidArgumentError(f"an ROI map has 1 … {MAX_LEVELS} levels, each with a step and a shift")
     if any(not 1 <= c <= MAX_STEP_CODE for c in qmap.step_codes) or any(abs(s) > MAX_SHIFT for s in qmap.shifts):
         raise InvalidArgumentError("ROI level step or shift out of range")
-    values = grid_differences(qmap.levels.astype(np.int64))
-    table = best_table(values)
-    stream = inter_tables().encode(values[None], np.full((1, *values.shape), table, np.int32))
     header = bytes([count]) + b"".join(struct.pack("<Hb", c, s) for c, s in zip(qmap.step_codes, qmap.shifts))
-    return header + bytes([table]) + struct.pack("<I", len(stream)) + stream + bytes(latent_stream)
+    return header + encode_level_map(qmap.levels) + bytes(latent_stream)
 
 
 def decode_section(data: bytes | memoryview, grid: tuple[int, int]) -> tuple[QuantMap, memoryview]:
     """(quantizer map of a latent of ``grid`` cells, the latent stream) of a ``ROI_LATENT``
     payload; TruncatedError or CorruptedError on damaged input, before allocating more than
     the map's cells."""
-    from edgesdk.codecs.video.residual import grid_undifferences, inter_tables
-
     data = memoryview(data)
     if len(data) < 1:
         raise TruncatedError("ROI section is empty")
     count = data[0]
     if not 1 <= count <= MAX_LEVELS:
         raise CorruptedError(f"ROI section declares {count} levels, not 1 … {MAX_LEVELS}")
-    end = 1 + 3 * count + 1 + 4
+    end = 1 + 3 * count
     if len(data) < end:
         raise TruncatedError("ROI section is shorter than its level table")
     levels = [struct.unpack_from("<Hb", data, 1 + 3 * k) for k in range(count)]
     codes, shifts = tuple(c for c, _ in levels), tuple(s for _, s in levels)
-    if any(not 1 <= c <= MAX_STEP_CODE for c in codes):
-        raise CorruptedError(f"ROI step codes {codes} outside 1 … {MAX_STEP_CODE}")
+    check_step_codes(codes)
     if any(abs(s) > MAX_SHIFT for s in shifts):
         raise CorruptedError(f"ROI index shifts {shifts} outside ±{MAX_SHIFT}")
-    table = data[1 + 3 * count]
-    if table >= _NUM_MAP_TABLES:
-        raise CorruptedError("ROI section names a CDF table out of range")
-    (length,) = struct.unpack_from("<I", data, end - 4)
-    if length > len(data) - end:
-        raise TruncatedError(f"ROI map stream declares {length} bytes, {len(data) - end} follow")
-    diff = inter_tables().decode(data[end:end + length], np.full((1, *grid), table, np.int32))[0]
-    level_map = grid_undifferences(diff.astype(np.int64))
-    if level_map.min(initial=0) < 0 or level_map.max(initial=0) >= count:
-        raise CorruptedError(f"ROI map has levels outside 0 … {count - 1}")
-    return QuantMap(codes, shifts, level_map.astype(np.uint8)), data[end + length:]
+    level_map, latent_stream = decode_level_map(data[end:], grid, count)
+    return QuantMap(codes, shifts, level_map), latent_stream
+
+
+def check_step_codes(codes: tuple[int, ...]) -> None:
+    """CorruptedError unless every step code read from a stream is in 1 … MAX_STEP_CODE."""
+    if any(not 1 <= c <= MAX_STEP_CODE for c in codes):
+        raise CorruptedError(f"ROI step codes {codes} outside 1 … {MAX_STEP_CODE}")

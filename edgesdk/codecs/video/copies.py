@@ -10,7 +10,7 @@ from edgesdk.codecs.video.syntax import cell_errors, reconstruct, show_copied_bl
 
 
 def measured_copies(codec: HyperpriorImageCodec, source: np.ndarray, prediction: np.ndarray, y_pred: np.ndarray,
-                    residual: np.ndarray, step: float, tolerance: float) -> tuple[np.ndarray, np.ndarray | None,
+                    residual: np.ndarray, step: float | np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray | None,
                                                                                 np.ndarray, np.ndarray]:
     """(residual, copied cells or None, decoded picture, generator error per cell): synthesise,
     mark the cells whose prediction error is at most ``tolerance`` times the generator's, drop
@@ -28,7 +28,7 @@ def measured_copies(codec: HyperpriorImageCodec, source: np.ndarray, prediction:
 
 
 def predicted_copies(codec: HyperpriorImageCodec, source: np.ndarray, prediction: np.ndarray, y_pred: np.ndarray,
-                     residual: np.ndarray, step: float, tolerance: float,
+                     residual: np.ndarray, step: float | np.ndarray, tolerance: float,
                      expected_error: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
     """As :func:`measured_copies` with one synthesis: cells are compared with
     ``expected_error`` (the generator's error per cell on an earlier frame) instead of this

@@ -218,7 +218,7 @@ class VideoDecoder:
 
     def _predicted(self, syntax: FrameSyntax, prediction: np.ndarray, y_pred: np.ndarray) -> DecodedFrame:
         """The picture of an inter frame from its prediction and the prediction's latent."""
-        y_hat = latent_sum(y_pred, syntax.residual, syntax.step)
+        y_hat = latent_sum(y_pred, syntax.residual, syntax.residual_steps)
         image = synthesized(self.codec, y_hat, syntax.height, syntax.width)
         image = show_copied_blocks(image, prediction, syntax.copy_blocks)
         return DecodedFrame(image, syntax.display_index, syntax.frame_type, syntax, y_hat)

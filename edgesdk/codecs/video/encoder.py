@@ -21,6 +21,7 @@ from edgesdk.codecs.video.background import BACKGROUND_ID_MODULUS, DEFAULT_SCENE
     scene_change
 from edgesdk.codecs.video.residual import TILE_SIZES, encode_residual
 from edgesdk.codecs.video.copies import measured_copies, predicted_copies
+from edgesdk.codecs.video.roi import QuantMap, encode_region, residual_region, residual_shifts, residual_steps
 from edgesdk.codecs.video.syntax import Reference, latent_sum
 from edgesdk.codecs.video.syntax import DECISION_HISTORY, DEFAULT_COPY_TOLERANCE, DEFAULT_MAX_GOP_LENGTH, DEFAULT_MAX_REFERENCE_DISTANCE, DISPLAY_MODULUS, MAX_RESIDUAL, STEP_FRACTION_BITS, STRUCTURE_B, STRUCTURE_P, cell_errors, image_codec_of, latent_of, reconstruct, step_code
 
@@ -34,7 +35,7 @@ class _Input:
     gop_index: int
     image: np.ndarray
     latent: np.ndarray | None = None  # y of the original, computed once
-    roi: object = None  # region of interest (mask, rectangles or image → region), used if coded as a keyframe
+    roi: object = None  # region of interest (mask or rectangles; a callable's result on the image)
 
 
 @dataclass
@@ -80,8 +81,8 @@ class VideoEncoder:
     (parameter 16) instead of analysing its decoded picture: no re-analysis loss, and one
     transform less on both sides. With ``predicted_copies``, copied cells are chosen against
     the generator's error on the previous synthesised frame, so each inter frame is
-    synthesised once instead of twice. ``roi`` (mask, rectangles, or image → region, run on
-    keyframes only) codes keyframes with region-of-interest quantization (docs/roi.md).
+    synthesised once instead of twice. ``roi`` (mask, rectangles, or image → region) quantizes
+    every frame's latent or residual by ``roi_steps`` inside and outside it (docs/roi.md).
     """
 
     def __init__(
@@ -177,12 +178,13 @@ class VideoEncoder:
 
     def push(self, frame: np.ndarray, roi: object = None) -> None:
         """Adds the next frame in display order; its packets appear in :meth:`pull` once coded.
-        ``roi`` (else the encoder's ``roi``) applies if the frame is coded as a keyframe."""
+        ``roi`` (else the encoder's ``roi``) is this frame's region of interest."""
         pixels = check_image(frame)
         if self._size is not None and pixels.shape[:2] != self._size:
             self._finish_group()  # a new size starts a new GOP
             self._gop_index = 0
-        item = _Input(self._display, self._gop_index, pixels, roi=self.roi if roi is None else roi)
+        roi = self.roi if roi is None else roi
+        item = _Input(self._display, self._gop_index, pixels, roi=roi(pixels) if callable(roi) else roi)
         self._display = (self._display + 1) % DISPLAY_MODULUS
         self._gop_index = (self._gop_index + 1) % self.keyframe_interval
         if item.gop_index == 0:
@@ -241,8 +243,7 @@ class VideoEncoder:
                 self.gop_starts.append((item.display, f"keyframe: scene change ({changed:.0%} of cells)"))
         else:
             self.gop_starts.append((item.display, "keyframe"))
-        region = item.roi(item.image) if callable(item.roi) else item.roi
-        image_frame = Frame.parse(self.codec.encode(item.image, roi=region, roi_steps=self.roi_steps))
+        image_frame = Frame.parse(self.codec.encode(item.image, roi=item.roi, roi_steps=self.roi_steps))
         parameters = {**image_frame.parameters, Parameter.DISPLAY_INDEX: item.display, Parameter.GOP_INDEX: 0}
         if self.frame_rate is not None:
             parameters[Parameter.FRAME_RATE_NUMERATOR], parameters[Parameter.FRAME_RATE_DENOMINATOR] = self.frame_rate
@@ -277,9 +278,12 @@ class VideoEncoder:
 
     def _inter_frame(self, frame_type: FrameType, item: _Input, parameters: dict[int, int],
                      residual: np.ndarray, motion: Motion | None, copy_blocks: np.ndarray | None = None) -> bytes:
-        model, stream = encode_residual(residual, self.residual_tile_sizes)
+        region = self._region(item)
+        model, stream = encode_residual(residual, self.residual_tile_sizes, residual_shifts(region))
         sections = [Section(SectionKind.MOTION, encode_motion(motion))] if motion is not None else []
-        sections += [Section(SectionKind.RESIDUAL_MODEL, model), Section(SectionKind.LATENT, stream)]
+        latent = Section(SectionKind.LATENT, stream) if region is None else \
+            Section(SectionKind.RESIDUAL_ROI, encode_region(region, stream))  # old decoders refuse it
+        sections += [Section(SectionKind.RESIDUAL_MODEL, model), latent]
         if copy_blocks is not None:
             sections.append(Section(SectionKind.COPY_BLOCKS, encode_copy_blocks(copy_blocks)))
         height, width = item.image.shape[:2]
@@ -288,21 +292,24 @@ class VideoEncoder:
         return Frame(width=width, height=height, frame_type=frame_type, quality=self.codec.quality,
                      model_id=self.codec.model_id, parameters=parameters, sections=sections, compact=compact).to_bytes()
 
+    def _region(self, item: _Input) -> QuantMap | None:
+        """The step multipliers of ``item``'s residual (None: uniform, no region)."""
+        return residual_region(item.roi, self.roi_steps, *item.image.shape[:2], self._target(item).shape[1:])
+
     def _quantize(self, item: _Input, prediction: np.ndarray, step_code: int,
-                  y_pred: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(y_pred, r) for a prediction of ``item`` (``y_pred``: its latent, when known)."""
+                  y_pred: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float | np.ndarray]:
+        """(y_pred, r, step or steps per cell) for a prediction of ``item`` (``y_pred``: if known)."""
         y_pred = latent_of(self.codec, prediction) if y_pred is None else y_pred
-        step = step_code / (1 << STEP_FRACTION_BITS)
+        step = residual_steps(step_code / (1 << STEP_FRACTION_BITS), self._region(item))
         scaled = np.rint((self._target(item).astype(np.float64) - y_pred) / step)
-        return y_pred, np.clip(scaled, -MAX_RESIDUAL, MAX_RESIDUAL).astype(np.int32)
+        return y_pred, np.clip(scaled, -MAX_RESIDUAL, MAX_RESIDUAL).astype(np.int32), step
 
     def _decide_copies(self, item: _Input, prediction: np.ndarray, y_pred: np.ndarray, residual: np.ndarray,
-                     step_code: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+                       step: float | np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         """(residual, copied cells or None, decoded picture) of an inter frame. With
         ``copy_blocks``, latent cells where the prediction's squared error is at most
         ``copy_tolerance`` times the generator's output's are shown as the prediction and
         their residual is dropped."""
-        step = step_code / (1 << STEP_FRACTION_BITS)
         if not self.copy_blocks:
             return residual, None, reconstruct(self.codec, y_pred, residual, step, *item.image.shape[:2])
         expected = self._generator_error
@@ -323,10 +330,10 @@ class VideoEncoder:
         if self.latent_prediction:
             y_pred = reference.latent
             parameters[Parameter.LATENT_PREDICTION] = 1
-        y_pred, residual = self._quantize(item, reference.image, self.p_step_code, y_pred)
-        residual, copied, decoded = self._decide_copies(item, reference.image, y_pred, residual, self.p_step_code)
+        y_pred, residual, step = self._quantize(item, reference.image, self.p_step_code, y_pred)
+        residual, copied, decoded = self._decide_copies(item, reference.image, y_pred, residual, step)
         data = self._inter_frame(FrameType.P, item, parameters, residual, None, copied)
-        y_hat = latent_sum(y_pred, residual, self.p_step_code / (1 << STEP_FRACTION_BITS))
+        y_hat = latent_sum(y_pred, residual, step)
         return _Coded(item, data, FrameType.P), Reference(item.display, item.gop_index, decoded, item.image, y_hat)
 
     def _code_b(self, item: _Input, past: Reference, future: Reference) -> tuple[_Coded, dict[str, int], str]:
@@ -350,7 +357,7 @@ class VideoEncoder:
             motion = Motion(mode, self.block_size.bit_length() - 1, self.motion_fraction_bits,
                             forward if uses_past else None, backward if uses_future else None)
             prediction = interpolate(motion, past.image, future.image, past_distance, future_distance)
-            y_pred, residual = self._quantize(item, prediction, self.b_step_code)
+            y_pred, residual, step = self._quantize(item, prediction, self.b_step_code)
             data = self._inter_frame(FrameType.B, item, parameters, residual, motion)
             sizes[mode.name.lower()] = len(data)
             if best is None or len(data) < len(best[0]):
@@ -358,7 +365,7 @@ class VideoEncoder:
         assert best is not None
         data, best_mode, prediction, y_pred, residual, motion = best
         if self.copy_blocks:  # B frames are never references: their picture is only needed to choose cells
-            residual, copied, _ = self._decide_copies(item, prediction, y_pred, residual, self.b_step_code)
+            residual, copied, _ = self._decide_copies(item, prediction, y_pred, residual, step)
             if copied is not None:
                 data = self._inter_frame(FrameType.B, item, parameters, residual, motion, copied)
         return _Coded(item, data, FrameType.B), sizes, best_mode

@@ -10,7 +10,8 @@ The residual's table of element (c, i, j) is ``clip(a[c] + b[tile(i, j)], 0, T -
 index per latent channel plus, optionally, one offset per spatial tile (where the picture
 moves, every channel's residual is larger). The encoder fits ``a`` and ``b`` to the residual
 and keeps the layout (no tiles, or tiles of 2, 4 or 8 latent elements) whose stream is
-shortest. Layout of the side information: docs/video.md.
+shortest. Layout of the side information: docs/video.md. A frame with a region of interest
+adds a per-cell shift to every index (``clip(clip(a[c] + b[tile]) + shift(i, j))``, docs/roi.md).
 """
 
 from __future__ import annotations
@@ -134,23 +135,44 @@ class ResidualModel:
         return np.clip(self.channel_indexes[:m, None, None] + spatial[None], 0, NUM_TABLES - 1).astype(np.int32)
 
 
+def _shifted(indexes: np.ndarray, shifts: np.ndarray | None) -> np.ndarray:
+    """Table indexes [M, h, w] plus a region's per-cell ``shifts`` [h, w], clipped to the tables."""
+    if shifts is None:
+        return indexes
+    return np.clip(indexes + shifts[None], 0, NUM_TABLES - 1).astype(np.int32)
+
+
+def _shifted_costs(values: np.ndarray, groups: np.ndarray, num_groups: int, shifts: np.ndarray | None) -> np.ndarray:
+    """[num_groups, NUM_TABLES] estimated bits of each group with each table before a region's
+    per-cell ``shifts`` (added to the table of each cell; None: no region)."""
+    if shifts is None:
+        return _group_costs(values, groups, num_groups)
+    levels, level_of = np.unique(shifts, return_inverse=True)  # a region has a few distinct shifts
+    level_of = np.broadcast_to(level_of.reshape(shifts.shape)[None], values.shape)
+    costs = _group_costs(values, groups * levels.size + level_of, num_groups * levels.size)
+    costs = costs.reshape(num_groups, levels.size, NUM_TABLES)
+    tables = np.arange(NUM_TABLES)
+    return sum(costs[:, k, np.clip(tables + shift, 0, NUM_TABLES - 1)] for k, shift in enumerate(levels))
+
+
 def _tile_grid(shape: tuple[int, int, int], tile: int) -> tuple[int, int]:
     _, h, w = shape
     return -(-h // tile), -(-w // tile)
 
 
-def _fit_model(residual: np.ndarray, tile: int, rounds: int = 3) -> ResidualModel:
-    """Channel indexes (and tile offsets) that minimise the estimated bits of ``residual``."""
+def _fit_model(residual: np.ndarray, tile: int, rounds: int = 3, shifts: np.ndarray | None = None) -> ResidualModel:
+    """Channel indexes (and tile offsets) that minimise the estimated bits of ``residual``
+    (coded with a region's ``shifts`` added to the indexes)."""
     m, h, w = residual.shape
     if tile == 0:
         groups = np.broadcast_to(np.arange(m)[:, None, None], residual.shape)
-        costs = _group_costs(residual, groups, m)  # [M, T]
+        costs = _shifted_costs(residual, groups, m, shifts)  # [M, T]
         return ResidualModel(0, costs.argmin(1).astype(np.int32), np.zeros((0, 0), np.int32))
     tiles_y, tiles_x = _tile_grid(residual.shape, tile)
     num_tiles = tiles_y * tiles_x
     tile_of = (np.arange(h) // tile)[:, None] * tiles_x + (np.arange(w) // tile)[None, :]
     groups = np.arange(m)[:, None, None] * num_tiles + tile_of[None]
-    costs = _group_costs(residual, groups, m * num_tiles).reshape(m, num_tiles, NUM_TABLES)
+    costs = _shifted_costs(residual, groups, m * num_tiles, shifts).reshape(m, num_tiles, NUM_TABLES)
     channel = costs.sum(1).argmin(1)
     offsets = np.zeros(num_tiles, dtype=np.int64)
     costs = costs.astype(np.float32)
@@ -212,8 +234,10 @@ def _decode_model(data: bytes | memoryview, shape: tuple[int, int, int]) -> Resi
     return ResidualModel(tile, channel.astype(np.int32), offsets.reshape(tiles_y, tiles_x).astype(np.int32))
 
 
-def encode_residual(residual: np.ndarray, tile_sizes: tuple[int, ...] = TILE_SIZES) -> tuple[bytes, bytes]:
-    """Codes an integer residual [M, h, w]; returns (model, stream), the shortest of ``tile_sizes``."""
+def encode_residual(residual: np.ndarray, tile_sizes: tuple[int, ...] = TILE_SIZES,
+                    shifts: np.ndarray | None = None) -> tuple[bytes, bytes]:
+    """Codes an integer residual [M, h, w]; returns (model, stream), the shortest of ``tile_sizes``.
+    ``shifts`` (int [h, w], a region of interest's) are added to every element's table index."""
     residual = np.asarray(residual)
     if residual.ndim != 3 or residual.dtype.kind not in "iu":
         raise InvalidArgumentError(f"expected an integer residual [M, h, w], got {residual.dtype} {residual.shape}")
@@ -221,11 +245,12 @@ def encode_residual(residual: np.ndarray, tile_sizes: tuple[int, ...] = TILE_SIZ
         raise InvalidArgumentError("tile_sizes must be a non-empty list of values in 0..64")
     tables = inter_tables()
     best: tuple[bytes, bytes] | None = None
+    levels = 1 if shifts is None else np.unique(shifts).size  # the fit's groups grow with them
     for tile in tile_sizes:
-        if tile and residual.shape[0] * np.prod(_tile_grid(residual.shape, tile)) > FIT_BUDGET:
+        if tile and residual.shape[0] * np.prod(_tile_grid(residual.shape, tile)) * levels > FIT_BUDGET:
             continue
-        model = _fit_model(residual, tile)
-        coded = (_encode_model(model), tables.encode(residual, model.indexes(residual.shape)))
+        model = _fit_model(residual, tile, shifts=shifts)
+        coded = (_encode_model(model), tables.encode(residual, _shifted(model.indexes(residual.shape), shifts)))
         if best is None or len(coded[0]) + len(coded[1]) < len(best[0]) + len(best[1]):
             best = coded
     if best is None:
@@ -233,10 +258,12 @@ def encode_residual(residual: np.ndarray, tile_sizes: tuple[int, ...] = TILE_SIZ
     return best
 
 
-def decode_residual(model: bytes | memoryview, stream: bytes | memoryview, shape: tuple[int, int, int]) -> np.ndarray:
-    """The int32 residual [M, h, w] of :func:`encode_residual`'s output; raises on damaged input."""
+def decode_residual(model: bytes | memoryview, stream: bytes | memoryview, shape: tuple[int, int, int],
+                    shifts: np.ndarray | None = None) -> np.ndarray:
+    """The int32 residual [M, h, w] of :func:`encode_residual`'s output (with the same
+    ``shifts``); raises on damaged input."""
     residual_model = _decode_model(model, shape)
-    return inter_tables().decode(stream, residual_model.indexes(shape))
+    return inter_tables().decode(stream, _shifted(residual_model.indexes(shape), shifts))
 
 
 def grid_differences(values: np.ndarray) -> np.ndarray:

@@ -21,6 +21,8 @@ from edgesdk.codecs.image.codec import (
 from edgesdk.codecs.video.background import background_parameters
 from edgesdk.codecs.video.motion import Motion, decode_copy_blocks, decode_motion
 from edgesdk.codecs.video.residual import decode_residual
+from edgesdk.codecs.image.roi import QuantMap
+from edgesdk.codecs.video.roi import decode_region, residual_shifts, residual_steps
 from edgesdk.limits import DEFAULT_MAX_GOP_LENGTH, DEFAULT_MAX_REFERENCE_DISTANCE, DEFAULT_MAX_VIDEO_PIXELS, Limits  # noqa: F401
 
 
@@ -68,13 +70,14 @@ def latent_shape(codec: HyperpriorImageCodec, height: int, width: int) -> tuple[
     return (codec.entropy_model.latent_channels, *latent_grid(height, width))
 
 
-def latent_sum(y_pred: np.ndarray, residual: np.ndarray, step: float) -> np.ndarray:
-    """ŷ = y_pred + step · r in float32 (step a multiple of 1/16: exact), the generator's input
-    and, for latent prediction, the next P frame's y_pred."""
-    return y_pred.astype(np.float32) + np.float32(step) * residual.astype(np.float32)
+def latent_sum(y_pred: np.ndarray, residual: np.ndarray, step: float | np.ndarray) -> np.ndarray:
+    """ŷ = y_pred + step · r in float32, the generator's input and, for latent prediction, the
+    next P frame's y_pred. ``step``: a multiple of 1/16, or one per latent cell ([h, w], a region
+    of interest: multiples of 1/256); either is exact in float32."""
+    return y_pred.astype(np.float32) + np.asarray(step, np.float32) * residual.astype(np.float32)
 
 
-def reconstruct(codec: HyperpriorImageCodec, y_pred: np.ndarray, residual: np.ndarray, step: float,
+def reconstruct(codec: HyperpriorImageCodec, y_pred: np.ndarray, residual: np.ndarray, step: float | np.ndarray,
                  height: int, width: int) -> np.ndarray:
     """The decoded picture ``g_s(y_pred + step · r)``, HxWx3 uint8."""
     return synthesized(codec, latent_sum(y_pred, residual, step), height, width)
@@ -145,6 +148,12 @@ class FrameSyntax:
     background_id: int | None = None  # keyframes kept as the background under this id
     background_reference: int | None = None  # P frames at GOP index 0: predicted from this background
     latent_prediction: bool = False  # P frames: y_pred is the reference's ŷ (parameter 16)
+    region: QuantMap | None = None  # P, B: step scales and table shifts per latent cell (RESIDUAL_ROI)
+
+    @property
+    def residual_steps(self) -> float | np.ndarray:
+        """The residual's quantizer step: :attr:`step`, or per latent cell with a region."""
+        return residual_steps(self.step, self.region)
 
 
 def bounded_parameter(frame: Frame, key: Parameter, low: int, high: int) -> int:
@@ -206,12 +215,25 @@ def parse_video_frame(data: bytes | bytearray | memoryview, latent_channels: int
     motion = None
     if frame.frame_type == FrameType.B:
         motion = decode_motion(required_section(frame, SectionKind.MOTION), frame.height, frame.width)
-    residual = decode_residual(required_section(frame, SectionKind.RESIDUAL_MODEL), required_section(frame, SectionKind.LATENT), shape)
+    region, stream = residual_stream(frame, shape[1:])
+    residual = decode_residual(required_section(frame, SectionKind.RESIDUAL_MODEL), stream, shape,
+                               residual_shifts(region))
     copy_section = frame.section(SectionKind.COPY_BLOCKS)
     copy_blocks = decode_copy_blocks(copy_section.data, shape[1:]) if copy_section is not None else None
     return frame, FrameSyntax(**common, past_distance=past, future_distance=future, step=step,
                               residual=residual, motion=motion, copy_blocks=copy_blocks,
-                              latent_prediction=latent_prediction == 1)
+                              latent_prediction=latent_prediction == 1, region=region)
+
+
+def residual_stream(frame: Frame, grid: tuple[int, int]) -> tuple[QuantMap | None, memoryview | bytes]:
+    """(region or None, residual stream) of an inter frame: from ``RESIDUAL_ROI`` when present
+    (docs/roi.md), else ``LATENT``; CorruptedError for both or neither."""
+    region_section = frame.section(SectionKind.RESIDUAL_ROI)
+    if region_section is None:
+        return None, required_section(frame, SectionKind.LATENT)
+    if frame.section(SectionKind.LATENT) is not None:
+        raise CorruptedError("inter frame has both a LATENT and a RESIDUAL_ROI section")
+    return decode_region(region_section.data, grid)
 
 
 def latent_grid(height: int, width: int) -> tuple[int, int]:

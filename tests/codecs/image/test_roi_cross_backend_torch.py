@@ -1,4 +1,4 @@
-"""Region-of-interest streams (docs/roi.md) parse identically on ONNX Runtime fp32, ONNX
+"""Region-of-interest streams (docs/roi.md; keyframes and P frames) parse identically on ONNX Runtime fp32, ONNX
 Runtime with fp16 graphs and PyTorch: every decoder gets the same ŷ, bit for bit, from the
 same bytes, whichever backend encoded them; pixels differ by float noise only."""
 
@@ -36,12 +36,17 @@ def test_roi_streams_parse_identically_on_every_backend():
             assert psnr(image, reference_image) > 35, (encoder_name, name)
 
 
-def test_video_with_roi_keyframes_parses_identically_on_every_backend():
+@pytest.mark.parametrize("latent_prediction", [False, True])
+def test_video_with_roi_parses_identically_on_every_backend(latent_prediction):
+    """Keyframes (ROI_LATENT) and P frames (RESIDUAL_ROI) with a region: the same residual,
+    region and keyframe ŷ on every backend; with latent prediction, P frames' ŷ (the
+    keyframe's plus step × scale × r) is the same bit for bit too."""
     from edgesdk.codecs.video import VideoDecoder, VideoEncoder
 
     photo = default_sample_image()[100:292, 200:456]
     frames = [np.roll(photo, k, axis=1) for k in range(4)]
-    encoder = VideoEncoder(ImageCodec(quality=2, threads=1).codec(), keyframe_interval=2, b_frames=0, roi=BOX)
+    encoder = VideoEncoder(ImageCodec(quality=2, threads=1).codec(), keyframe_interval=2, b_frames=0, roi=BOX,
+                           latent_prediction=latent_prediction)
     for frame in frames:
         encoder.push(frame)
     encoder.flush()
@@ -54,11 +59,15 @@ def test_video_with_roi_keyframes_parses_identically_on_every_backend():
             decoder.push(packet)
         decoder.flush()
         results.append(decoder.pull())
+    assert [d.syntax.region is not None for d in results[0]] == [False, True, False, True]
     for other in results[1:]:
         assert [d.display_index for d in other] == [d.display_index for d in results[0]] == [0, 1, 2, 3]
         for mine, theirs in zip(results[0], other):
-            if mine.frame_type.name == "KEY":
+            if mine.frame_type.name == "KEY" or latent_prediction:
                 np.testing.assert_array_equal(mine.latent, theirs.latent)
-            else:
+            if mine.frame_type.name != "KEY":
                 np.testing.assert_array_equal(mine.syntax.residual, theirs.syntax.residual)
+                assert (mine.syntax.region.step_codes, mine.syntax.region.shifts) == \
+                    (theirs.syntax.region.step_codes, theirs.syntax.region.shifts)
+                np.testing.assert_array_equal(mine.syntax.region.levels, theirs.syntax.region.levels)
             assert psnr(mine.image, theirs.image) > 30
