@@ -264,6 +264,30 @@ TEST_CASE(compact_frame_round_trip_and_implied_fields) {
     CHECK(view.header.parameters.size() == 5 && view.header.parameters[3].key == kKeyForwardReferenceDistance);
 }
 
+// A P frame whose residual travels in RESIDUAL_ROI: flag bit 2 on the wire, kind 9 in the
+// latent's slot when parsed, and a frame with both LATENT and RESIDUAL_ROI cannot be written.
+TEST_CASE(compact_frame_residual_roi_takes_the_latent_slot) {
+    FrameHeader h;
+    h.frame_type = FrameType::kPredicted;
+    h.width = 64, h.height = 48;
+    h.parameters = {{kKeyDisplayIndex, 2}, {kKeyGopIndex, 2}, {kKeyReferenceDistance, 1}, {kKeyResidualStep, 16}};
+    static const uint8_t model[] = {7}, roi[] = {1, 2, 3}, copies[] = {0xAA};
+    std::vector<uint8_t> out;
+    CHECK_STATUS(write_compact_frame(h, {{kKindResidualModel, model, 1, 0}, {kKindResidualRoi, roi, 3, 0},
+                                         {kKindCopyBlocks, copies, 1, 0}}, &out, nullptr), Status::kOk);
+    CHECK(out[6] == (kCompactFlagResidualRoi | kCompactFlagCopyBlocks));
+    FrameView view;
+    CHECK_STATUS(parse_frame(out.data(), out.size(), &view, nullptr), Status::kOk);
+    CHECK(view.sections.size() == 3 && view.sections[1].kind == kKindResidualRoi && view.sections[1].size == 3 &&
+          view.sections[1].data[2] == 3 && view.sections[2].kind == kKindCopyBlocks);
+    std::vector<uint8_t> rewritten;
+    CHECK_STATUS(write_compact_frame(view.header, view.sections, &rewritten, nullptr), Status::kOk);
+    CHECK(rewritten == out);
+    check_cuts_and_flips(out);
+    CHECK_STATUS(write_compact_frame(h, {{kKindResidualModel, model, 1, 0}, {kKindLatent, model, 1, 0},
+                                         {kKindResidualRoi, roi, 3, 0}}, &out, nullptr), Status::kInvalidArgument);
+}
+
 TEST_CASE(compact_frame_every_truncation_and_bit_flip_is_detected) {
     for (FrameType type : {FrameType::kPredicted, FrameType::kBidirectional})
         check_cuts_and_flips(sample_compact_frame(type, true));
