@@ -30,16 +30,11 @@ import numpy as np
 
 from edgesdk.codecs.image.codec import ImageCodec
 from edgesdk.codecs.model import load_image
+from edgesdk.eval.metrics import psnr
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 if not DATA.is_dir():
     DATA = Path("/work/shared/data")
-
-
-def masked_psnr(decoded: np.ndarray, source: np.ndarray, mask: np.ndarray) -> float:
-    """PSNR (RGB, dB) over the pixels where ``mask`` is True."""
-    error = ((decoded.astype(np.float64) - source.astype(np.float64)) ** 2)[mask].mean()
-    return 10 * math.log10(255.0 ** 2 / max(error, 1e-12))
 
 
 def at_equal_bytes(uniform: list[tuple[int, float, float]], size: int) -> tuple[float, float] | None:
@@ -73,12 +68,12 @@ def bench_image(codec: ImageCodec, name: str, qualities, steps) -> list[str]:
     for q in codec.model.qualities:
         data = codec.encode(image, q)
         decoded = codec.decode(data)
-        uniform.append((len(data), masked_psnr(decoded, image, mask), masked_psnr(decoded, image, ~mask)))
+        uniform.append((len(data), psnr(image, decoded, where=mask), psnr(image, decoded, where=~mask)))
     rows = []
     for q in qualities:
         data = codec.encode(image, q, roi=[box], roi_steps=steps)
         decoded = codec.decode(data)
-        rows.append(row(name, q, len(data), masked_psnr(decoded, image, mask), masked_psnr(decoded, image, ~mask),
+        rows.append(row(name, q, len(data), psnr(image, decoded, where=mask), psnr(image, decoded, where=~mask),
                         uniform))
     return rows
 
@@ -136,8 +131,8 @@ def bench_video(codec: ImageCodec, count: int, qualities, steps, preset: str, in
           file=sys.stderr)
 
     def measure(size, _, decoded):
-        inside = np.mean([masked_psnr(d.image, f, mask) for d, f in zip(decoded, frames)])
-        outside = np.mean([masked_psnr(d.image, f, ~mask) for d, f in zip(decoded, frames)])
+        inside = np.mean([psnr(f, d.image, where=mask) for d, f in zip(decoded, frames)])
+        outside = np.mean([psnr(f, d.image, where=~mask) for d, f in zip(decoded, frames)])
         return size, inside, outside
 
     uniform = [measure(*_video(codec, frames, q, None, steps, preset, interval)) for q in codec.model.qualities]
@@ -157,7 +152,7 @@ def bench_p_frames(codec: ImageCodec, count: int, quality: int, steps, preset: s
     def per_frame(run):
         _, inter_bytes, decoded = run
         kept = [(d, frames[d.display_index]) for d in decoded if d.frame_type.name == "P"]
-        return inter_bytes, np.array([[masked_psnr(d.image, f, mask), masked_psnr(d.image, f, ~mask)]
+        return inter_bytes, np.array([[psnr(f, d.image, where=mask), psnr(f, d.image, where=~mask)]
                                       for d, f in kept])
 
     roi_bytes, roi_psnr = per_frame(_video(codec, frames, quality, None, steps, preset, interval, p_step, [box]))

@@ -29,10 +29,13 @@ def check_pair(reference: np.ndarray, decoded: np.ndarray) -> tuple[np.ndarray, 
     return a, b
 
 
-def psnr(reference_uint8: np.ndarray, decoded_uint8: np.ndarray, data_range: float = 255.0) -> float:
-    """PSNR in dB over all pixels and channels of one image; ``inf`` when identical."""
+def psnr(reference_uint8: np.ndarray, decoded_uint8: np.ndarray, data_range: float = 255.0,
+         where: np.ndarray | None = None) -> float:
+    """PSNR in dB over all pixels and channels of one image (``where``: an HxW bool mask, only
+    the pixels where it is True, e.g. inside or outside a region of interest); ``inf`` when identical."""
     a, b = check_pair(reference_uint8, decoded_uint8)
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    squared = (a.astype(np.float64) - b.astype(np.float64)) ** 2
+    mse = float(np.mean(squared if where is None else squared[np.asarray(where, bool)]))
     if mse == 0.0:
         return math.inf
     return 20.0 * math.log10(data_range) - 10.0 * math.log10(mse)

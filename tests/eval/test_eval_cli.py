@@ -60,7 +60,8 @@ def test_video_eval_against_x264(tmp_path):
     # Values, not presence (measured 2026-12-03, shipped lite model on ONNX Runtime fp32): a PSNR is
     # a number within a tolerance of the known one, never None; x264's curve depends on the
     # libx264 in PyAV's wheel, so its BD-rate gets a wide band, but it must be a number.
-    known = {1: (8179, 30.2197), 2: (10339, 31.7444), 3: (13663, 33.1248), 4: (16697, 33.9818)}
+    # (Bytes re-measured after cells over padding alone code the mean: 1.6-2.9% fewer, same PSNR.)
+    known = {1: (8046, 30.2197), 2: (10163, 31.7444), 3: (13275, 33.1248), 4: (16297, 33.9818)}
     for point in report["points"]:
         size, psnr = known[point["quality"]]
         assert isinstance(point["psnr"], float) and point["psnr"] == pytest.approx(psnr, abs=0.05), point

@@ -13,12 +13,6 @@ from edgesdk.bitstream.container import FrameType
 from edgesdk.codecs.video import read_video, write_video
 
 
-@pytest.fixture(scope="module")
-def codec():
-    with edgesdk.ImageCodec(threads=1) as image_codec:
-        yield image_codec
-
-
 def _panning(grey: bool, count: int = 6) -> list[np.ndarray]:
     rng = np.random.default_rng(3)
     y, x = np.mgrid[0:96, 0:160]

@@ -12,14 +12,9 @@ from edgesdk.bitstream.container import Frame, FrameType, SectionKind
 from edgesdk.codecs.image.codec import ImageCodec
 from edgesdk.codecs.model import default_sample_image
 from edgesdk.codecs.video import VideoDecoder, VideoEncoder, preset_options
+from edgesdk.eval.metrics import psnr
 
 BOX = (64, 48, 128, 96)  # x, y, w, h: the middle of the 192x256 crop
-
-
-@pytest.fixture(scope="module")
-def codec():
-    with ImageCodec(threads=1) as codec:
-        yield codec
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +30,6 @@ def mask(shape=(192, 256)):
     inside[y:y + h, x:x + w] = True
     return inside
 
-
-def masked_psnr(a, b, where):
-    error = ((a.astype(np.float64) - b.astype(np.float64)) ** 2)[where].mean()
-    return 10 * np.log10(255.0 ** 2 / error)
 
 
 def code(codec, frames, keyframe_roi=None, inter_roi=None, **options):
@@ -68,8 +59,8 @@ def test_p_frames_are_finer_inside_and_coarser_outside(codec, frames):
     inside = mask()
     for mine, plain, source in list(zip(decoded, uniform, frames))[1:]:
         assert mine.frame_type == FrameType.P and mine.syntax.region is not None
-        assert masked_psnr(mine.image, source, inside) > masked_psnr(plain.image, source, inside) + 0.3
-        assert masked_psnr(mine.image, source, ~inside) < masked_psnr(plain.image, source, ~inside)
+        assert psnr(source, mine.image, where=inside) > psnr(source, plain.image, where=inside) + 0.3
+        assert psnr(source, mine.image, where=~inside) < psnr(source, plain.image, where=~inside)
 
 
 def test_no_region_or_an_empty_one_writes_nothing_new(codec, frames):
@@ -99,6 +90,6 @@ def test_presets_code_and_decode_the_region(codec, frames, preset):
     np.testing.assert_array_equal(reference.image, last_anchor.image)
     _, uniform, _ = code(codec, clip, **options)
     inside = mask()
-    gain = [masked_psnr(m.image, s, inside) - masked_psnr(u.image, s, inside)
+    gain = [psnr(s, m.image, where=inside) - psnr(s, u.image, where=inside)
             for m, u, s in zip(decoded, uniform, clip) if m.frame_type != FrameType.KEY]
     assert np.median(gain) > 0, gain

@@ -1,4 +1,4 @@
-"""Fixtures of the image codec tests: the shipped default model and a real crop of the sample."""
+"""Fixtures of the image and video codec tests: the shipped default model and a real crop of the sample."""
 
 import pytest
 
