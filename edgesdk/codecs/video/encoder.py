@@ -23,7 +23,7 @@ from edgesdk.codecs.video.residual import TILE_SIZES, encode_residual
 from edgesdk.codecs.video.copies import measured_copies, predicted_copies
 from edgesdk.codecs.video.roi import QuantMap, encode_region, residual_region, residual_shifts, residual_steps
 from edgesdk.codecs.video.syntax import Reference, latent_sum
-from edgesdk.codecs.video.syntax import DECISION_HISTORY, DEFAULT_COPY_TOLERANCE, DEFAULT_MAX_GOP_LENGTH, DEFAULT_MAX_REFERENCE_DISTANCE, DISPLAY_MODULUS, MAX_RESIDUAL, STEP_FRACTION_BITS, STRUCTURE_B, STRUCTURE_P, cell_errors, image_codec_of, latent_of, reconstruct, step_code
+from edgesdk.codecs.video.syntax import DECISION_HISTORY, DEFAULT_COPY_TOLERANCE, DEFAULT_MAX_GOP_LENGTH, DEFAULT_MAX_REFERENCE_DISTANCE, DISPLAY_MODULUS, MAX_RESIDUAL, MAX_STEP, STEP_FRACTION_BITS, STRUCTURE_B, STRUCTURE_P, cell_errors, image_codec_of, latent_of, reconstruct, step_code
 
 
 # ------------------------------------------------------------------------------ encoder
@@ -83,6 +83,7 @@ class VideoEncoder:
     the generator's error on the previous synthesised frame, so each inter frame is
     synthesised once instead of twice. ``roi`` (mask, rectangles, or image → region) quantizes
     every frame's latent or residual by ``roi_steps`` inside and outside it (docs/roi.md).
+    B frames (never references) use ``b_step``, by default ``b_step_ratio`` times ``p_step``.
     """
 
     def __init__(
@@ -110,7 +111,7 @@ class VideoEncoder:
         latent_prediction: bool = False,
         predicted_copies: bool = False,
         roi: object = None,
-        roi_steps: tuple[float, float] = DEFAULT_ROI_STEPS,
+        roi_steps: tuple[float, float] = DEFAULT_ROI_STEPS, b_step_ratio: float = 1.0,
     ) -> None:
         self.codec = image_codec_of(image_codec)
         if self.codec.analyze is None or self.codec.synthesize is None:
@@ -128,13 +129,12 @@ class VideoEncoder:
             raise InvalidArgumentError("frame_rate must be (numerator, denominator), both positive")
         self.keyframe_interval = keyframe_interval
         self.b_frames = b_frames
+        if not copy_tolerance > 0 or not b_step_ratio > 0:
+            raise InvalidArgumentError("copy_tolerance and b_step_ratio must be positive")
         self.p_step_code = step_code(p_step)
-        self.b_step_code = step_code(p_step if b_step is None else b_step)
+        self.b_step_code = step_code(min(p_step * b_step_ratio, MAX_STEP) if b_step is None else b_step)
         self.try_p_only = try_p_only
-        if not copy_tolerance > 0:
-            raise InvalidArgumentError("copy_tolerance must be positive")
-        self.copy_blocks = copy_blocks
-        self.copy_tolerance = copy_tolerance
+        self.copy_blocks, self.copy_tolerance = copy_blocks, copy_tolerance
         self.block_size = block_size
         self.search_range = search_range
         self.motion_fraction_bits = motion_fraction_bits

@@ -11,9 +11,10 @@ PRESETS = MappingProxyType({
     # Every structure and interpolation tried per group, copied blocks: the default encoder.
     "exhaustive": MappingProxyType({}),
     # The exhaustive search, the first keyframe kept as the background later GOPs start from,
-    # compact headers on P and B frames. (Latent prediction is even on akiyo but costs a few
-    # percent on foreman: docs/video.md, "Decisions".)
-    "fixed-camera": MappingProxyType({"background": True, "compact_headers": True}),
+    # compact headers on P and B frames, B frames (never references) at twice the P step.
+    # (Latent prediction is even on akiyo but costs a few percent on foreman: docs/video.md,
+    # "Decisions".)
+    "fixed-camera": MappingProxyType({"background": True, "compact_headers": True, "b_step_ratio": 2.0}),
     # Live sources: P frames only (latency: the frame being coded, nothing held), latent
     # prediction, copied blocks chosen with one synthesis, one residual layout, the background
     # and compact headers. Per P frame: one analysis and one synthesis; the decoder one synthesis.

@@ -18,6 +18,7 @@ from edgesdk.codecs.video import (  # noqa: E402
     VideoDecoder,
     VideoEncoder,
     parse_video_frame,
+    preset_options,
     read_video,
     write_video,
 )
@@ -119,6 +120,23 @@ def test_structures_and_interpolations_kept_by_rate(codec, clip, copy_blocks):
             assert len(mode_bytes) == 4 and mode_bytes[mode] == min(mode_bytes.values())
             if not copy_blocks:  # modes are compared before blocks are copied, which changes the size
                 assert mode_bytes[mode] == sizes[display]
+
+
+def test_b_frames_use_the_step_ratio_unless_given_a_step(codec, clip):
+    """B frames carry ``b_step_ratio`` times the P step (fixed-camera: twice), ``b_step`` wins."""
+    def steps(**options):
+        _, packets = encode(codec, clip, keyframe_interval=8, b_frames=3, try_p_only=False, **options)
+        frames = [frame_of(p) for p in packets[:-1]]
+        return {t: {f.parameters[Parameter.RESIDUAL_STEP] for f in frames if f.frame_type == t}
+                for t in (FrameType.P, FrameType.B)}
+
+    p_code = round(STEP * 16)
+    assert steps() == {FrameType.P: {p_code}, FrameType.B: {p_code}}
+    assert steps(b_step_ratio=2.0) == {FrameType.P: {p_code}, FrameType.B: {2 * p_code}}
+    assert steps(b_step_ratio=2.0, b_step=3 * STEP) == {FrameType.P: {p_code}, FrameType.B: {3 * p_code}}
+    assert preset_options("fixed-camera")["b_step_ratio"] == 2.0
+    with pytest.raises(edgesdk.InvalidArgumentError, match="b_step_ratio"):
+        VideoEncoder(codec, b_step_ratio=0)
 
 
 def test_p_only_configuration(codec, clip):
