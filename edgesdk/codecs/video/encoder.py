@@ -84,6 +84,7 @@ class VideoEncoder:
     synthesised once instead of twice. ``roi`` (mask, rectangles, or image → region) quantizes
     every frame's latent or residual by ``roi_steps`` inside and outside it (docs/roi.md).
     B frames (never references) use ``b_step``, by default ``b_step_ratio`` times ``p_step``.
+    With ``skip_copied``, residual streams leave out the elements of copied cells.
     """
 
     def __init__(
@@ -111,7 +112,7 @@ class VideoEncoder:
         latent_prediction: bool = False,
         predicted_copies: bool = False,
         roi: object = None,
-        roi_steps: tuple[float, float] = DEFAULT_ROI_STEPS, b_step_ratio: float = 1.0,
+        roi_steps: tuple[float, float] = DEFAULT_ROI_STEPS, b_step_ratio: float = 1.0, skip_copied: bool = False,
     ) -> None:
         self.codec = image_codec_of(image_codec)
         if self.codec.analyze is None or self.codec.synthesize is None:
@@ -127,18 +128,16 @@ class VideoEncoder:
             raise InvalidArgumentError("block_size must be 8, 16, 32 or 64; motion_fraction_bits 0..2; search_range 0..64")
         if frame_rate is not None and (len(frame_rate) != 2 or min(frame_rate) < 1):
             raise InvalidArgumentError("frame_rate must be (numerator, denominator), both positive")
-        self.keyframe_interval = keyframe_interval
-        self.b_frames = b_frames
+        self.keyframe_interval, self.b_frames = keyframe_interval, b_frames
         if not copy_tolerance > 0 or not b_step_ratio > 0:
             raise InvalidArgumentError("copy_tolerance and b_step_ratio must be positive")
         self.p_step_code = step_code(p_step)
         self.b_step_code = step_code(min(p_step * b_step_ratio, MAX_STEP) if b_step is None else b_step)
         self.try_p_only = try_p_only
         self.copy_blocks, self.copy_tolerance = copy_blocks, copy_tolerance
-        self.block_size = block_size
-        self.search_range = search_range
-        self.motion_fraction_bits = motion_fraction_bits
-        self.motion_cost = motion_cost
+        self.block_size, self.search_range = block_size, search_range
+        self.motion_fraction_bits, self.motion_cost = motion_fraction_bits, motion_cost
+        self.skip_copied = skip_copied
         self.residual_tile_sizes = residual_tile_sizes
         self.frame_rate = frame_rate
         if not 0 <= stream_id < 2**32:
@@ -279,7 +278,8 @@ class VideoEncoder:
     def _inter_frame(self, frame_type: FrameType, item: _Input, parameters: dict[int, int],
                      residual: np.ndarray, motion: Motion | None, copy_blocks: np.ndarray | None = None) -> bytes:
         region = self._region(item)
-        model, stream = encode_residual(residual, self.residual_tile_sizes, residual_shifts(region))
+        model, stream = encode_residual(residual, self.residual_tile_sizes, residual_shifts(region),
+                                        copy_blocks if self.skip_copied else None)
         sections = [Section(SectionKind.MOTION, encode_motion(motion))] if motion is not None else []
         latent = Section(SectionKind.LATENT, stream) if region is None else \
             Section(SectionKind.RESIDUAL_ROI, encode_region(region, stream))  # old decoders refuse it

@@ -11,16 +11,19 @@ PRESETS = MappingProxyType({
     # Every structure and interpolation tried per group, copied blocks: the default encoder.
     "exhaustive": MappingProxyType({}),
     # The exhaustive search, the first keyframe kept as the background later GOPs start from,
-    # compact headers on P and B frames, B frames (never references) at twice the P step.
+    # compact headers on P and B frames, B frames (never references) at twice the P step,
+    # residuals without the elements of copied cells.
     # (Latent prediction is even on akiyo but costs a few percent on foreman: docs/video.md,
     # "Decisions".)
-    "fixed-camera": MappingProxyType({"background": True, "compact_headers": True, "b_step_ratio": 2.0}),
+    "fixed-camera": MappingProxyType({"background": True, "compact_headers": True, "b_step_ratio": 2.0,
+                                      "skip_copied": True}),
     # Live sources: P frames only (latency: the frame being coded, nothing held), latent
-    # prediction, copied blocks chosen with one synthesis, one residual layout, the background
-    # and compact headers. Per P frame: one analysis and one synthesis; the decoder one synthesis.
+    # prediction, copied blocks chosen with one synthesis, one residual layout, the background,
+    # compact headers and residuals without copied cells. Per P frame: one analysis and one
+    # synthesis; the decoder one synthesis.
     "realtime": MappingProxyType({"b_frames": 0, "background": True, "compact_headers": True,
                                   "latent_prediction": True, "predicted_copies": True,
-                                  "residual_tile_sizes": (0,)}),
+                                  "residual_tile_sizes": (0,), "skip_copied": True}),
 })
 """Preset name → the :class:`VideoEncoder` keyword arguments it sets."""
 

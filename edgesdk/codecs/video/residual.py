@@ -46,6 +46,9 @@ indexes plus an offset per tile of that many latent elements square."""
 FIT_BUDGET = 1 << 16  # channels × tiles above this are not tried: the fit's memory grows with them (~50 MB here)
 _BITS_RANGE = 64  # rate estimates clip values to ±this (escapes cost about the same beyond)
 _HEADER_BYTES = 4
+SKIPS_COPIED = 0x80
+"""Bit of the model's first byte: the stream holds no element of copied cells (docs/video.md)."""
+_MAX_TILE = 64
 
 
 def inter_scales() -> np.ndarray:
@@ -160,19 +163,23 @@ def _tile_grid(shape: tuple[int, int, int], tile: int) -> tuple[int, int]:
     return -(-h // tile), -(-w // tile)
 
 
-def _fit_model(residual: np.ndarray, tile: int, rounds: int = 3, shifts: np.ndarray | None = None) -> ResidualModel:
-    """Channel indexes (and tile offsets) that minimise the estimated bits of ``residual``
-    (coded with a region's ``shifts`` added to the indexes)."""
+def _fit_model(residual: np.ndarray, tile: int, rounds: int = 3, shifts: np.ndarray | None = None,
+               coded: np.ndarray | None = None) -> ResidualModel:
+    """Channel indexes (and tile offsets) that minimise the estimated bits of ``residual`` at the
+    ``coded`` cells (None: all), coded with a region's ``shifts`` added to the indexes."""
     m, h, w = residual.shape
+    cells = np.ones((h, w), bool) if coded is None else coded
+    values = residual[:, cells]  # [M, K] in the order the stream codes them
+    cell_shifts = None if shifts is None or not cells.any() else shifts[cells]  # no cell: nothing to shift
     if tile == 0:
-        groups = np.broadcast_to(np.arange(m)[:, None, None], residual.shape)
-        costs = _shifted_costs(residual, groups, m, shifts)  # [M, T]
+        groups = np.broadcast_to(np.arange(m)[:, None], values.shape)
+        costs = _shifted_costs(values, groups, m, cell_shifts)  # [M, T]
         return ResidualModel(0, costs.argmin(1).astype(np.int32), np.zeros((0, 0), np.int32))
     tiles_y, tiles_x = _tile_grid(residual.shape, tile)
     num_tiles = tiles_y * tiles_x
-    tile_of = (np.arange(h) // tile)[:, None] * tiles_x + (np.arange(w) // tile)[None, :]
-    groups = np.arange(m)[:, None, None] * num_tiles + tile_of[None]
-    costs = _shifted_costs(residual, groups, m * num_tiles, shifts).reshape(m, num_tiles, NUM_TABLES)
+    tile_of = ((np.arange(h) // tile)[:, None] * tiles_x + (np.arange(w) // tile)[None, :])[cells]
+    groups = np.arange(m)[:, None] * num_tiles + tile_of[None]
+    costs = _shifted_costs(values, groups, m * num_tiles, cell_shifts).reshape(m, num_tiles, NUM_TABLES)
     channel = costs.sum(1).argmin(1)
     offsets = np.zeros(num_tiles, dtype=np.int64)
     costs = costs.astype(np.float32)
@@ -187,7 +194,7 @@ def _fit_model(residual: np.ndarray, tile: int, rounds: int = 3, shifts: np.ndar
     return ResidualModel(tile, channel.astype(np.int32), offsets.reshape(tiles_y, tiles_x).astype(np.int32))
 
 
-def _encode_model(model: ResidualModel) -> bytes:
+def _encode_model(model: ResidualModel, skips_copied: bool = False) -> bytes:
     """Header (tile size, base index, two table indexes) + one stream of the side integers:
     a code per channel, then the tile offsets.
 
@@ -201,7 +208,7 @@ def _encode_model(model: ResidualModel) -> bytes:
     code_table, offset_table = best_table(codes), best_table(offsets) if offsets.size else 0
     values = np.concatenate([codes, offsets])
     indexes = np.concatenate([np.full(codes.size, code_table), np.full(offsets.size, offset_table)])
-    header = bytes([model.tile_size, base, code_table, offset_table])
+    header = bytes([model.tile_size | (SKIPS_COPIED if skips_copied else 0), base, code_table, offset_table])
     return header + inter_tables().encode(values, indexes)
 
 
@@ -216,12 +223,14 @@ def _channel_indexes(codes: np.ndarray, base: int) -> np.ndarray:
     return np.where(codes == 0, 0, np.where(codes > 0, codes - 1, codes) + base)
 
 
-def _decode_model(data: bytes | memoryview, shape: tuple[int, int, int]) -> ResidualModel:
+def _decode_model(data: bytes | memoryview, shape: tuple[int, int, int]) -> tuple[ResidualModel, bool]:
+    """(the model, whether the stream skips copied cells) of a ``RESIDUAL_MODEL`` section."""
     data = memoryview(data)
     if len(data) < _HEADER_BYTES:
         raise TruncatedError(f"residual model is {len(data)} bytes, shorter than its {_HEADER_BYTES}-byte header")
-    tile, base, code_table, offset_table = data[:_HEADER_BYTES]
-    if max(base, code_table, offset_table) >= NUM_TABLES or base == 0 or tile > 64:
+    layout, base, code_table, offset_table = data[:_HEADER_BYTES]
+    tile = layout & ~SKIPS_COPIED
+    if max(base, code_table, offset_table) >= NUM_TABLES or base == 0 or tile > _MAX_TILE:
         raise CorruptedError("residual model header names a table or tile size out of range")
     m = shape[0]
     tiles_y, tiles_x = _tile_grid(shape, tile) if tile else (0, 0)
@@ -231,39 +240,57 @@ def _decode_model(data: bytes | memoryview, shape: tuple[int, int, int]) -> Resi
     channel = _channel_indexes(codes, base)
     if np.any((codes != 0) & (channel <= 0)) or channel.max(initial=0) >= NUM_TABLES or np.abs(offsets).max(initial=0) >= NUM_TABLES:
         raise CorruptedError("residual model has a table index or tile offset out of range")
-    return ResidualModel(tile, channel.astype(np.int32), offsets.reshape(tiles_y, tiles_x).astype(np.int32))
+    model = ResidualModel(tile, channel.astype(np.int32), offsets.reshape(tiles_y, tiles_x).astype(np.int32))
+    return model, bool(layout & SKIPS_COPIED)
 
 
 def encode_residual(residual: np.ndarray, tile_sizes: tuple[int, ...] = TILE_SIZES,
-                    shifts: np.ndarray | None = None) -> tuple[bytes, bytes]:
+                    shifts: np.ndarray | None = None, copied: np.ndarray | None = None) -> tuple[bytes, bytes]:
     """Codes an integer residual [M, h, w]; returns (model, stream), the shortest of ``tile_sizes``.
-    ``shifts`` (int [h, w], a region of interest's) are added to every element's table index."""
+    ``shifts`` (int [h, w], a region of interest's) are added to every element's table index.
+    ``copied`` (bool [h, w], the frame's copied cells): their elements are left out of the
+    stream (they must be 0; the decoder reads them from ``COPY_BLOCKS``)."""
     residual = np.asarray(residual)
     if residual.ndim != 3 or residual.dtype.kind not in "iu":
         raise InvalidArgumentError(f"expected an integer residual [M, h, w], got {residual.dtype} {residual.shape}")
-    if not tile_sizes or any(not 0 <= t <= 64 for t in tile_sizes):
-        raise InvalidArgumentError("tile_sizes must be a non-empty list of values in 0..64")
+    if not tile_sizes or any(not 0 <= t <= _MAX_TILE for t in tile_sizes):
+        raise InvalidArgumentError(f"tile_sizes must be a non-empty list of values in 0..{_MAX_TILE}")
+    coded = None
+    if copied is not None:
+        coded = ~np.asarray(copied, bool)
+        if coded.shape != residual.shape[1:] or residual[:, ~coded].any():
+            raise InvalidArgumentError("copied cells must match the residual's grid and carry no residual")
     tables = inter_tables()
     best: tuple[bytes, bytes] | None = None
     levels = 1 if shifts is None else np.unique(shifts).size  # the fit's groups grow with them
     for tile in tile_sizes:
         if tile and residual.shape[0] * np.prod(_tile_grid(residual.shape, tile)) * levels > FIT_BUDGET:
             continue
-        model = _fit_model(residual, tile, shifts=shifts)
-        coded = (_encode_model(model), tables.encode(residual, _shifted(model.indexes(residual.shape), shifts)))
-        if best is None or len(coded[0]) + len(coded[1]) < len(best[0]) + len(best[1]):
-            best = coded
+        model = _fit_model(residual, tile, shifts=shifts, coded=coded)
+        indexes = _shifted(model.indexes(residual.shape), shifts)
+        stream = tables.encode(residual, indexes) if coded is None else tables.encode(residual[:, coded], indexes[:, coded])
+        coded_pair = (_encode_model(model, coded is not None), stream)
+        if best is None or len(coded_pair[0]) + len(coded_pair[1]) < len(best[0]) + len(best[1]):
+            best = coded_pair
     if best is None:
         raise InvalidArgumentError("every tile size gives too many tiles for this residual; include 0")
     return best
 
 
 def decode_residual(model: bytes | memoryview, stream: bytes | memoryview, shape: tuple[int, int, int],
-                    shifts: np.ndarray | None = None) -> np.ndarray:
+                    shifts: np.ndarray | None = None, copied: np.ndarray | None = None) -> np.ndarray:
     """The int32 residual [M, h, w] of :func:`encode_residual`'s output (with the same
-    ``shifts``); raises on damaged input."""
-    residual_model = _decode_model(model, shape)
-    return inter_tables().decode(stream, _shifted(residual_model.indexes(shape), shifts))
+    ``shifts`` and ``copied`` cells, which a model that skips them requires); raises on damaged input."""
+    residual_model, skips_copied = _decode_model(model, shape)
+    indexes = _shifted(residual_model.indexes(shape), shifts)
+    if not skips_copied:
+        return inter_tables().decode(stream, indexes)
+    if copied is None:
+        raise CorruptedError("the residual leaves out copied cells but the frame has no COPY_BLOCKS section")
+    coded = ~np.asarray(copied, bool)
+    residual = np.zeros(shape, np.int32)
+    residual[:, coded] = inter_tables().decode(stream, indexes[:, coded])
+    return residual
 
 
 def grid_differences(values: np.ndarray) -> np.ndarray:

@@ -216,10 +216,10 @@ def parse_video_frame(data: bytes | bytearray | memoryview, latent_channels: int
     if frame.frame_type == FrameType.B:
         motion = decode_motion(required_section(frame, SectionKind.MOTION), frame.height, frame.width)
     region, stream = residual_stream(frame, shape[1:])
-    residual = decode_residual(required_section(frame, SectionKind.RESIDUAL_MODEL), stream, shape,
-                               residual_shifts(region))
     copy_section = frame.section(SectionKind.COPY_BLOCKS)
     copy_blocks = decode_copy_blocks(copy_section.data, shape[1:]) if copy_section is not None else None
+    residual = decode_residual(required_section(frame, SectionKind.RESIDUAL_MODEL), stream, shape,
+                               residual_shifts(region), copy_blocks)
     return frame, FrameSyntax(**common, past_distance=past, future_distance=future, step=step,
                               residual=residual, motion=motion, copy_blocks=copy_blocks,
                               latent_prediction=latent_prediction == 1, region=region)

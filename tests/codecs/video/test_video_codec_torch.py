@@ -22,6 +22,7 @@ from edgesdk.codecs.video import (  # noqa: E402
     read_video,
     write_video,
 )
+from edgesdk.codecs.video.residual import SKIPS_COPIED  # noqa: E402
 from edgesdk_export.codec import torch_codec  # noqa: E402
 from video_helpers import assert_same_parse, through  # noqa: E402
 
@@ -306,19 +307,23 @@ def test_parse_needs_no_transform(codec, stream):
             np.testing.assert_array_equal(syntax.residual, by_display[syntax.display_index].syntax.residual)
 
 
-@pytest.mark.parametrize("model", ["wavelet", "lite"])
-def test_shipped_model_streams_parse_identically_on_every_backend(clip, model):
+@pytest.mark.parametrize("model,options", [("wavelet", {}), ("lite", {}),
+                                           ("wavelet", {"skip_copied": True, "b_step_ratio": 2.0})])
+def test_shipped_model_streams_parse_identically_on_every_backend(clip, model, options):
     """Each shipped model through real backends: a stream from ONNX Runtime fp32 decodes with
     fp16 graphs and with PyTorch to the same integers, pixels within float noise; lite's
     inter frames keep the keyframe's quality on this clip (wavelet's last P frame here is
-    5 dB below its keyframe: docs/video.md, 'Not done / limits')."""
+    5 dB below its keyframe: docs/video.md, 'Not done / limits'). Also with the residual
+    that leaves out copied cells and coarser B steps (the fixed-camera preset's)."""
     pytest.importorskip("onnxruntime")
     from edgesdk.eval.metrics import psnr
     from edgesdk.codecs.image.codec import ImageCodec
 
     frames = clip[:6]
-    _, packets = encode(ImageCodec(model, quality=2), frames, p_step=1.0, try_p_only=False)
+    _, packets = encode(ImageCodec(model, quality=2), frames, p_step=1.0, try_p_only=False, **options)
     _, reference = decode(ImageCodec(model, quality=2), packets)
+    skipping = [f.section(SectionKind.RESIDUAL_MODEL).data[0] & SKIPS_COPIED for f in map(frame_of, packets[1:-1])]
+    assert any(skipping) == bool(options), skipping
     assert [f.frame_type.name for f in reference] == ["KEY", "B", "B", "P", "B", "P"]
     quality = [psnr(frame, decoded.image) for frame, decoded in zip(frames, reference)]
     if model == "lite":

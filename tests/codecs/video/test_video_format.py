@@ -80,6 +80,51 @@ def test_damaged_residual_sections_raise_typed_errors():
         residual.decode_residual(model, stream, (r.shape[0], r.shape[1] + 4, r.shape[2]))
 
 
+def test_a_residual_without_its_copied_cells_round_trips_smaller_and_needs_the_copy_map():
+    rng = np.random.default_rng(7)
+    r = laplacian_residual(rng)
+    copied = np.zeros(r.shape[1:], bool)
+    copied[4:, 6:] = True
+    r[:, copied] = 0
+    plain = residual.encode_residual(r)
+    model, stream = residual.encode_residual(r, copied=copied)
+    assert model[0] & residual.SKIPS_COPIED and not plain[0][0] & residual.SKIPS_COPIED
+    assert len(model) + len(stream) < sum(map(len, plain))
+    np.testing.assert_array_equal(residual.decode_residual(model, stream, r.shape, copied=copied), r)
+    with pytest.raises(edgesdk.CorruptedError, match="COPY_BLOCKS"):
+        residual.decode_residual(model, stream, r.shape)
+    with pytest.raises(edgesdk.BitstreamError):  # another copy map: the stream's length disagrees
+        residual.decode_residual(model, stream, r.shape, copied=np.zeros_like(copied))
+    everything = np.ones_like(copied)  # every cell copied: an empty stream
+    model, stream = residual.encode_residual(np.zeros_like(r), copied=everything)
+    np.testing.assert_array_equal(residual.decode_residual(model, stream, r.shape, copied=everything), 0)
+    shifts = np.ones(copied.shape, np.int32)  # with a region's table shifts, too
+    model, stream = residual.encode_residual(np.zeros_like(r), shifts=shifts, copied=everything)
+    assert not residual.decode_residual(model, stream, r.shape, shifts, everything).any()
+    r[0, 5, 7] = 1  # a copied cell that carries a residual is the caller's error
+    with pytest.raises(edgesdk.InvalidArgumentError, match="copied cells"):
+        residual.encode_residual(r, copied=copied)
+
+
+def test_inter_frames_skipping_copied_cells_parse_only_with_their_copy_blocks():
+    mask = np.zeros((4, 4), bool)
+    mask[:2] = True
+    r = np.zeros((4, 4, 4), np.int32)
+    r[1, 3, 2] = 5
+    model, stream = residual.encode_residual(r, copied=mask)
+    parameters = {Parameter.DISPLAY_INDEX: 5, Parameter.GOP_INDEX: 5, Parameter.REFERENCE_DISTANCE: 1,
+                  Parameter.RESIDUAL_STEP: 16}
+    sections = [Section(SectionKind.RESIDUAL_MODEL, model), Section(SectionKind.LATENT, stream)]
+    frame = Frame(width=64, height=64, frame_type=FrameType.P, parameters=parameters,
+                  sections=[*sections, Section(SectionKind.COPY_BLOCKS, encode_copy_blocks(mask))])
+    syntax = parse_video_frame(frame.to_bytes(), 4)[1]
+    np.testing.assert_array_equal(syntax.residual, r)
+    np.testing.assert_array_equal(syntax.copy_blocks, mask)
+    without = Frame(width=64, height=64, frame_type=FrameType.P, parameters=parameters, sections=sections)
+    with pytest.raises(edgesdk.CorruptedError, match="COPY_BLOCKS"):
+        parse_video_frame(without.to_bytes(), 4)
+
+
 # ------------------------------------------------------------------------- motion
 
 
@@ -282,7 +327,9 @@ def test_arbitrary_section_bytes_raise_only_edgesdk_errors(data, height, width):
     """Section decoders on hostile bytes (a forged CRC lets anything through the container)."""
     for decode in (lambda: decode_copy_blocks(data, (height, width)),
                    lambda: decode_motion(data, height * 16, width * 16),
-                   lambda: residual.decode_residual(data[:8], data[8:], (3, height, width))):
+                   lambda: residual.decode_residual(data[:8], data[8:], (3, height, width)),
+                   lambda: residual.decode_residual(data[:8], data[8:], (3, height, width),
+                                                    copied=np.eye(height, width, dtype=bool))):
         try:
             decoded = decode()
         except edgesdk.BitstreamError:
