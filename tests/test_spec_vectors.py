@@ -58,6 +58,9 @@ def test_vector_set_is_small_and_complete():
              f.get("latent_prediction", False)) for f in background] == [
         ("KEY", False, 0, None, False), ("P", True, None, None, True), ("B", True, None, None, False),
         ("P", False, None, 0, True), ("P", True, None, None, True), ("B", True, None, None, False)]
+    skipping = INDEX["kodim23_6frames_70x45_q2_skips_copied.elv"]["frames"]
+    assert [(f["type"], f.get("skips_copied", False), f.get("step_sixteenths")) for f in skipping] == [
+        ("KEY", False, None), ("P", True, 16), ("B", True, 32), ("P", True, 16), ("B", True, 32), ("P", True, 16)]
 
 
 def test_reference_imports_no_edgesdk():
@@ -126,9 +129,11 @@ def test_package_decodes_video_vector(name):
         if syntax.residual is not None:
             np.testing.assert_array_equal(syntax.residual, expected[f"f{k}_residual"])
             np.testing.assert_array_equal(syntax.copy_blocks, expected[f"f{k}_copy_blocks"].astype(bool))
-        if syntax.motion is not None:
-            np.testing.assert_array_equal(syntax.motion.past, expected[f"f{k}_motion_past"])
-            np.testing.assert_array_equal(syntax.motion.future, expected[f"f{k}_motion_future"])
+        for field in ("past", "future") if syntax.motion is not None else ():  # a mode may use one field
+            vectors = getattr(syntax.motion, field)
+            assert (vectors is None) == (f"f{k}_motion_{field}" not in expected)
+            if vectors is not None:
+                np.testing.assert_array_equal(vectors, expected[f"f{k}_motion_{field}"])
 
 
 # ---------------------------------------------------- (b) the clean-room reference

@@ -23,6 +23,7 @@ from edgesdk.codecs.image.entropy_model import HYPER_DOWNSAMPLING
 from edgesdk.codecs.model import load_image
 from edgesdk.bitstream.packets import PacketReader
 from edgesdk.codecs.video import VideoEncoder, parse_video_frame
+from edgesdk.codecs.video.residual import SKIPS_COPIED
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "edgesdk" / "data" / "samples" / "kodim23.png"
@@ -36,6 +37,7 @@ IMAGES = {
 }
 VIDEO = "kodim23_3frames_70x45_q2"
 BACKGROUND_VIDEO = "kodim23_6frames_70x45_q2_background"
+SKIP_VIDEO = "kodim23_6frames_70x45_q2_skips_copied"
 
 
 def keyframe_integers(codec: ImageCodec, data: bytes) -> dict[str, np.ndarray]:
@@ -87,6 +89,8 @@ def write_video_vector(path: Path, codec: ImageCodec, frames: list[np.ndarray], 
             for key, value in keyframe_integers(codec, bytes(payload)).items():
                 arrays[f"f{k}_{key}"] = value
         else:
+            if Frame.parse(payload).section(SectionKind.RESIDUAL_MODEL).data[0] & SKIPS_COPIED:
+                entry["skips_copied"] = True
             arrays[f"f{k}_residual"] = syntax.residual.astype(np.int32)
             entry["step_sixteenths"] = int(round(syntax.step * 16))
             if syntax.copy_blocks is not None:
@@ -105,13 +109,30 @@ def write_video_vector(path: Path, codec: ImageCodec, frames: list[np.ndarray], 
             "arrays": {k: list(v.shape) for k, v in arrays.items()}}
 
 
+def moving_patch(image: np.ndarray) -> list[np.ndarray]:
+    """6 frames of a still 70x45 window with a bright 12x12 patch moving 3 pixels right per frame."""
+    still = np.ascontiguousarray(image[100:145, 400:470])
+    frames = []
+    for k in range(6):
+        frame = still.copy()
+        frame[10:22, 5 + 3 * k : 17 + 3 * k] = (250, 240, 40)
+        frames.append(frame)
+    return frames
+
+
+def write_skip_vector(out: Path, codec: ImageCodec, image: np.ndarray) -> dict:
+    """The moving patch with residuals that leave out copied cells and B frames at twice the step."""
+    return write_video_vector(out / SKIP_VIDEO, codec, moving_patch(image), keyframe_interval=6, b_frames=1,
+                              skip_copied=True, b_step_ratio=2.0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "spec" / "vectors")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     image = load_image(SAMPLE)
-    codec = ImageCodec(backend="onnxruntime", precision="fp32", threads=2)
+    codec = ImageCodec("lite", backend="onnxruntime", precision="fp32", threads=2)  # not the default model
     index = {}
     for name, (top, left, height, width, quality) in IMAGES.items():
         crop = np.ascontiguousarray(image[top : top + height, left : left + width])
@@ -126,18 +147,13 @@ def main() -> None:
     # grid, 2x3 blocks of 32, differs from the padded frame's 2x4: partial blocks are exercised).
     frames = [np.ascontiguousarray(image[100 + 2 * k : 145 + 2 * k, 400 + 3 * k : 470 + 3 * k]) for k in range(3)]
     index[f"{VIDEO}.elv"] = write_video_vector(args.out / VIDEO, codec, frames, keyframe_interval=8, b_frames=1)
-    # Fixed-environment coding: a still 70x45 window with a bright 12x12 patch moving 3 pixels
-    # right per frame, GOPs of 3: K0 (background 0) P2 B1 | P3 (from the background) P5 B4,
-    # P and B frames in compact headers, P frames predicted from their reference's latent.
-    still = np.ascontiguousarray(image[100:145, 400:470])
-    frames = []
-    for k in range(6):
-        frame = still.copy()
-        frame[10:22, 5 + 3 * k : 17 + 3 * k] = (250, 240, 40)
-        frames.append(frame)
-    index[f"{BACKGROUND_VIDEO}.elv"] = write_video_vector(args.out / BACKGROUND_VIDEO, codec, frames,
+    # Fixed-environment coding: the moving patch in GOPs of 3: K0 (background 0) P2 B1 | P3 (from
+    # the background) P5 B4, P and B frames in compact headers, P frames predicted from their
+    # reference's latent.
+    index[f"{BACKGROUND_VIDEO}.elv"] = write_video_vector(args.out / BACKGROUND_VIDEO, codec, moving_patch(image),
                                                           keyframe_interval=3, b_frames=1, background=True,
                                                           compact_headers=True, latent_prediction=True)
+    index[f"{SKIP_VIDEO}.elv"] = write_skip_vector(args.out, codec, image)
     (args.out / "index.json").write_text(json.dumps(index, indent=1, sort_keys=True) + "\n")
     for path in sorted(args.out.iterdir()):
         print(f"{path.stat().st_size:8d}  {path.relative_to(ROOT)}")

@@ -113,7 +113,8 @@ def inter_frame(frame: container.Frame, latent_channels: int, tables) -> dict[st
     h, w = latent_size(frame.width, frame.height)
     out = {}
     model = frame.section(RESIDUAL_MODEL)
-    tile, base, code_table, offset_table = model[:4]
+    layout, base, code_table, offset_table = model[:4]
+    tile, skips_copied = layout & 0x7F, bool(layout & 0x80)  # docs/video.md: bit 7 = SKIPS_COPIED
     grid = (-(-h // tile), -(-w // tile)) if tile else (0, 0)
     m = latent_channels
     idx = np.array([code_table] * m + [offset_table] * (grid[0] * grid[1]))
@@ -138,7 +139,17 @@ def inter_frame(frame: container.Frame, latent_channels: int, tables) -> dict[st
         stream = region[start + length:]
         out["region_map"] = level_map
         out["region_step_sixteenths"] = np.array([c for c, _ in levels])
-    out["residual"] = rans.decode(stream, rows, offsets, indexes)
+    copy = frame.section(COPY_BLOCKS)
+    if copy is not None:
+        out["copy_blocks"] = _undifference(rans.decode(copy[1:], rows, offsets, np.full((h, w), copy[0])))
+    if skips_copied:  # only the elements of cells not copied, in C order
+        if copy is None:
+            raise ValueError("SKIPS_COPIED without a COPY_BLOCKS section")
+        kept = out["copy_blocks"] == 0
+        out["residual"] = np.zeros((m, h, w), np.int64)
+        out["residual"][:, kept] = rans.decode(stream, rows, offsets, indexes[:, kept])
+    else:
+        out["residual"] = rans.decode(stream, rows, offsets, indexes)
     motion = frame.section(MOTION)
     if motion is not None:
         mode, block_log2, fraction_bits = motion[:3]
@@ -151,8 +162,4 @@ def inter_frame(frame: container.Frame, latent_channels: int, tables) -> dict[st
             v = rans.decode(motion[3 + 2 * len(fields):], rows, offsets, idx)
             for k, name in enumerate(fields):
                 out[f"motion_{name}"] = np.stack([_undifference(v[2 * k]), _undifference(v[2 * k + 1])], -1)
-    copy = frame.section(COPY_BLOCKS)
-    if copy is not None:
-        idx = np.full((h, w), copy[0])
-        out["copy_blocks"] = _undifference(rans.decode(copy[1:], rows, offsets, idx))
     return out
