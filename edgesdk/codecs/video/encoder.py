@@ -9,20 +9,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgesdk.bitstream.container import Frame, FrameType, Parameter, Section, SectionKind
+from edgesdk.bitstream.container import Frame, FrameType, Parameter
 from edgesdk.errors import InvalidArgumentError
 from edgesdk.codecs.image.roi import DEFAULT_STEPS as DEFAULT_ROI_STEPS
 from edgesdk.codecs.image.codec import HyperpriorImageCodec, check_image
 from edgesdk.codecs.video.motion import (DEFAULT_BLOCK_SIZE, DEFAULT_FRACTION_BITS, DEFAULT_SEARCH_RANGE,
-                                         DEFAULT_VECTOR_COST, Interpolation, Motion, encode_copy_blocks,
-                                         encode_motion, estimate_motion, interpolate, luma)
+                                         DEFAULT_VECTOR_COST, Interpolation, Motion, estimate_motion, interpolate,
+                                         luma)
 from edgesdk.bitstream.packets import Packet, PacketFlags
 from edgesdk.codecs.video.background import BACKGROUND_ID_MODULUS, DEFAULT_SCENE_CHANGE, REFRESH_RATIO, Background, \
     scene_change
-from edgesdk.codecs.video.residual import TILE_SIZES, encode_residual
+from edgesdk.codecs.video.residual import TILE_SIZES
 from edgesdk.codecs.video.copies import measured_copies, predicted_copies
-from edgesdk.codecs.video.roi import QuantMap, encode_region, residual_region, residual_shifts, residual_steps
-from edgesdk.codecs.video.syntax import Reference, latent_sum
+from edgesdk.codecs.video.roi import QuantMap, residual_region, residual_steps
+from edgesdk.codecs.video.syntax import GroupDecision, Reference, inter_frame_sections, latent_sum, prediction_cost
 from edgesdk.codecs.video.syntax import DECISION_HISTORY, DEFAULT_COPY_TOLERANCE, DEFAULT_MAX_GOP_LENGTH, DEFAULT_MAX_REFERENCE_DISTANCE, DISPLAY_MODULUS, MAX_RESIDUAL, MAX_STEP, STEP_FRACTION_BITS, STRUCTURE_B, STRUCTURE_P, cell_errors, image_codec_of, latent_of, reconstruct, step_code
 
 
@@ -43,17 +43,6 @@ class _Coded:
     item: _Input
     data: bytes
     frame_type: FrameType
-
-
-@dataclass(frozen=True)
-class GroupDecision:
-    """How the encoder coded one group (the frames after a reference up to the next anchor)."""
-
-    display_indexes: tuple[int, ...]
-    structure_bytes: dict[str, int]  # structure tried → total bytes of the group
-    structure: str  # the one kept: the fewest bytes
-    interpolation_bytes: tuple[dict[str, int], ...] = ()  # per B frame (structure "b"): mode → bytes
-    interpolations: tuple[str, ...] = ()  # per B frame: the mode kept
 
 
 class VideoEncoder:
@@ -84,7 +73,9 @@ class VideoEncoder:
     synthesised once instead of twice. ``roi`` (mask, rectangles, or image → region) quantizes
     every frame's latent or residual by ``roi_steps`` inside and outside it (docs/roi.md).
     B frames (never references) use ``b_step``, by default ``b_step_ratio`` times ``p_step``.
-    With ``skip_copied``, residual streams leave out the elements of copied cells.
+    With ``skip_copied``, residual streams leave out the elements of copied cells. With
+    ``choose_prediction``, each P frame is coded both ways (with and without latent prediction)
+    and the one of lower :func:`~edgesdk.codecs.video.syntax.prediction_cost` is kept.
     """
 
     def __init__(
@@ -113,6 +104,7 @@ class VideoEncoder:
         predicted_copies: bool = False,
         roi: object = None,
         roi_steps: tuple[float, float] = DEFAULT_ROI_STEPS, b_step_ratio: float = 1.0, skip_copied: bool = False,
+        choose_prediction: bool = False,
     ) -> None:
         self.codec = image_codec_of(image_codec)
         if self.codec.analyze is None or self.codec.synthesize is None:
@@ -137,7 +129,7 @@ class VideoEncoder:
         self.copy_blocks, self.copy_tolerance = copy_blocks, copy_tolerance
         self.block_size, self.search_range = block_size, search_range
         self.motion_fraction_bits, self.motion_cost = motion_fraction_bits, motion_cost
-        self.skip_copied = skip_copied
+        self.skip_copied, self.choose_prediction = skip_copied, choose_prediction
         self.residual_tile_sizes = residual_tile_sizes
         self.frame_rate = frame_rate
         if not 0 <= stream_id < 2**32:
@@ -265,7 +257,7 @@ class VideoEncoder:
 
     def _code_from_background(self, item: _Input, background: Background) -> tuple[bytes, Reference]:
         """A GOP's first frame as a P frame from the background: (bytes, the new reference)."""
-        if background.latent is None and not self.latent_prediction:
+        if background.latent is None and (self.choose_prediction or not self.latent_prediction):
             background.latent = latent_of(self.codec, background.image)
         return self._code_p(item, Reference(-1, 0, background.image, latent=background.y_hat),
                             {Parameter.BACKGROUND_REFERENCE: background.background_id}, background.latent)
@@ -277,15 +269,8 @@ class VideoEncoder:
 
     def _inter_frame(self, frame_type: FrameType, item: _Input, parameters: dict[int, int],
                      residual: np.ndarray, motion: Motion | None, copy_blocks: np.ndarray | None = None) -> bytes:
-        region = self._region(item)
-        model, stream = encode_residual(residual, self.residual_tile_sizes, residual_shifts(region),
-                                        copy_blocks if self.skip_copied else None)
-        sections = [Section(SectionKind.MOTION, encode_motion(motion))] if motion is not None else []
-        latent = Section(SectionKind.LATENT, stream) if region is None else \
-            Section(SectionKind.RESIDUAL_ROI, encode_region(region, stream))  # old decoders refuse it
-        sections += [Section(SectionKind.RESIDUAL_MODEL, model), latent]
-        if copy_blocks is not None:
-            sections.append(Section(SectionKind.COPY_BLOCKS, encode_copy_blocks(copy_blocks)))
+        sections = inter_frame_sections(residual, motion, copy_blocks, self._region(item), self.residual_tile_sizes,
+                                        self.skip_copied)
         height, width = item.image.shape[:2]
         parameters = {Parameter.DISPLAY_INDEX: item.display, Parameter.GOP_INDEX: item.gop_index, **parameters}
         compact = self.compact_headers and Parameter.BACKGROUND_REFERENCE not in parameters
@@ -324,12 +309,23 @@ class VideoEncoder:
     def _code_p(self, item: _Input, reference: Reference, parameters: dict[int, int] | None = None,
                 y_pred: np.ndarray | None = None) -> tuple[_Coded, Reference]:
         """A P frame from ``reference`` (``parameters``: its reference parameters, by default the
-        distance; ``y_pred``: the latent of its picture, when known)."""
+        distance; ``y_pred``: the latent of its picture, when known); with ``choose_prediction``
+        coded from both latents of the reference and the lower :func:`prediction_cost` kept."""
         parameters = dict(parameters or {Parameter.REFERENCE_DISTANCE: item.gop_index - reference.gop_index})
         parameters[Parameter.RESIDUAL_STEP] = self.p_step_code
-        if self.latent_prediction:
-            y_pred = reference.latent
-            parameters[Parameter.LATENT_PREDICTION] = 1
+        expected, ways = self._generator_error, (False, True) if self.choose_prediction else (self.latent_prediction,)
+        tried = []
+        for latent in ways:
+            self._generator_error = expected  # each way's copied cells from the same expectation
+            way = {**parameters, Parameter.LATENT_PREDICTION: 1} if latent else parameters
+            tried.append((*self._code_p_from(item, reference, way, reference.latent if latent else y_pred),
+                          self._generator_error))
+        coded, decoded, self._generator_error = min(tried, key=lambda t: prediction_cost(len(t[0].data), item.image,
+                                                                                         t[1].image))
+        return coded, decoded
+
+    def _code_p_from(self, item: _Input, reference: Reference, parameters: dict[int, int],
+                     y_pred: np.ndarray | None) -> tuple[_Coded, Reference]:
         y_pred, residual, step = self._quantize(item, reference.image, self.p_step_code, y_pred)
         residual, copied, decoded = self._decide_copies(item, reference.image, y_pred, residual, step)
         data = self._inter_frame(FrameType.P, item, parameters, residual, None, copied)

@@ -12,11 +12,11 @@ PRESETS = MappingProxyType({
     "exhaustive": MappingProxyType({}),
     # The exhaustive search, the first keyframe kept as the background later GOPs start from,
     # compact headers on P and B frames, B frames (never references) at twice the P step,
-    # residuals without the elements of copied cells.
-    # (Latent prediction is even on akiyo but costs a few percent on foreman: docs/video.md,
-    # "Decisions".)
+    # residuals without the elements of copied cells, and each P frame coded with and without
+    # latent prediction (the wavelet default drifts on moving scenes without it, while a
+    # static one codes smaller with it off: docs/video.md, "Decisions").
     "fixed-camera": MappingProxyType({"background": True, "compact_headers": True, "b_step_ratio": 2.0,
-                                      "skip_copied": True}),
+                                      "skip_copied": True, "choose_prediction": True}),
     # Live sources: P frames only (latency: the frame being coded, nothing held), latent
     # prediction, copied blocks chosen with one synthesis, one residual layout, the background,
     # compact headers and residuals without copied cells. Per P frame: one analysis and one

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgesdk.bitstream.container import Frame, FrameType, Parameter, SectionKind
+from edgesdk.bitstream.container import Frame, FrameType, Parameter, Section, SectionKind
 from edgesdk.shapes import padded_size
 from edgesdk.errors import CorruptedError, InvalidArgumentError, LimitExceededError, MissingReferenceError
 from edgesdk.codecs.image.codec import (
@@ -19,10 +19,10 @@ from edgesdk.codecs.image.codec import (
     tiled_synthesize,
 )
 from edgesdk.codecs.video.background import background_parameters
-from edgesdk.codecs.video.motion import Motion, decode_copy_blocks, decode_motion
-from edgesdk.codecs.video.residual import decode_residual
+from edgesdk.codecs.video.motion import Motion, decode_copy_blocks, decode_motion, encode_copy_blocks, encode_motion
+from edgesdk.codecs.video.residual import decode_residual, encode_residual
 from edgesdk.codecs.image.roi import QuantMap
-from edgesdk.codecs.video.roi import decode_region, residual_shifts, residual_steps
+from edgesdk.codecs.video.roi import decode_region, encode_region, residual_shifts, residual_steps
 from edgesdk.limits import DEFAULT_MAX_GOP_LENGTH, DEFAULT_MAX_REFERENCE_DISTANCE, DEFAULT_MAX_VIDEO_PIXELS, Limits  # noqa: F401
 
 
@@ -239,3 +239,41 @@ def residual_stream(frame: Frame, grid: tuple[int, int]) -> tuple[QuantMap | Non
 def latent_grid(height: int, width: int) -> tuple[int, int]:
     """(rows, columns) of the latent of a ``height`` x ``width`` frame."""
     return padded_size(height) // LATENT_DOWNSAMPLING, padded_size(width) // LATENT_DOWNSAMPLING
+
+
+RATE_PER_DB = 1.25
+"""What 1 dB is worth in a frame's bytes when the encoder weighs two codings of it: about the
+slope of the shipped models' video RD curves between 27 and 35 dB (docs/video.md)."""
+
+
+def prediction_cost(size: int, source: np.ndarray, decoded: np.ndarray) -> float:
+    """ln(bytes) − ln(:data:`RATE_PER_DB`) · PSNR of a coded frame: lower is better; equal
+    when a coding spends 25% more bytes for 1 dB more."""
+    error = np.mean(np.square(source.astype(np.float64) - decoded.astype(np.float64)))
+    psnr = 10 * np.log10(255.0**2 / max(error, 1e-10))
+    return float(np.log(max(size, 1)) - np.log(RATE_PER_DB) * psnr)
+
+
+def inter_frame_sections(residual: np.ndarray, motion: Motion | None, copy_blocks: np.ndarray | None,
+                         region: QuantMap | None, tile_sizes: tuple[int, ...], skip_copied: bool) -> list[Section]:
+    """The sections of a P or B frame in their documented order (docs/video.md)."""
+    model, stream = encode_residual(residual, tile_sizes, residual_shifts(region),
+                                    copy_blocks if skip_copied else None)
+    sections = [Section(SectionKind.MOTION, encode_motion(motion))] if motion is not None else []
+    latent = Section(SectionKind.LATENT, stream) if region is None else \
+        Section(SectionKind.RESIDUAL_ROI, encode_region(region, stream))  # old decoders refuse it
+    sections += [Section(SectionKind.RESIDUAL_MODEL, model), latent]
+    if copy_blocks is not None:
+        sections.append(Section(SectionKind.COPY_BLOCKS, encode_copy_blocks(copy_blocks)))
+    return sections
+
+
+@dataclass(frozen=True)
+class GroupDecision:
+    """How the encoder coded one group (the frames after a reference up to the next anchor)."""
+
+    display_indexes: tuple[int, ...]
+    structure_bytes: dict[str, int]  # structure tried → total bytes of the group
+    structure: str  # the one kept: the fewest bytes
+    interpolation_bytes: tuple[dict[str, int], ...] = ()  # per B frame (structure "b"): mode → bytes
+    interpolations: tuple[str, ...] = ()  # per B frame: the mode kept

@@ -140,6 +140,26 @@ def test_b_frames_use_the_step_ratio_unless_given_a_step(codec, clip):
         VideoEncoder(codec, b_step_ratio=0)
 
 
+def test_choose_prediction_keeps_the_cheaper_of_both_ways(codec, clip, monkeypatch):
+    """Each P frame coded with and without latent prediction; the lower cost is what is sent
+    (also under a reversed cost, so neither way wins by default)."""
+    from edgesdk.codecs.video import encoder as encoder_module
+    from edgesdk.codecs.video.syntax import prediction_cost
+
+    def first_p(**options):
+        _, packets = encode(codec, clip[:2], keyframe_interval=8, b_frames=0, **options)
+        _, frames = decode(codec, packets)
+        return packets[1].payload, prediction_cost(len(packets[1].payload), clip[1], frames[1].image)
+
+    ways = [first_p(latent_prediction=flag) for flag in (False, True)]
+    assert ways[0][0] != ways[1][0]  # the two predictions code the frame differently
+    chosen, _ = first_p(choose_prediction=True)
+    assert chosen == min(ways, key=lambda way: way[1])[0]
+    monkeypatch.setattr(encoder_module, "prediction_cost", lambda *args: -prediction_cost(*args))
+    chosen, _ = first_p(choose_prediction=True)
+    assert chosen == max(ways, key=lambda way: way[1])[0]
+
+
 def test_p_only_configuration(codec, clip):
     encoder, packets = encode(codec, clip, keyframe_interval=8, b_frames=0)
     types = [frame_of(p).frame_type for p in packets[:-1]]
