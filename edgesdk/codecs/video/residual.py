@@ -169,7 +169,7 @@ def _fit_model(residual: np.ndarray, tile: int, rounds: int = 3, shifts: np.ndar
     ``coded`` cells (None: all), coded with a region's ``shifts`` added to the indexes."""
     m, h, w = residual.shape
     cells = np.ones((h, w), bool) if coded is None else coded
-    values = residual[:, cells]  # [M, K] in the order the stream codes them
+    values = residual.reshape(m, h * w) if coded is None else residual[:, cells]  # [M, K], the stream's order
     cell_shifts = None if shifts is None or not cells.any() else shifts[cells]  # no cell: nothing to shift
     if tile == 0:
         groups = np.broadcast_to(np.arange(m)[:, None], values.shape)

@@ -247,11 +247,11 @@ slope of the shipped models' video RD curves between 27 and 35 dB (docs/video.md
 
 
 def prediction_cost(size: int, source: np.ndarray, decoded: np.ndarray) -> float:
-    """ln(bytes) − ln(:data:`RATE_PER_DB`) · PSNR of a coded frame: lower is better; equal
-    when a coding spends 25% more bytes for 1 dB more."""
-    error = np.mean(np.square(source.astype(np.float64) - decoded.astype(np.float64)))
-    psnr = 10 * np.log10(255.0**2 / max(error, 1e-10))
-    return float(np.log(max(size, 1)) - np.log(RATE_PER_DB) * psnr)
+    """ln(bytes) − ln(:data:`RATE_PER_DB`) · PSNR of a coded frame, up to a constant (PSNR is
+    −10·log10(MSE) plus one): lower is better; equal when a coding spends 25% more bytes for
+    1 dB more."""
+    mse = np.mean(np.square(source.astype(np.float64) - decoded.astype(np.float64)))
+    return float(np.log(max(size, 1)) + np.log(RATE_PER_DB) * 10 * np.log10(max(mse, 1e-10)))
 
 
 def inter_frame_sections(residual: np.ndarray, motion: Motion | None, copy_blocks: np.ndarray | None,
