@@ -8,20 +8,29 @@
 # OUT defaults to runs/gpu, TRAINING_IMAGES to ../shared/data/train. INIT_CHECKPOINT (optional)
 # continues from a CPU run (e.g. the committed export/checkpoints/wavelet.pt) instead of the
 # wavelet start. Budget: 2 minutes rate-only (entropy model), 8 minutes joint; bf16 autocast.
+# ENTROPY_SECONDS, JOINT_SECONDS override the budget, TRAIN_DEVICE=cpu tries the script here; EVAL_DATA the evaluation folder (Kodak),
+# skipped with a note when it is absent (a machine that has the training images only).
 set -euo pipefail
 out=${1:-runs/gpu}
 data=${2:-../shared/data/train}
 init=${3:-}
-common=(--model wavelet --data "$data" --holdout-every 25 --device cuda --amp bf16 --batch-size 16 --crop 256
-        --steps 1000000 --checkpoint-seconds 60 --log-every 100 --entropy-lr-scale 10)
+eval_data=${EVAL_DATA:-../shared/data/kodak}
 cd "$(dirname "$0")/../export"
 [[ "$out" = /* ]] || out="$OLDPWD/$out"
 [[ "$data" = /* ]] || data="$OLDPWD/$data"
+[[ -z "$init" || "$init" = /* ]] || init="$OLDPWD/$init"
+[[ "$eval_data" = /* ]] || eval_data="$OLDPWD/$eval_data"
+common=(--model wavelet --data "$data" --holdout-every 25 --device "${TRAIN_DEVICE:-cuda}" --amp bf16 --batch-size 16 --crop 256
+        --steps 1000000 --checkpoint-seconds 60 --log-every 100 --entropy-lr-scale 10)
 if [ -z "$init" ]; then
-  python -m edgesdk_export.train "${common[@]}" --out "$out/entropy" --train-only entropy --lr 1e-3 --max-seconds 120
+  python -m edgesdk_export.train "${common[@]}" --out "$out/entropy" --train-only entropy --lr 1e-3 --max-seconds "${ENTROPY_SECONDS:-120}"
   init="$out/entropy/last.pt"
 fi
-python -m edgesdk_export.train "${common[@]}" --out "$out/joint" --init "$init" --lr 2e-4 --max-seconds 480
+python -m edgesdk_export.train "${common[@]}" --out "$out/joint" --init "$init" --lr 2e-4 --max-seconds "${JOINT_SECONDS:-480}"
 cd "$OLDPWD"
 edgesdk export "$out/joint/last.pt" --out "$out/wavelet.edgesdk" --overwrite
-edgesdk eval ../shared/data/kodak --model "$out/wavelet.edgesdk" --out "$out/eval"
+if [ -d "$eval_data" ]; then
+  edgesdk eval "$eval_data" --model "$out/wavelet.edgesdk" --out "$out/eval"
+else
+  echo "note: no evaluation folder $eval_data; the bundle is $out/wavelet.edgesdk (evaluate it with edgesdk eval)"
+fi
