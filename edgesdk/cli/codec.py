@@ -134,7 +134,8 @@ def add_commands(commands) -> None:
                         help="spend N gradient steps per image (video: per keyframe) on its latent: fewer bits at "
                              "the same quality, any decoder reads it; needs the export extra (default: 0, off)")
     encode.add_argument("--keyframe-interval", type=int, default=32, help="video: frames per GOP")
-    encode.add_argument("--b-frames", type=int, default=2, help="video: B frames between anchors")
+    encode.add_argument("--b-frames", type=int, help="video: B frames between anchors (default: the preset's, "
+                        "else 2; a value given here wins over the preset's)")
     encode.add_argument("--max-frames", type=int, help="video: stop after this many, at least 1 "
                         "(live sources run until Ctrl-C)")
     encode.add_argument("--step", type=float, default=1.0,

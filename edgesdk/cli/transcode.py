@@ -40,12 +40,24 @@ class Written:
 class VideoOptions:
     """The encoder options of ``edgesdk encode`` for video."""
     keyframe_interval: int = 32
-    b_frames: int = 2
+    b_frames: int | None = None  # None: the preset's, else the encoder's default
     max_frames: int | None = None  # live sources (rtsp://, v4l2://) run until this or Ctrl-C
     step: float = 1.0  # residual quantization step of inter frames: larger is fewer bits
     preset: str = "exhaustive"  # edgesdk.codecs.video.PRESETS
     roi: object = None  # --roi: rectangles or a detector (edgesdk.cli.roi_option), applied to every frame
     live_queue: int = 4  # live sources: frames queued between capture and encoder (docs/media-io.md)
+
+
+def encoder_options(options: VideoOptions) -> dict:
+    """The :class:`~edgesdk.codecs.video.VideoEncoder` keywords of ``options``: the preset's
+    over the command's defaults, and a B-frame count the user gave over the preset's."""
+    from edgesdk.codecs.video import preset_options
+
+    chosen = {"keyframe_interval": options.keyframe_interval, "p_step": options.step, "roi": options.roi,
+              **preset_options(options.preset)}
+    if options.b_frames is not None:
+        chosen["b_frames"] = options.b_frames
+    return chosen
 
 
 def kind_of(target: str, must_exist: bool) -> str:
@@ -235,7 +247,7 @@ def _check_source(source: str, kind: str) -> None:
 def _encode_video(source: str, destination: Path, codec, options: VideoOptions) -> Written:
     from edgesdk.cli.common import atomic_output, progress
     from edgesdk.media import open_source
-    from edgesdk.codecs.video import preset_options, write_video
+    from edgesdk.codecs.video import write_video
     import sys
 
     from edgesdk.media.live import LiveQueue, live_frames
@@ -262,8 +274,7 @@ def _encode_video(source: str, destination: Path, codec, options: VideoOptions) 
                 return  # a live source ends when the user stops it; the stream is closed
 
         size = write_video(temporary, progress(pixels(), total=total, desc="encode", unit="frame"), codec,
-                           **{"keyframe_interval": options.keyframe_interval, "b_frames": options.b_frames,
-                              "p_step": options.step, "roi": options.roi, **preset_options(options.preset)},
+                           **encoder_options(options),
                            frame_rate=(rate.numerator, rate.denominator) if rate else None)
         width, height = frames_in.width, frames_in.height
         if queue is not None:

@@ -106,6 +106,17 @@ def test_encode_a_webm_clip(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["frames"] == 3
 
 
+def test_b_frames_given_win_over_the_preset():
+    """--b-frames left out: the preset's count (realtime: 0), else the encoder's default;
+    given: that count, whatever the preset."""
+    from edgesdk.cli.transcode import VideoOptions, encoder_options
+
+    assert encoder_options(VideoOptions(preset="realtime"))["b_frames"] == 0
+    assert encoder_options(VideoOptions(preset="realtime", b_frames=3))["b_frames"] == 3
+    assert encoder_options(VideoOptions(preset="fixed-camera", b_frames=1))["b_frames"] == 1
+    assert "b_frames" not in encoder_options(VideoOptions())  # exhaustive: the encoder's default
+
+
 def test_presets_realtime_and_fixed_camera(tmp_path, capsys):
     """--preset realtime codes P frames only; both start the second GOP from the background and
     write compact P frames; an unknown preset is a usage error."""
@@ -117,8 +128,9 @@ def test_presets_realtime_and_fixed_camera(tmp_path, capsys):
     kinds = {}
     for preset in ("realtime", "fixed-camera"):
         path = tmp_path / f"{preset}.elv"
+        b_frames = ["--b-frames", "1"] if preset == "fixed-camera" else []  # realtime: the preset's 0
         assert main(["encode", str(akiyo), str(path), "--max-frames", "5", "--keyframe-interval", "3",
-                     "--b-frames", "1", "--quality", "1", "--preset", preset]) == 0
+                     *b_frames, "--quality", "1", "--preset", preset]) == 0
         frames = [Frame.parse(p.payload) for p in PacketReader().feed(path.read_bytes()) if len(p.payload)]
         kinds[preset] = [(f.frame_type.name, f.compact, f.parameters.get(Parameter.BACKGROUND_REFERENCE))
                          for f in frames]

@@ -68,6 +68,19 @@ def scene_change(image: np.ndarray, background: np.ndarray, threshold: float = D
     return changed if changed > threshold else None
 
 
+def gop_start(image: np.ndarray, background: Background, threshold: float, code_from_background):
+    """(what ``code_from_background()`` returned, or None for a new background keyframe; why) at
+    a GOP start: None when the scene changed, or when the frame predicted from the background
+    (``.data``: its bytes) costs more than :data:`REFRESH_RATIO` of the background keyframe."""
+    changed = scene_change(image, background.original, threshold)
+    if changed is not None:
+        return None, f"keyframe: scene change ({changed:.0%} of cells)"
+    coded = code_from_background()
+    if len(coded[0].data) > REFRESH_RATIO * len(background.frame):
+        return None, f"keyframe: {len(coded[0].data)} bytes from the background"
+    return coded, "background"
+
+
 def background_parameters(frame: Frame) -> tuple[int | None, int | None]:
     """(id the frame defines, id the frame is predicted from) of a video frame: a keyframe may
     define a background (``BACKGROUND_ID``), a P frame at GOP index 0 must name one

@@ -249,6 +249,8 @@ class VideoDecoder:
                 raise MissingReferenceError(self._missing(syntax, past_index, past, future_index))
             prediction = interpolate(syntax.motion, past.image, latest.image, syntax.past_distance,
                                      syntax.future_distance)
+            if syntax.copy_blocks is not None and syntax.copy_blocks.all():  # no generated pixel is shown
+                return DecodedFrame(prediction, syntax.display_index, syntax.frame_type, syntax)
         return self._predicted(syntax, prediction, latent_of(self.codec, prediction))
 
     @staticmethod

@@ -17,12 +17,12 @@ from edgesdk.codecs.video.motion import (DEFAULT_BLOCK_SIZE, DEFAULT_FRACTION_BI
                                          DEFAULT_VECTOR_COST, Interpolation, Motion, estimate_motion, interpolate,
                                          luma)
 from edgesdk.bitstream.packets import Packet, PacketFlags
-from edgesdk.codecs.video.background import BACKGROUND_ID_MODULUS, DEFAULT_SCENE_CHANGE, REFRESH_RATIO, Background, \
-    scene_change
+from edgesdk.codecs.video.background import BACKGROUND_ID_MODULUS, DEFAULT_SCENE_CHANGE, Background, gop_start
 from edgesdk.codecs.video.residual import TILE_SIZES
 from edgesdk.codecs.video.copies import measured_copies, predicted_copies
 from edgesdk.codecs.video.roi import QuantMap, residual_region, residual_steps
-from edgesdk.codecs.video.syntax import GroupDecision, Reference, inter_frame_sections, latent_sum, prediction_cost
+from edgesdk.codecs.video.syntax import GroupDecision, Reference, inter_frame_sections, latent_sum, prediction_cost, \
+    stream_cost
 from edgesdk.codecs.video.syntax import DECISION_HISTORY, DEFAULT_COPY_TOLERANCE, DEFAULT_MAX_GOP_LENGTH, DEFAULT_MAX_REFERENCE_DISTANCE, DISPLAY_MODULUS, MAX_RESIDUAL, MAX_STEP, STEP_FRACTION_BITS, STRUCTURE_B, STRUCTURE_P, cell_errors, image_codec_of, latent_of, reconstruct, step_code
 
 
@@ -75,7 +75,9 @@ class VideoEncoder:
     B frames (never references) use ``b_step``, by default ``b_step_ratio`` times ``p_step``.
     With ``skip_copied``, residual streams leave out the elements of copied cells. With
     ``choose_prediction``, each P frame is coded both ways (with and without latent prediction)
-    and the one of lower :func:`~edgesdk.codecs.video.syntax.prediction_cost` is kept.
+    and the one of lower :func:`~edgesdk.codecs.video.syntax.prediction_cost` is kept. With
+    ``interpolation_only_b``, a B frame whose interpolation alone (every cell copied, no residual)
+    has the lower :func:`~edgesdk.codecs.video.syntax.stream_cost` is sent that way.
     """
 
     def __init__(
@@ -104,7 +106,7 @@ class VideoEncoder:
         predicted_copies: bool = False,
         roi: object = None,
         roi_steps: tuple[float, float] = DEFAULT_ROI_STEPS, b_step_ratio: float = 1.0, skip_copied: bool = False,
-        choose_prediction: bool = False,
+        choose_prediction: bool = False, interpolation_only_b: bool = False,
     ) -> None:
         self.codec = image_codec_of(image_codec)
         if self.codec.analyze is None or self.codec.synthesize is None:
@@ -130,6 +132,7 @@ class VideoEncoder:
         self.block_size, self.search_range = block_size, search_range
         self.motion_fraction_bits, self.motion_cost = motion_fraction_bits, motion_cost
         self.skip_copied, self.choose_prediction = skip_copied, choose_prediction
+        self.interpolation_only_b, self._bytes_out = interpolation_only_b, 0
         self.residual_tile_sizes = residual_tile_sizes
         self.frame_rate = frame_rate
         if not 0 <= stream_id < 2**32:
@@ -141,8 +144,7 @@ class VideoEncoder:
             raise InvalidArgumentError("scene_change must be a share of cells in (0, 1]")
         self.use_background = background
         self.compact_headers = compact_headers
-        self.latent_prediction = latent_prediction
-        self.predicted_copies = predicted_copies
+        self.latent_prediction, self.predicted_copies = latent_prediction, predicted_copies
         self._generator_error: np.ndarray | None = None  # per latent cell, of the latest synthesis
         self.scene_change = scene_change
         self.gop_starts: deque[tuple[int, str]] = deque(maxlen=DECISION_HISTORY)  # (display, how it was coded)
@@ -215,25 +217,20 @@ class VideoEncoder:
 
     def _emit(self, data: bytes, flags: PacketFlags = PacketFlags(0)) -> None:
         self._out.append(Packet(self.stream_id, self._sequence, data, flags))
+        self._bytes_out += len(data)
         self._sequence += 1
 
     def _code_keyframe(self, item: _Input) -> None:
-        background = self._background
+        background, why = self._background, "keyframe"
         if self.use_background and background is not None:
-            changed = scene_change(item.image, background.original, self.scene_change)
-            if changed is None:
-                coded, reference = self._code_from_background(item, background)
-                data = coded.data
-                if len(data) <= REFRESH_RATIO * len(background.frame):
-                    self._emit(data)
-                    self._reference = reference
-                    self.gop_starts.append((item.display, "background"))
-                    return
-                self.gop_starts.append((item.display, f"keyframe: {len(data)} bytes from the background"))
-            else:
-                self.gop_starts.append((item.display, f"keyframe: scene change ({changed:.0%} of cells)"))
-        else:
-            self.gop_starts.append((item.display, "keyframe"))
+            coded, why = gop_start(item.image, background, self.scene_change,
+                                   lambda: self._code_from_background(item, background))
+            if coded is not None:
+                self.gop_starts.append((item.display, why))
+                self._emit(coded[0].data)
+                self._reference = coded[1]
+                return
+        self.gop_starts.append((item.display, why))
         image_frame = Frame.parse(self.codec.encode(item.image, roi=item.roi, roi_steps=self.roi_steps))
         parameters = {**image_frame.parameters, Parameter.DISPLAY_INDEX: item.display, Parameter.GOP_INDEX: 0}
         if self.frame_rate is not None:
@@ -255,7 +252,7 @@ class VideoEncoder:
                                           y_hat=y_hat)
             self._next_background_id = (self._next_background_id + 1) % BACKGROUND_ID_MODULUS
 
-    def _code_from_background(self, item: _Input, background: Background) -> tuple[bytes, Reference]:
+    def _code_from_background(self, item: _Input, background: Background) -> tuple[_Coded, Reference]:
         """A GOP's first frame as a P frame from the background: (bytes, the new reference)."""
         if background.latent is None and (self.choose_prediction or not self.latent_prediction):
             background.latent = latent_of(self.codec, background.image)
@@ -361,9 +358,16 @@ class VideoEncoder:
         assert best is not None
         data, best_mode, prediction, y_pred, residual, motion = best
         if self.copy_blocks:  # B frames are never references: their picture is only needed to choose cells
-            residual, copied, _ = self._decide_copies(item, prediction, y_pred, residual, step)
+            residual, copied, picture = self._decide_copies(item, prediction, y_pred, residual, step)
             if copied is not None:
                 data = self._inter_frame(FrameType.B, item, parameters, residual, motion, copied)
+            if self.interpolation_only_b and residual.any():
+                alone = self._inter_frame(FrameType.B, item, parameters, np.zeros_like(residual), motion,
+                                          np.ones(residual.shape[1:], bool))
+                per_frame = self._bytes_out / max(1, self._sequence)  # the stream so far
+                if stream_cost(len(alone), item.image, prediction, per_frame) < \
+                        stream_cost(len(data), item.image, picture, per_frame):
+                    data = alone
         return _Coded(item, data, FrameType.B), sizes, best_mode
 
     def _code_group(self) -> None:

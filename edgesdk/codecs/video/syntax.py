@@ -246,12 +246,24 @@ RATE_PER_DB = 1.25
 slope of the shipped models' video RD curves between 27 and 35 dB (docs/video.md)."""
 
 
-def prediction_cost(size: int, source: np.ndarray, decoded: np.ndarray) -> float:
-    """ln(bytes) − ln(:data:`RATE_PER_DB`) · PSNR of a coded frame, up to a constant (PSNR is
-    −10·log10(MSE) plus one): lower is better; equal when a coding spends 25% more bytes for
-    1 dB more."""
+def _error_db(source: np.ndarray, decoded: np.ndarray) -> float:
+    """10·log10(MSE): PSNR is a constant minus this."""
     mse = np.mean(np.square(source.astype(np.float64) - decoded.astype(np.float64)))
-    return float(np.log(max(size, 1)) + np.log(RATE_PER_DB) * 10 * np.log10(max(mse, 1e-10)))
+    return float(10 * np.log10(max(mse, 1e-10)))
+
+
+def prediction_cost(size: int, source: np.ndarray, decoded: np.ndarray) -> float:
+    """ln(bytes) − ln(:data:`RATE_PER_DB`) · PSNR of a coded frame, up to a constant: lower is
+    better; equal when a coding spends 25% more bytes for 1 dB more."""
+    return float(np.log(max(size, 1)) + np.log(RATE_PER_DB) * _error_db(source, decoded))
+
+
+def stream_cost(size: int, source: np.ndarray, decoded: np.ndarray, bytes_per_frame: float) -> float:
+    """bytes − ln(:data:`RATE_PER_DB`) · ``bytes_per_frame`` · PSNR of one frame's coding, up to a
+    constant: the same slope as :func:`prediction_cost`, applied to a whole stream of frames
+    that cost ``bytes_per_frame`` on average (1 dB on one frame of N is 1/N dB of the stream),
+    so a small frame is not judged against its own few bytes."""
+    return size + float(np.log(RATE_PER_DB)) * bytes_per_frame * _error_db(source, decoded)
 
 
 def inter_frame_sections(residual: np.ndarray, motion: Motion | None, copy_blocks: np.ndarray | None,

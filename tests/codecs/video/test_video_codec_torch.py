@@ -160,6 +160,47 @@ def test_choose_prediction_keeps_the_cheaper_of_both_ways(codec, clip, monkeypat
     assert chosen == max(ways, key=lambda way: way[1])[0]
 
 
+def test_interpolation_only_b_frames(codec, clip, monkeypatch):
+    """With ``interpolation_only_b`` a B frame goes as its interpolation alone (every cell copied,
+    no residual) when its stream cost is lower: under a cost of bytes alone every B frame with a
+    residual does, under the reversed cost none does (the plain encoder's stream). The decoder
+    shows such a frame as the interpolation of its decoded references, with no transform run."""
+    from edgesdk.codecs.video import encoder as encoder_module
+    from edgesdk.codecs.video.motion import interpolate
+
+    options = dict(keyframe_interval=8, b_frames=3, try_p_only=False, copy_tolerance=0.01)  # few cells copied
+    _, plain = encode(codec, clip, **options)
+    monkeypatch.setattr(encoder_module, "stream_cost", lambda size, *args: -size)
+    _, never = encode(codec, clip, interpolation_only_b=True, **options)
+    assert [p.payload for p in never] == [p.payload for p in plain]
+    monkeypatch.setattr(encoder_module, "stream_cost", lambda size, *args: size)
+    _, always = encode(codec, clip, interpolation_only_b=True, **options)
+    assert sum(len(p.payload) for p in always) < sum(len(p.payload) for p in plain)
+    _, frames = decode(codec, always)
+    by_display = {f.display_index: f for f in frames}
+    b_frames = [f for f in frames if f.frame_type == FrameType.B]
+    assert len(b_frames) == 5  # K0 B1 B2 B3 P4 B5 B6 P7
+    for frame in b_frames:
+        syntax = frame.syntax
+        assert syntax.copy_blocks.all() and not syntax.residual.any() and frame.latent is None
+        past, future = (by_display[frame.display_index - syntax.past_distance],
+                        by_display[frame.display_index + syntax.future_distance])
+        expected = interpolate(syntax.motion, past.image, future.image, syntax.past_distance, syntax.future_distance)
+        np.testing.assert_array_equal(frame.image, expected)
+
+
+def test_stream_cost_weighs_a_frame_against_the_stream():
+    """bytes − ln(1.25)·(bytes per frame)·PSNR: 1 dB on one frame is worth ln(1.25) of an
+    average frame's bytes; equal pictures differ by their bytes alone."""
+    from edgesdk.codecs.video.syntax import stream_cost
+
+    source = np.full((16, 16, 3), 100, np.uint8)
+    one_off, lower = source + np.uint8(1), source + np.uint8(2)  # MSE 1 and 4: 6.02 dB apart
+    assert stream_cost(300, source, one_off, 500) - stream_cost(200, source, one_off, 500) == pytest.approx(100)
+    assert stream_cost(200, source, lower, 500) - stream_cost(200, source, one_off, 500) == \
+        pytest.approx(np.log(1.25) * 500 * 10 * np.log10(4))
+
+
 def test_p_only_configuration(codec, clip):
     encoder, packets = encode(codec, clip, keyframe_interval=8, b_frames=0)
     types = [frame_of(p).frame_type for p in packets[:-1]]
