@@ -38,6 +38,7 @@ IMAGES = {
 VIDEO = "kodim23_3frames_70x45_q2"
 BACKGROUND_VIDEO = "kodim23_6frames_70x45_q2_background"
 SKIP_VIDEO = "kodim23_6frames_70x45_q2_skips_copied"
+ALONE_VIDEO = "kodim23_6frames_70x45_q2_interpolation_only"
 
 
 def keyframe_integers(codec: ImageCodec, data: bytes) -> dict[str, np.ndarray]:
@@ -89,7 +90,10 @@ def write_video_vector(path: Path, codec: ImageCodec, frames: list[np.ndarray], 
             for key, value in keyframe_integers(codec, bytes(payload)).items():
                 arrays[f"f{k}_{key}"] = value
         else:
-            if Frame.parse(payload).section(SectionKind.RESIDUAL_MODEL).data[0] & SKIPS_COPIED:
+            model = Frame.parse(payload).section(SectionKind.RESIDUAL_MODEL)
+            if model is None:
+                entry["interpolation_only"] = True
+            elif model.data[0] & SKIPS_COPIED:
                 entry["skips_copied"] = True
             arrays[f"f{k}_residual"] = syntax.residual.astype(np.int32)
             entry["step_sixteenths"] = int(round(syntax.step * 16))
@@ -126,6 +130,17 @@ def write_skip_vector(out: Path, codec: ImageCodec, image: np.ndarray) -> dict:
                               skip_copied=True, b_step_ratio=2.0)
 
 
+def write_alone_vector(out: Path, codec: ImageCodec, image: np.ndarray) -> dict:
+    """A still window, K0 P5 B1 … B4: the B frames sent as their interpolation alone (MOTION
+    only, compact headers: flag bit 3)."""
+    still = [np.ascontiguousarray(image[100:145, 400:470])] * 6
+    entry = write_video_vector(out / ALONE_VIDEO, codec, still, keyframe_interval=6, b_frames=4,
+                               interpolation_only_b=True, compact_headers=True, try_p_only=False)
+    if not any(frame.get("interpolation_only") for frame in entry["frames"]):
+        raise SystemExit("the interpolation-only vector has no B frame sent as its interpolation alone")
+    return entry
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "spec" / "vectors")
@@ -154,9 +169,10 @@ def main() -> None:
                                                           keyframe_interval=3, b_frames=1, background=True,
                                                           compact_headers=True, latent_prediction=True)
     index[f"{SKIP_VIDEO}.elv"] = write_skip_vector(args.out, codec, image)
+    index[f"{ALONE_VIDEO}.elv"] = write_alone_vector(args.out, codec, image)
     (args.out / "index.json").write_text(json.dumps(index, indent=1, sort_keys=True) + "\n")
     for path in sorted(args.out.iterdir()):
-        print(f"{path.stat().st_size:8d}  {path.relative_to(ROOT)}")
+        print(f"{path.stat().st_size:8d}  {path}")
 
 
 if __name__ == "__main__":

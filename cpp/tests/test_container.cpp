@@ -243,6 +243,12 @@ std::vector<uint8_t> sample_compact_frame(FrameType type, bool copy_blocks) {
     return out;
 }
 
+// Rewrites a compact frame's CRC32C (its last 4 bytes) after an edit, so the parse rules behind it are reached.
+void reseal(std::vector<uint8_t>& frame) {
+    const uint32_t crc = edgesdk::crc32c(frame.data(), frame.size() - 4);
+    for (int i = 0; i < 4; ++i) frame[frame.size() - 4 + i] = uint8_t(crc >> (8 * i));
+}
+
 }  // namespace
 
 TEST_CASE(compact_frame_round_trip_and_implied_fields) {
@@ -286,6 +292,41 @@ TEST_CASE(compact_frame_residual_roi_takes_the_latent_slot) {
     check_cuts_and_flips(out);
     CHECK_STATUS(write_compact_frame(h, {{kKindResidualModel, model, 1, 0}, {kKindLatent, model, 1, 0},
                                          {kKindResidualRoi, roi, 3, 0}}, &out, nullptr), Status::kInvalidArgument);
+}
+
+// A B frame shown as its interpolation: MOTION alone, flag bit 3, one section length. The flag
+// on a P frame, or beside the copy or ROI flags, is refused even under a valid CRC.
+TEST_CASE(compact_frame_interpolation_only_b_frame) {
+    FrameHeader h;
+    h.frame_type = FrameType::kBidirectional;
+    h.width = 64, h.height = 48;
+    h.parameters = {{kKeyDisplayIndex, 2}, {kKeyGopIndex, 2}, {kKeyReferenceDistance, 1},
+                    {kKeyForwardReferenceDistance, 1}, {kKeyResidualStep, 32}};
+    static const uint8_t motion[] = {3, 5, 0};
+    std::vector<uint8_t> out;
+    CHECK_STATUS(write_compact_frame(h, {{kKindMotion, motion, 3, 0}}, &out, nullptr), Status::kOk);
+    CHECK(out[6] == kCompactFlagInterpolationOnly && out.size() == kCompactFixedHeaderSize + 4 + 3 + 4);
+    FrameView view;
+    CHECK_STATUS(parse_frame(out.data(), out.size(), &view, nullptr), Status::kOk);
+    CHECK(view.sections.size() == 1 && view.sections[0].kind == kKindMotion && view.sections[0].size == 3);
+    std::vector<uint8_t> rewritten;
+    CHECK_STATUS(write_compact_frame(view.header, view.sections, &rewritten, nullptr), Status::kOk);
+    CHECK(rewritten == out);
+    check_cuts_and_flips(out);
+    for (uint8_t flags : {uint8_t(kCompactFlagInterpolationOnly | kCompactFlagCopyBlocks),
+                          uint8_t(kCompactFlagInterpolationOnly | kCompactFlagResidualRoi)}) {
+        std::vector<uint8_t> bad = out;
+        bad[6] = flags;
+        reseal(bad);
+        CHECK_STATUS(parse_frame(bad.data(), bad.size(), &view, nullptr), Status::kCorrupted);
+    }
+    h.frame_type = FrameType::kPredicted;  // a P frame has no motion to show
+    h.parameters = {{kKeyDisplayIndex, 2}, {kKeyGopIndex, 2}, {kKeyReferenceDistance, 1}, {kKeyResidualStep, 32}};
+    CHECK_STATUS(write_compact_frame(h, {{kKindMotion, motion, 3, 0}}, &out, nullptr), Status::kInvalidArgument);
+    std::vector<uint8_t> p_frame = sample_compact_frame(FrameType::kPredicted, false);
+    p_frame[6] = kCompactFlagInterpolationOnly;
+    reseal(p_frame);
+    CHECK_STATUS(parse_frame(p_frame.data(), p_frame.size(), &view, nullptr), Status::kCorrupted);
 }
 
 TEST_CASE(compact_frame_every_truncation_and_bit_flip_is_detected) {

@@ -113,6 +113,7 @@ def test_b_frames_given_win_over_the_preset():
 
     assert encoder_options(VideoOptions(preset="realtime"))["b_frames"] == 0
     assert encoder_options(VideoOptions(preset="realtime", b_frames=3))["b_frames"] == 3
+    assert encoder_options(VideoOptions(preset="fixed-camera"))["b_frames"] == 12
     assert encoder_options(VideoOptions(preset="fixed-camera", b_frames=1))["b_frames"] == 1
     assert "b_frames" not in encoder_options(VideoOptions())  # exhaustive: the encoder's default
 

@@ -113,6 +113,11 @@ def inter_frame(frame: container.Frame, latent_channels: int, tables) -> dict[st
     h, w = latent_size(frame.width, frame.height)
     out = {}
     model = frame.section(RESIDUAL_MODEL)
+    if frame.frame_type == B and all(frame.section(k) is None for k in (RESIDUAL_MODEL, LATENT, RESIDUAL_ROI, COPY_BLOCKS)):
+        # docs/video.md: a B frame with MOTION alone is its interpolation: every cell copied, r = 0
+        out["residual"] = np.zeros((latent_channels, h, w), np.int64)
+        out["copy_blocks"] = np.ones((h, w), np.int64)
+        return out | _motion(frame, rows, offsets)
     layout, base, code_table, offset_table = model[:4]
     tile, skips_copied = layout & 0x7F, bool(layout & 0x80)  # docs/video.md: bit 7 = SKIPS_COPIED
     grid = (-(-h // tile), -(-w // tile)) if tile else (0, 0)
@@ -150,6 +155,11 @@ def inter_frame(frame: container.Frame, latent_channels: int, tables) -> dict[st
         out["residual"][:, kept] = rans.decode(stream, rows, offsets, indexes[:, kept])
     else:
         out["residual"] = rans.decode(stream, rows, offsets, indexes)
+    return out | _motion(frame, rows, offsets)
+
+
+def _motion(frame: container.Frame, rows, offsets) -> dict[str, np.ndarray]:
+    out = {}
     motion = frame.section(MOTION)
     if motion is not None:
         mode, block_log2, fraction_bits = motion[:3]

@@ -265,7 +265,7 @@ class VideoEncoder:
         return item.latent
 
     def _inter_frame(self, frame_type: FrameType, item: _Input, parameters: dict[int, int],
-                     residual: np.ndarray, motion: Motion | None, copy_blocks: np.ndarray | None = None) -> bytes:
+                     residual: np.ndarray | None, motion: Motion | None, copy_blocks: np.ndarray | None = None) -> bytes:
         sections = inter_frame_sections(residual, motion, copy_blocks, self._region(item), self.residual_tile_sizes,
                                         self.skip_copied)
         height, width = item.image.shape[:2]
@@ -361,9 +361,8 @@ class VideoEncoder:
             residual, copied, picture = self._decide_copies(item, prediction, y_pred, residual, step)
             if copied is not None:
                 data = self._inter_frame(FrameType.B, item, parameters, residual, motion, copied)
-            if self.interpolation_only_b and residual.any():
-                alone = self._inter_frame(FrameType.B, item, parameters, np.zeros_like(residual), motion,
-                                          np.ones(residual.shape[1:], bool))
+            if self.interpolation_only_b:
+                alone = self._inter_frame(FrameType.B, item, parameters, None, motion)
                 per_frame = self._bytes_out / max(1, self._sequence)  # the stream so far
                 if stream_cost(len(alone), item.image, prediction, per_frame) < \
                         stream_cost(len(data), item.image, picture, per_frame):

@@ -11,11 +11,13 @@ PRESETS = MappingProxyType({
     # Every structure and interpolation tried per group, copied blocks: the default encoder.
     "exhaustive": MappingProxyType({}),
     # The exhaustive search, the first keyframe kept as the background later GOPs start from,
-    # compact headers on P and B frames, B frames (never references) at twice the P step,
-    # residuals without the elements of copied cells, and each P frame coded with and without
-    # latent prediction (the wavelet default drifts on moving scenes without it, while a
-    # static one codes smaller with it off: docs/video.md, "Decisions").
-    "fixed-camera": MappingProxyType({"background": True, "compact_headers": True, "b_step_ratio": 2.0,
+    # compact headers on P and B frames, 12 B frames between anchors (never references) at
+    # twice the P step, each sent as its interpolation alone where that costs less, residuals
+    # without the elements of copied cells, and each P frame coded with and without latent
+    # prediction (the wavelet default drifts on moving scenes without it, while a static one
+    # codes smaller with it off: docs/video.md, "Decisions").
+    "fixed-camera": MappingProxyType({"background": True, "compact_headers": True, "b_frames": 12,
+                                      "b_step_ratio": 2.0, "interpolation_only_b": True,
                                       "skip_copied": True, "choose_prediction": True}),
     # Live sources: P frames only (latency: the frame being coded, nothing held), latent
     # prediction, copied blocks chosen with one synthesis, one residual layout, the background,

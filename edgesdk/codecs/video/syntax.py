@@ -215,6 +215,10 @@ def parse_video_frame(data: bytes | bytearray | memoryview, latent_channels: int
     motion = None
     if frame.frame_type == FrameType.B:
         motion = decode_motion(required_section(frame, SectionKind.MOTION), frame.height, frame.width)
+        if not any(frame.section(kind) is not None for kind in _RESIDUAL_KINDS):  # the interpolation alone
+            return frame, FrameSyntax(**common, past_distance=past, future_distance=future, step=step,
+                                      residual=np.zeros(shape, np.int32), motion=motion,
+                                      copy_blocks=np.ones(shape[1:], bool), latent_prediction=False)
     region, stream = residual_stream(frame, shape[1:])
     copy_section = frame.section(SectionKind.COPY_BLOCKS)
     copy_blocks = decode_copy_blocks(copy_section.data, shape[1:]) if copy_section is not None else None
@@ -223,6 +227,9 @@ def parse_video_frame(data: bytes | bytearray | memoryview, latent_channels: int
     return frame, FrameSyntax(**common, past_distance=past, future_distance=future, step=step,
                               residual=residual, motion=motion, copy_blocks=copy_blocks,
                               latent_prediction=latent_prediction == 1, region=region)
+
+
+_RESIDUAL_KINDS = (SectionKind.RESIDUAL_MODEL, SectionKind.LATENT, SectionKind.RESIDUAL_ROI, SectionKind.COPY_BLOCKS)
 
 
 def residual_stream(frame: Frame, grid: tuple[int, int]) -> tuple[QuantMap | None, memoryview | bytes]:
@@ -266,9 +273,14 @@ def stream_cost(size: int, source: np.ndarray, decoded: np.ndarray, bytes_per_fr
     return size + float(np.log(RATE_PER_DB)) * bytes_per_frame * _error_db(source, decoded)
 
 
-def inter_frame_sections(residual: np.ndarray, motion: Motion | None, copy_blocks: np.ndarray | None,
+def inter_frame_sections(residual: np.ndarray | None, motion: Motion | None, copy_blocks: np.ndarray | None,
                          region: QuantMap | None, tile_sizes: tuple[int, ...], skip_copied: bool) -> list[Section]:
-    """The sections of a P or B frame in their documented order (docs/video.md)."""
+    """The sections of a P or B frame in their documented order (docs/video.md); a B frame
+    with no ``residual`` is its interpolation alone: ``MOTION`` and nothing else."""
+    if residual is None:
+        if motion is None:
+            raise InvalidArgumentError("only a B frame (with its motion) can go without a residual")
+        return [Section(SectionKind.MOTION, encode_motion(motion))]
     model, stream = encode_residual(residual, tile_sizes, residual_shifts(region),
                                     copy_blocks if skip_copied else None)
     sections = [Section(SectionKind.MOTION, encode_motion(motion))] if motion is not None else []

@@ -161,8 +161,8 @@ def test_choose_prediction_keeps_the_cheaper_of_both_ways(codec, clip, monkeypat
 
 
 def test_interpolation_only_b_frames(codec, clip, monkeypatch):
-    """With ``interpolation_only_b`` a B frame goes as its interpolation alone (every cell copied,
-    no residual) when its stream cost is lower: under a cost of bytes alone every B frame with a
+    """With ``interpolation_only_b`` a B frame goes as its interpolation alone (``MOTION`` and no
+    residual section) when its stream cost is lower: under a cost of bytes alone every B frame with a
     residual does, under the reversed cost none does (the plain encoder's stream). The decoder
     shows such a frame as the interpolation of its decoded references, with no transform run."""
     from edgesdk.codecs.video import encoder as encoder_module
@@ -176,7 +176,15 @@ def test_interpolation_only_b_frames(codec, clip, monkeypatch):
     monkeypatch.setattr(encoder_module, "stream_cost", lambda size, *args: size)
     _, always = encode(codec, clip, interpolation_only_b=True, **options)
     assert sum(len(p.payload) for p in always) < sum(len(p.payload) for p in plain)
+    _, compact = encode(codec, clip, interpolation_only_b=True, compact_headers=True, **options)
+    for packets in (always, compact):  # MOTION alone, in either layout
+        b_layouts = {(f.compact, tuple(s.kind for s in f.sections)) for f in map(frame_of, packets[:-1])
+                     if f.frame_type == FrameType.B}
+        assert b_layouts == {(packets is compact, (SectionKind.MOTION,))}
+    _, compact_frames = decode(codec, compact)
     _, frames = decode(codec, always)
+    for mine, theirs in zip(frames, compact_frames):
+        np.testing.assert_array_equal(mine.image, theirs.image)
     by_display = {f.display_index: f for f in frames}
     b_frames = [f for f in frames if f.frame_type == FrameType.B]
     assert len(b_frames) == 5  # K0 B1 B2 B3 P4 B5 B6 P7

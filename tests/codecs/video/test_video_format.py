@@ -303,6 +303,30 @@ def test_b_frame_limits_and_sections():
         parse_video_frame(stripped, latent_channels=4)
 
 
+def only_sections(frame_type, kinds):
+    """A 64x64 inter frame of ``frame_type`` keeping only the sections of ``kinds`` (a copy map added)."""
+    full = Frame.parse(inter_frame(frame_type if frame_type == FrameType.B else FrameType.B))
+    copies = Section(SectionKind.COPY_BLOCKS, encode_copy_blocks(np.zeros((4, 4), bool)))
+    parameters = {k: v for k, v in full.parameters.items()
+                  if frame_type == FrameType.B or k != Parameter.FORWARD_REFERENCE_DISTANCE}
+    return Frame(width=64, height=64, frame_type=frame_type, parameters=parameters,
+                 sections=[s for s in [*full.sections, copies] if s.kind in kinds]).to_bytes()
+
+
+def test_interpolation_only_b_frames_parse_and_partial_ones_are_refused():
+    """MOTION alone: r = 0, every cell copied; MOTION with some residual sections, or a P frame
+    with MOTION alone: CorruptedError (docs/video.md, "Interpolation-only B frames")."""
+    _, syntax = parse_video_frame(only_sections(FrameType.B, {SectionKind.MOTION}), latent_channels=4)
+    assert syntax.copy_blocks.all() and syntax.copy_blocks.shape == (4, 4)
+    assert syntax.residual.shape == (4, 4, 4) and not syntax.residual.any() and syntax.motion is not None
+    for frame_type, kinds in [(FrameType.B, {SectionKind.MOTION, SectionKind.COPY_BLOCKS}),
+                              (FrameType.B, {SectionKind.MOTION, SectionKind.RESIDUAL_MODEL}),
+                              (FrameType.B, {SectionKind.MOTION, SectionKind.LATENT}),
+                              (FrameType.P, {SectionKind.MOTION})]:
+        with pytest.raises(edgesdk.CorruptedError):
+            parse_video_frame(only_sections(frame_type, kinds), latent_channels=4)
+
+
 def test_limits_are_configurable_and_checked():
     with pytest.raises(edgesdk.LimitExceededError):
         parse_video_frame(inter_frame(), latent_channels=4, limits=Limits(max_pixels=64 * 63))
@@ -325,7 +349,10 @@ def test_video_modules_import_without_optional_libraries():
 @given(data=st.binary(max_size=64), height=st.integers(1, 24), width=st.integers(1, 24))
 def test_arbitrary_section_bytes_raise_only_edgesdk_errors(data, height, width):
     """Section decoders on hostile bytes (a forged CRC lets anything through the container)."""
+    alone = Frame(width=width * 16, height=height * 16, frame_type=FrameType.B,
+                  parameters=Frame.parse(inter_frame(FrameType.B)).parameters, sections=[Section(SectionKind.MOTION, data)])
     for decode in (lambda: decode_copy_blocks(data, (height, width)),
+                   lambda: parse_video_frame(alone.to_bytes(), latent_channels=3),
                    lambda: decode_motion(data, height * 16, width * 16),
                    lambda: residual.decode_residual(data[:8], data[8:], (3, height, width)),
                    lambda: residual.decode_residual(data[:8], data[8:], (3, height, width),

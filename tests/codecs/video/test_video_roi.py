@@ -78,7 +78,8 @@ def test_presets_code_and_decode_the_region(codec, frames, preset):
     clip = [frames[0], frames[1], frames[0], frames[0], frames[1], frames[2]]
     options = {**preset_options(preset), "keyframe_interval": 3}
     if preset == "fixed-camera":
-        options["try_p_only"] = False  # keep the B frames, so a decoder reads their region too
+        # keep the B frames with their residual, so a decoder reads their region too
+        options.update(try_p_only=False, interpolation_only_b=False)
     packets, decoded, reference = code(codec, clip, keyframe_roi=[BOX], inter_roi=[BOX], **options)
     assert (FrameType.B in [d.frame_type for d in decoded]) == (preset == "fixed-camera")
     parsed = [Frame.parse(p.payload) for p in packets[:-1]]
