@@ -108,6 +108,8 @@ def _coding_features(info: dict) -> list[str]:
         used.append("GOP starts from the background")
     if parameters.get("latent_prediction") == 1:
         used.append("latent prediction")
+    if info["frame_type"] == "B" and [s["kind"] for s in info["sections"]] == ["motion"]:
+        used.append("interpolation-only B frames")
     return used
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -116,6 +117,14 @@ def test_b_frames_given_win_over_the_preset():
     assert encoder_options(VideoOptions(preset="fixed-camera"))["b_frames"] == 12
     assert encoder_options(VideoOptions(preset="fixed-camera", b_frames=1))["b_frames"] == 1
     assert "b_frames" not in encoder_options(VideoOptions())  # exhaustive: the encoder's default
+
+
+def test_info_counts_interpolation_only_b_frames(capsys):
+    """The spec vector whose four B frames are MOTION alone (docs/spec/README.md)."""
+    vector = Path(__file__).resolve().parents[2] / "docs/spec/vectors/kodim23_6frames_70x45_q2_interpolation_only.elv"
+    assert main(["info", str(vector), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["coding"]["interpolation-only B frames"] == 4 and info["frames_by_type"]["B"] == 4
 
 
 def test_presets_realtime_and_fixed_camera(tmp_path, capsys):
