@@ -344,7 +344,7 @@ class VideoEncoder:
         parameters = {Parameter.REFERENCE_DISTANCE: past_distance, Parameter.FORWARD_REFERENCE_DISTANCE: future_distance,
                       Parameter.RESIDUAL_STEP: self.b_step_code}
         sizes: dict[str, int] = {}
-        best = None
+        best, tried = None, []
         for mode in modes:
             uses_past, uses_future = mode.fields
             motion = Motion(mode, self.block_size.bit_length() - 1, self.motion_fraction_bits,
@@ -353,6 +353,7 @@ class VideoEncoder:
             y_pred, residual, step = self._quantize(item, prediction, self.b_step_code)
             data = self._inter_frame(FrameType.B, item, parameters, residual, motion)
             sizes[mode.name.lower()] = len(data)
+            tried.append((mode.name.lower(), motion, prediction))
             if best is None or len(data) < len(best[0]):
                 best = (data, mode.name.lower(), prediction, y_pred, residual, motion)
         assert best is not None
@@ -361,12 +362,11 @@ class VideoEncoder:
             residual, copied, picture = self._decide_copies(item, prediction, y_pred, residual, step)
             if copied is not None:
                 data = self._inter_frame(FrameType.B, item, parameters, residual, motion, copied)
-            if self.interpolation_only_b:
-                alone = self._inter_frame(FrameType.B, item, parameters, None, motion)
-                per_frame = self._bytes_out / max(1, self._sequence)  # the stream so far
-                if stream_cost(len(alone), item.image, prediction, per_frame) < \
-                        stream_cost(len(data), item.image, picture, per_frame):
-                    data = alone
+            if self.interpolation_only_b:  # against each interpolation alone (MOTION only)
+                per_frame = self._bytes_out / max(self.keyframe_interval, self._sequence)  # keyframes spread over a GOP
+                ways = [(data, picture, best_mode)] + [(self._inter_frame(FrameType.B, item, parameters, None, m), p, n)
+                                                       for n, m, p in tried]
+                data, _, best_mode = min(ways, key=lambda way: stream_cost(len(way[0]), item.image, way[1], per_frame))
         return _Coded(item, data, FrameType.B), sizes, best_mode
 
     def _code_group(self) -> None:
