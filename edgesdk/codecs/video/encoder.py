@@ -142,8 +142,7 @@ class VideoEncoder:
         self.decisions: deque[GroupDecision] = deque(maxlen=DECISION_HISTORY)
         if not 0 < scene_change <= 1:
             raise InvalidArgumentError("scene_change must be a share of cells in (0, 1]")
-        self.use_background = background
-        self.compact_headers = compact_headers
+        self.use_background, self.compact_headers = background, compact_headers
         self.latent_prediction, self.predicted_copies = latent_prediction, predicted_copies
         self._generator_error: np.ndarray | None = None  # per latent cell, of the latest synthesis
         self.scene_change = scene_change
@@ -329,9 +328,11 @@ class VideoEncoder:
         y_hat = latent_sum(y_pred, residual, step)
         return _Coded(item, data, FrameType.P), Reference(item.display, item.gop_index, decoded, item.image, y_hat)
 
-    def _code_b(self, item: _Input, past: Reference, future: Reference) -> tuple[_Coded, dict[str, int], str]:
+    def _code_b(self, item: _Input, past: Reference, future: Reference,
+                per_frame: float) -> tuple[_Coded, dict[str, int], str]:
         """The B frame coded with each interpolation; returns the smallest and every size.
-        Interpolations are compared without copied blocks, which then apply to the one kept."""
+        Interpolations are compared without copied blocks, which then apply to the one kept
+        (``per_frame``: the stream's bytes per frame, for :func:`stream_cost`)."""
         modes = self.interpolations
         target = luma(item.image)
         search = dict(block_size=self.block_size, search_range=self.search_range,
@@ -363,7 +364,6 @@ class VideoEncoder:
             if copied is not None:
                 data = self._inter_frame(FrameType.B, item, parameters, residual, motion, copied)
             if self.interpolation_only_b:  # against each interpolation alone (MOTION only)
-                per_frame = self._bytes_out / max(self.keyframe_interval, self._sequence)  # keyframes spread over a GOP
                 ways = [(data, picture, best_mode)] + [(self._inter_frame(FrameType.B, item, parameters, None, m), p, n)
                                                        for n, m, p in tried]
                 data, _, best_mode = min(ways, key=lambda way: stream_cost(len(way[0]), item.image, way[1], per_frame))
@@ -378,7 +378,8 @@ class VideoEncoder:
         b_modes: tuple[str, ...] = ()
         if len(group) > 1:
             anchor_coded, anchor = self._code_p(group[-1], reference)
-            coded_b = [self._code_b(item, reference, anchor) for item in group[:-1]]
+            per_frame = (self._bytes_out + len(anchor_coded.data)) / (self._sequence + len(group))  # B frames ~free
+            coded_b = [self._code_b(item, reference, anchor, per_frame) for item in group[:-1]]
             options[STRUCTURE_B] = ([anchor_coded] + [c for c, _, _ in coded_b], anchor)
             b_sizes = tuple(sizes for _, sizes, _ in coded_b)
             b_modes = tuple(mode for _, _, mode in coded_b)

@@ -265,12 +265,17 @@ def prediction_cost(size: int, source: np.ndarray, decoded: np.ndarray) -> float
     return float(np.log(max(size, 1)) + np.log(RATE_PER_DB) * _error_db(source, decoded))
 
 
+STREAM_RATE_PER_DB = 1.4
+"""What 1 dB of a whole stream is worth in its bytes, for :func:`stream_cost`: the slope of the
+`fixed-camera` curves at quality 2 (akiyo and foreman: ln-rate 0.30–0.45 per dB); at
+:data:`RATE_PER_DB` the B-frame choice halved foreman's B-frame quality (docs/video.md)."""
+
+
 def stream_cost(size: int, source: np.ndarray, decoded: np.ndarray, bytes_per_frame: float) -> float:
-    """bytes − ln(:data:`RATE_PER_DB`) · ``bytes_per_frame`` · PSNR of one frame's coding, up to a
-    constant: the same slope as :func:`prediction_cost`, applied to a whole stream of frames
-    that cost ``bytes_per_frame`` on average (1 dB on one frame of N is 1/N dB of the stream),
-    so a small frame is not judged against its own few bytes."""
-    return size + float(np.log(RATE_PER_DB)) * bytes_per_frame * _error_db(source, decoded)
+    """bytes − ln(:data:`STREAM_RATE_PER_DB`) · ``bytes_per_frame`` · PSNR of one frame's coding,
+    up to a constant: a stream of frames that cost ``bytes_per_frame`` on average (1 dB on one
+    frame of N is 1/N dB of the stream), so a small frame is not judged against its own few bytes."""
+    return size + float(np.log(STREAM_RATE_PER_DB)) * bytes_per_frame * _error_db(source, decoded)
 
 
 def inter_frame_sections(residual: np.ndarray | None, motion: Motion | None, copy_blocks: np.ndarray | None,

@@ -198,15 +198,15 @@ def test_interpolation_only_b_frames(codec, clip, monkeypatch):
 
 
 def test_stream_cost_weighs_a_frame_against_the_stream():
-    """bytes − ln(1.25)·(bytes per frame)·PSNR: 1 dB on one frame is worth ln(1.25) of an
-    average frame's bytes; equal pictures differ by their bytes alone."""
-    from edgesdk.codecs.video.syntax import stream_cost
+    """bytes − ln(k)·(bytes per frame)·PSNR: 1 dB on one frame is worth ln(k) of an average
+    frame's bytes (k = STREAM_RATE_PER_DB); equal pictures differ by their bytes alone."""
+    from edgesdk.codecs.video.syntax import STREAM_RATE_PER_DB, stream_cost
 
     source = np.full((16, 16, 3), 100, np.uint8)
     one_off, lower = source + np.uint8(1), source + np.uint8(2)  # MSE 1 and 4: 6.02 dB apart
     assert stream_cost(300, source, one_off, 500) - stream_cost(200, source, one_off, 500) == pytest.approx(100)
     assert stream_cost(200, source, lower, 500) - stream_cost(200, source, one_off, 500) == \
-        pytest.approx(np.log(1.25) * 500 * 10 * np.log10(4))
+        pytest.approx(np.log(STREAM_RATE_PER_DB) * 500 * 10 * np.log10(4))
 
 
 def test_p_only_configuration(codec, clip):
