@@ -76,8 +76,8 @@ class VideoEncoder:
     With ``skip_copied``, residual streams leave out the elements of copied cells. With
     ``choose_prediction``, each P frame is coded both ways (with and without latent prediction)
     and the one of lower :func:`~edgesdk.codecs.video.syntax.prediction_cost` is kept. With
-    ``interpolation_only_b``, a B frame whose interpolation alone (every cell copied, no residual)
-    has the lower :func:`~edgesdk.codecs.video.syntax.stream_cost` is sent that way.
+    ``interpolation_only_b``, a B frame is sent as one of its interpolations alone (``MOTION``
+    only, no residual) where that has the lower :func:`~edgesdk.codecs.video.syntax.stream_cost`.
     """
 
     def __init__(
@@ -220,16 +220,15 @@ class VideoEncoder:
         self._sequence += 1
 
     def _code_keyframe(self, item: _Input) -> None:
-        background, why = self._background, "keyframe"
+        background, coded, why = self._background, None, "keyframe"
         if self.use_background and background is not None:
             coded, why = gop_start(item.image, background, self.scene_change,
                                    lambda: self._code_from_background(item, background))
-            if coded is not None:
-                self.gop_starts.append((item.display, why))
-                self._emit(coded[0].data)
-                self._reference = coded[1]
-                return
         self.gop_starts.append((item.display, why))
+        if coded is not None:  # the GOP starts from the background
+            self._emit(coded[0].data)
+            self._reference = coded[1]
+            return
         image_frame = Frame.parse(self.codec.encode(item.image, roi=item.roi, roi_steps=self.roi_steps))
         parameters = {**image_frame.parameters, Parameter.DISPLAY_INDEX: item.display, Parameter.GOP_INDEX: 0}
         if self.frame_rate is not None:
@@ -252,7 +251,7 @@ class VideoEncoder:
             self._next_background_id = (self._next_background_id + 1) % BACKGROUND_ID_MODULUS
 
     def _code_from_background(self, item: _Input, background: Background) -> tuple[_Coded, Reference]:
-        """A GOP's first frame as a P frame from the background: (bytes, the new reference)."""
+        """A GOP's first frame as a P frame from the background: (the coded frame, the new reference)."""
         if background.latent is None and (self.choose_prediction or not self.latent_prediction):
             background.latent = latent_of(self.codec, background.image)
         return self._code_p(item, Reference(-1, 0, background.image, latent=background.y_hat),
