@@ -180,11 +180,20 @@ def evaluate_anchor(name: str, frames: Sequence[np.ndarray], keyframe_interval: 
 
 
 def overlapping(points: Sequence[dict], low: float, high: float, minimum: int = 4, metric: str = "psnr") -> list[dict]:
-    """The points whose quality lies in [low, high], widened by the nearest others to at least
-    ``minimum`` (a Bjøntegaard fit needs 4), sorted by rate."""
-    ranked = sorted(points, key=lambda p: 0.0 if low <= p[metric] <= high else min(abs(p[metric] - low), abs(p[metric] - high)))
-    inside = [p for p in ranked if low <= p[metric] <= high]
-    chosen = inside if len(inside) >= minimum else ranked[: min(minimum, len(ranked))]
+    """The points whose quality lies in [low, high], the nearest one below ``low`` and the nearest
+    above ``high`` (so that the fit spans [low, high] wherever the points reach it: the BD
+    interval is then the test curve's whole range, not a side that depends on which neighbour
+    is closer), then the nearest others up to ``minimum`` (a Bjøntegaard fit needs 4); by rate."""
+    def distance(p: dict) -> float:
+        return 0.0 if low <= p[metric] <= high else min(abs(p[metric] - low), abs(p[metric] - high))
+
+    below = [p for p in points if p[metric] < low]
+    above = [p for p in points if p[metric] > high]
+    chosen = [p for p in points if low <= p[metric] <= high]
+    chosen += [max(below, key=lambda p: p[metric])] if below else []
+    chosen += [min(above, key=lambda p: p[metric])] if above else []
+    rest = sorted((p for p in points if all(p is not c for c in chosen)), key=distance)
+    chosen += rest[: max(0, minimum - len(chosen))]
     return sorted(chosen, key=lambda p: p["kbps"])
 
 

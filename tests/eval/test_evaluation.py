@@ -185,6 +185,19 @@ def test_bd_rate_pchip_close_to_cubic_on_smooth_curves():
         assert ev.bd_rate(rates, psnrs, doubled, psnrs, method=method) == pytest.approx(100.0, abs=1e-9)
 
 
+def test_anchor_points_bracket_the_test_range():
+    """The anchor's points for a BD-rate: those inside the test curve's PSNR range plus the
+    nearest on each side (not the nearest two on one side), then more up to four."""
+    from edgesdk.eval.video_evaluation import overlapping
+
+    anchor = [{"kbps": 10.0 * k, "psnr": psnr} for k, psnr in enumerate([26.6, 28.1, 29.6, 31.2, 32.7, 34.3, 35.7, 37.2], 1)]
+    chosen = [p["psnr"] for p in overlapping(anchor, 30.44, 35.09)]
+    assert chosen == [29.6, 31.2, 32.7, 34.3, 35.7]  # 29.6 is further than 35.7 from the range, and kept
+    assert [p["psnr"] for p in overlapping(anchor, 36.0, 40.0)] == [32.7, 34.3, 35.7, 37.2]  # none above
+    assert [p["psnr"] for p in overlapping(anchor, 31.0, 32.0)] == [29.6, 31.2, 32.7, 34.3]
+    assert [p["psnr"] for p in overlapping(anchor[:3], 20.0, 21.0)] == [26.6, 28.1, 29.6]  # fewer than 4 exist
+
+
 def test_bd_rate_rejects_bad_input():
     with pytest.raises(ValueError):
         ev.bd_rate([0.1, 0.2, 0.3], [28, 30, 32], [0.1, 0.2, 0.3], [28, 30, 32])  # fewer than 4 points
