@@ -8,8 +8,8 @@
 # OUT defaults to runs/gpu, TRAINING_IMAGES to ../shared/data/train. INIT_CHECKPOINT (optional)
 # continues from a CPU run (e.g. the committed export/checkpoints/wavelet.pt) instead of the
 # wavelet start. Budget: 2 minutes rate-only (entropy model), 8 minutes joint; bf16 autocast.
-# ENTROPY_SECONDS, JOINT_SECONDS override the budget, TRAIN_DEVICE=cpu tries the script here; EVAL_DATA the evaluation folder (Kodak),
-# skipped with a note when it is absent (a machine that has the training images only).
+# ENTROPY_SECONDS, JOINT_SECONDS override the budget; TRAIN_DEVICE=cpu tries the script on a CPU;
+# EVAL_DATA names the evaluation folder (Kodak), skipped with a note where it is absent.
 set -euo pipefail
 out=${1:-runs/gpu}
 data=${2:-../shared/data/train}

@@ -358,14 +358,14 @@ class VideoEncoder:
                 best = (data, mode.name.lower(), prediction, y_pred, residual, motion)
         assert best is not None
         data, best_mode, prediction, y_pred, residual, motion = best
-        if self.copy_blocks:  # B frames are never references: their picture is only needed to choose cells
+        if self.copy_blocks or self.interpolation_only_b:  # a B frame's picture serves only these choices
             residual, copied, picture = self._decide_copies(item, prediction, y_pred, residual, step)
             if copied is not None:
                 data = self._inter_frame(FrameType.B, item, parameters, residual, motion, copied)
-            if self.interpolation_only_b:  # against each interpolation alone (MOTION only)
-                ways = [(data, picture, best_mode)] + [(self._inter_frame(FrameType.B, item, parameters, None, m), p, n)
-                                                       for n, m, p in tried]
-                data, _, best_mode = min(ways, key=lambda way: stream_cost(len(way[0]), item.image, way[1], per_frame))
+        if self.interpolation_only_b:  # against each interpolation alone (MOTION only)
+            ways = [(data, picture, best_mode)] + [(self._inter_frame(FrameType.B, item, parameters, None, m), p, n)
+                                                   for n, m, p in tried]
+            data, _, best_mode = min(ways, key=lambda way: stream_cost(len(way[0]), item.image, way[1], per_frame))
         return _Coded(item, data, FrameType.B), sizes, best_mode
 
     def _code_group(self) -> None:

@@ -216,9 +216,10 @@ def parse_video_frame(data: bytes | bytearray | memoryview, latent_channels: int
     if frame.frame_type == FrameType.B:
         motion = decode_motion(required_section(frame, SectionKind.MOTION), frame.height, frame.width)
         if not any(frame.section(kind) is not None for kind in _RESIDUAL_KINDS):  # the interpolation alone
+            # Read-only views, not arrays: such frames are most of a fixed camera's, and no one writes them.
             return frame, FrameSyntax(**common, past_distance=past, future_distance=future, step=step,
-                                      residual=np.zeros(shape, np.int32), motion=motion,
-                                      copy_blocks=np.ones(shape[1:], bool), latent_prediction=False)
+                                      residual=np.broadcast_to(np.int32(0), shape), motion=motion,
+                                      copy_blocks=np.broadcast_to(True, shape[1:]))
     region, stream = residual_stream(frame, shape[1:])
     copy_section = frame.section(SectionKind.COPY_BLOCKS)
     copy_blocks = decode_copy_blocks(copy_section.data, shape[1:]) if copy_section is not None else None

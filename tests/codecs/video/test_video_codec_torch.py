@@ -177,6 +177,9 @@ def test_interpolation_only_b_frames(codec, clip, monkeypatch):
     _, always = encode(codec, clip, interpolation_only_b=True, **options)
     assert sum(len(p.payload) for p in always) < sum(len(p.payload) for p in plain)
     _, compact = encode(codec, clip, interpolation_only_b=True, compact_headers=True, **options)
+    _, uncopied = encode(codec, clip, interpolation_only_b=True, **{**options, "copy_blocks": False})
+    assert sum(frame_of(p).sections[0].kind == SectionKind.MOTION and len(frame_of(p).sections) == 1
+               for p in uncopied[:-1]) == 5  # the choice does not need copied blocks
     for packets in (always, compact):  # MOTION alone, in either layout
         b_layouts = {(f.compact, tuple(s.kind for s in f.sections)) for f in map(frame_of, packets[:-1])
                      if f.frame_type == FrameType.B}
