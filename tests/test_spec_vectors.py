@@ -61,6 +61,9 @@ def test_vector_set_is_small_and_complete():
     skipping = INDEX["kodim23_6frames_70x45_q2_skips_copied.elv"]["frames"]
     assert [(f["type"], f.get("skips_copied", False), f.get("step_sixteenths")) for f in skipping] == [
         ("KEY", False, None), ("P", True, 16), ("B", True, 32), ("P", True, 16), ("B", True, 32), ("P", True, 16)]
+    moving = INDEX["kodim23_6frames_70x45_q2_motion_p.elv"]["frames"]  # compact (flag bit 4) and from the background
+    assert [(f["type"], f.get("compact", False), f.get("motion_compensated", False), f.get("motion", {}).get("mode"))
+            for f in moving if f["type"] == "P"] == [("P", True, True, 1), ("P", False, True, 1), ("P", True, True, 1)]
 
 
 def test_reference_imports_no_edgesdk():

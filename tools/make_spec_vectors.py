@@ -6,6 +6,7 @@ Encodes small crops of edgesdk/data/samples/kodim23.png with the shipped model
 integers it decodes to. The streams depend on the float compressor, so a rerun on another
 machine or ONNX Runtime version may give other (equally valid) streams; the integers always
 match their own stream. Usage: python tools/make_spec_vectors.py [--out docs/spec/vectors]
+[--only NAME ...] (regenerate only these vectors, keeping the others and their index entries)
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ VIDEO = "kodim23_3frames_70x45_q2"
 BACKGROUND_VIDEO = "kodim23_6frames_70x45_q2_background"
 SKIP_VIDEO = "kodim23_6frames_70x45_q2_skips_copied"
 ALONE_VIDEO = "kodim23_6frames_70x45_q2_interpolation_only"
+MOTION_P_VIDEO = "kodim23_6frames_70x45_q2_motion_p"
 
 
 def keyframe_integers(codec: ImageCodec, data: bytes) -> dict[str, np.ndarray]:
@@ -101,6 +103,8 @@ def write_video_vector(path: Path, codec: ImageCodec, frames: list[np.ndarray], 
                 arrays[f"f{k}_copy_blocks"] = syntax.copy_blocks.astype(np.int32)
             if syntax.motion is not None:
                 motion = syntax.motion
+                if syntax.frame_type == FrameType.P:
+                    entry["motion_compensated"] = True
                 entry["motion"] = {"mode": int(motion.mode), "block_log2": motion.block_log2,
                                    "fraction_bits": motion.fraction_bits}
                 for field in ("past", "future"):
@@ -141,13 +145,45 @@ def write_alone_vector(out: Path, codec: ImageCodec, image: np.ndarray) -> dict:
     return entry
 
 
+def panning(image: np.ndarray, count: int) -> list[np.ndarray]:
+    """``count`` frames of a 70x45 window panning 3 pixels right and 2 down per frame (the motion
+    grid, 2x3 blocks of 32, differs from the padded frame's 2x4: partial blocks are exercised)."""
+    return [np.ascontiguousarray(image[100 + 2 * k : 145 + 2 * k, 400 + 3 * k : 470 + 3 * k]) for k in range(count)]
+
+
+def write_motion_p_vector(out: Path, codec: ImageCodec, image: np.ndarray) -> dict:
+    """The panning window in GOPs of 3 with motion-compensated P frames: K0 (background 0) P2 B1 |
+    P3 (from the background, full layout) P5 B4, compact P and B frames (flag bit 4)."""
+    entry = write_video_vector(out / MOTION_P_VIDEO, codec, panning(image, 6), keyframe_interval=3, b_frames=1,
+                               background=True, scene_change=1.0, compact_headers=True, try_p_only=False,
+                               motion_compensated_p=True)
+    moved = [(f.get("compact", False), "background_reference" in f) for f in entry["frames"]
+             if f.get("motion_compensated")]
+    if not ((True, False) in moved and (False, True) in moved):
+        raise SystemExit(f"the motion-compensated P vector lacks a compact or a background P frame with motion: {moved}")
+    return entry
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "spec" / "vectors")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="vectors to regenerate (e.g. "
+                        f"{MOTION_P_VIDEO}.elv); the others and their index entries are kept")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     image = load_image(SAMPLE)
     codec = ImageCodec("lite", backend="onnxruntime", precision="fp32", threads=2)  # not the default model
+    if args.only:
+        kept = json.loads((args.out / "index.json").read_text())
+        writers = {f"{ALONE_VIDEO}.elv": write_alone_vector, f"{SKIP_VIDEO}.elv": write_skip_vector,
+                   f"{MOTION_P_VIDEO}.elv": write_motion_p_vector}
+        unknown = sorted(set(args.only) - set(writers))
+        if unknown:
+            raise SystemExit(f"--only regenerates {', '.join(sorted(writers))}; not {', '.join(unknown)}")
+        for name in args.only:
+            kept[name] = writers[name](args.out, codec, image)
+        (args.out / "index.json").write_text(json.dumps(kept, indent=1, sort_keys=True) + "\n")
+        return
     index = {}
     for name, (top, left, height, width, quality) in IMAGES.items():
         crop = np.ascontiguousarray(image[top : top + height, left : left + width])
@@ -158,10 +194,8 @@ def main() -> None:
         index[f"{name}.eli"] = {"width": width, "height": height, "quality": quality, "crop_top_left": [top, left],
                                 "bytes": len(data), "arrays": {k: list(v.shape) for k, v in arrays.items()}}
 
-    # A 3-frame video: a 70x45 window panning 3 pixels right and 2 down per frame (the motion
-    # grid, 2x3 blocks of 32, differs from the padded frame's 2x4: partial blocks are exercised).
-    frames = [np.ascontiguousarray(image[100 + 2 * k : 145 + 2 * k, 400 + 3 * k : 470 + 3 * k]) for k in range(3)]
-    index[f"{VIDEO}.elv"] = write_video_vector(args.out / VIDEO, codec, frames, keyframe_interval=8, b_frames=1)
+    index[f"{VIDEO}.elv"] = write_video_vector(args.out / VIDEO, codec, panning(image, 3), keyframe_interval=8,
+                                               b_frames=1)
     # Fixed-environment coding: the moving patch in GOPs of 3: K0 (background 0) P2 B1 | P3 (from
     # the background) P5 B4, P and B frames in compact headers, P frames predicted from their
     # reference's latent.
@@ -170,6 +204,7 @@ def main() -> None:
                                                           compact_headers=True, latent_prediction=True)
     index[f"{SKIP_VIDEO}.elv"] = write_skip_vector(args.out, codec, image)
     index[f"{ALONE_VIDEO}.elv"] = write_alone_vector(args.out, codec, image)
+    index[f"{MOTION_P_VIDEO}.elv"] = write_motion_p_vector(args.out, codec, image)
     (args.out / "index.json").write_text(json.dumps(index, indent=1, sort_keys=True) + "\n")
     for path in sorted(args.out.iterdir()):
         print(f"{path.stat().st_size:8d}  {path}")

@@ -54,17 +54,11 @@ Status check_header_fields(const FrameHeader& h, std::string* detail) {
 
 constexpr size_t kMaxTrackedStreams = 1024;
 
-// Number of section lengths a compact frame of this type and flags carries.
-size_t compact_section_count(bool bidirectional, uint8_t flags) {
-    if (flags & kCompactFlagInterpolationOnly) return 1;
-    return 2 + (bidirectional ? 1 : 0) + ((flags & kCompactFlagCopyBlocks) ? 1 : 0);
-}
-
-// The section kinds of a compact frame, in order.
-std::vector<uint16_t> compact_kinds(bool bidirectional, bool copy_blocks, bool residual_roi,
-                                    bool interpolation_only) {
+// The section kinds of a compact frame, in order: MOTION (B frames, motion-compensated P frames),
+// the residual's model and latent (not for an interpolation alone), copied blocks.
+std::vector<uint16_t> compact_kinds(bool motion, bool copy_blocks, bool residual_roi, bool interpolation_only) {
     std::vector<uint16_t> kinds;
-    if (bidirectional) kinds.push_back(kKindMotion);
+    if (motion) kinds.push_back(kKindMotion);
     if (interpolation_only) return kinds;
     kinds.push_back(kKindResidualModel);
     kinds.push_back(residual_roi ? kKindResidualRoi : kKindLatent);
@@ -89,14 +83,18 @@ Status parse_compact_frame(const uint8_t* data, size_t size, FrameView* out, std
         return Status::kCorrupted;
     }
     const bool bidirectional = type == uint8_t(FrameType::kBidirectional);
-    const bool interpolation_only = flags & kCompactFlagInterpolationOnly;
+    const bool interpolation_only = flags & kCompactFlagInterpolationOnly, p_motion = flags & kCompactFlagMotion;
     if ((flags & ~kCompactKnownFlags) || (bidirectional && (flags & kCompactFlagLatentPrediction)) ||
-        (interpolation_only && (!bidirectional || (flags & (kCompactFlagCopyBlocks | kCompactFlagResidualRoi))))) {
-        set_detail(detail, "compact frame: unknown flag bits, latent prediction on a B frame, or interpolation only "
-                           "on a P frame or with residual flags");
+        (interpolation_only && (!bidirectional || (flags & (kCompactFlagCopyBlocks | kCompactFlagResidualRoi)))) ||
+        (p_motion && (bidirectional || (flags & kCompactFlagLatentPrediction)))) {
+        set_detail(detail, "compact frame: unknown flag bits, latent prediction on a B frame, interpolation only "
+                           "on a P frame or with residual flags, or P-frame motion on a B frame or with latent "
+                           "prediction");
         return Status::kCorrupted;
     }
-    const size_t count = compact_section_count(bidirectional, flags);
+    const std::vector<uint16_t> kinds = compact_kinds(bidirectional || p_motion, flags & kCompactFlagCopyBlocks,
+                                                      flags & kCompactFlagResidualRoi, interpolation_only);
+    const size_t count = kinds.size();
     const size_t header_size = kCompactFixedHeaderSize + 4 * count;
     if (size < header_size + 4) {
         set_detail(detail, "compact frame: " + std::to_string(size) + " bytes, shorter than its " +
@@ -136,8 +134,6 @@ Status parse_compact_frame(const uint8_t* data, size_t size, FrameView* out, std
     h.parameters.push_back({kKeyResidualStep, get_u16(data + 20)});
     if (flags & kCompactFlagLatentPrediction) h.parameters.push_back({kKeyLatentPrediction, 1});
     const uint8_t* payload = data + header_size;
-    const std::vector<uint16_t> kinds = compact_kinds(bidirectional, flags & kCompactFlagCopyBlocks,
-                                                      flags & kCompactFlagResidualRoi, interpolation_only);
     for (size_t i = 0; i < count; ++i) {
         const uint32_t length = get_u32(data + kCompactFixedHeaderSize + 4 * i);
         view.sections.push_back({kinds[i], payload, length, 0});
@@ -185,14 +181,17 @@ Status write_compact_frame(const FrameHeader& header, const std::vector<SectionV
     bool residual_roi = false;
     for (const SectionView& s : sections) residual_roi = residual_roi || s.kind == kKindResidualRoi;
     const bool interpolation_only = bidirectional && sections.size() == 1;  // MOTION alone
-    const std::vector<uint16_t> kinds = compact_kinds(bidirectional, copy_blocks, residual_roi, interpolation_only);
-    bool sections_fit = sections.size() == kinds.size();
+    const bool p_motion = !bidirectional && !sections.empty() && sections.front().kind == kKindMotion;
+    const std::vector<uint16_t> kinds =
+        compact_kinds(bidirectional || p_motion, copy_blocks, residual_roi, interpolation_only);
+    bool sections_fit = sections.size() == kinds.size() && !(p_motion && latent_prediction);
     for (size_t i = 0; sections_fit && i < kinds.size(); ++i)
         sections_fit = sections[i].kind == kinds[i] && (sections[i].size == 0 || sections[i].data);
     if (!fits || !sections_fit) {
         set_detail(detail, "compact frame: needs exactly the display index, GOP index, reference distance(s) and "
                            "residual step in range, and the sections [motion], residual model, latent or "
-                           "residual ROI, [copied blocks], or a B frame's motion alone");
+                           "residual ROI, [copied blocks], or a B frame's motion alone; no motion with latent "
+                           "prediction");
         return Status::kInvalidArgument;
     }
     const size_t begin = out->size();
@@ -202,7 +201,8 @@ Status write_compact_frame(const FrameHeader& header, const std::vector<SectionV
     out->push_back(uint8_t((copy_blocks ? kCompactFlagCopyBlocks : 0) |
                            (latent_prediction ? kCompactFlagLatentPrediction : 0) |
                            (residual_roi ? kCompactFlagResidualRoi : 0) |
-                           (interpolation_only ? kCompactFlagInterpolationOnly : 0)));
+                           (interpolation_only ? kCompactFlagInterpolationOnly : 0) |
+                           (p_motion ? kCompactFlagMotion : 0)));
     out->push_back(header.quality);
     put_u16(*out, uint16_t(header.width));
     put_u16(*out, uint16_t(header.height));

@@ -329,6 +329,43 @@ TEST_CASE(compact_frame_interpolation_only_b_frame) {
     CHECK_STATUS(parse_frame(p_frame.data(), p_frame.size(), &view, nullptr), Status::kCorrupted);
 }
 
+// A motion-compensated P frame: flag bit 4, MOTION before the residual's sections. The flag on a
+// B frame or beside latent prediction is refused even under a valid CRC; the writer refuses
+// motion with latent prediction (the reference's latent cannot be moved).
+TEST_CASE(compact_frame_motion_compensated_p_frame) {
+    FrameHeader h;
+    h.frame_type = FrameType::kPredicted;
+    h.width = 64, h.height = 48;
+    h.parameters = {{kKeyDisplayIndex, 9}, {kKeyGopIndex, 9}, {kKeyReferenceDistance, 9}, {kKeyResidualStep, 32}};
+    static const uint8_t motion[] = {1, 5, 0}, model[] = {7}, latent[] = {4, 4}, copies[] = {0x55};
+    std::vector<uint8_t> out;
+    CHECK_STATUS(write_compact_frame(h, {{kKindMotion, motion, 3, 0}, {kKindResidualModel, model, 1, 0},
+                                         {kKindLatent, latent, 2, 0}, {kKindCopyBlocks, copies, 1, 0}}, &out, nullptr),
+                 Status::kOk);
+    CHECK(out[6] == (kCompactFlagMotion | kCompactFlagCopyBlocks) &&
+          out.size() == kCompactFixedHeaderSize + 4 * 4 + 3 + 1 + 2 + 1 + 4);
+    FrameView view;
+    CHECK_STATUS(parse_frame(out.data(), out.size(), &view, nullptr), Status::kOk);
+    CHECK(view.sections.size() == 4 && view.sections[0].kind == kKindMotion && view.sections[0].size == 3 &&
+          view.sections[1].kind == kKindResidualModel && view.sections[2].kind == kKindLatent &&
+          view.sections[3].kind == kKindCopyBlocks && view.header.parameters.size() == 4);
+    std::vector<uint8_t> rewritten;
+    CHECK_STATUS(write_compact_frame(view.header, view.sections, &rewritten, nullptr), Status::kOk);
+    CHECK(rewritten == out);
+    check_cuts_and_flips(out);
+    std::vector<uint8_t> bad = out;
+    bad[6] = kCompactFlagMotion | kCompactFlagCopyBlocks | kCompactFlagLatentPrediction;
+    reseal(bad);
+    CHECK_STATUS(parse_frame(bad.data(), bad.size(), &view, nullptr), Status::kCorrupted);
+    std::vector<uint8_t> b_frame = sample_compact_frame(FrameType::kBidirectional, false);
+    b_frame[6] = kCompactFlagMotion;
+    reseal(b_frame);
+    CHECK_STATUS(parse_frame(b_frame.data(), b_frame.size(), &view, nullptr), Status::kCorrupted);
+    h.parameters.push_back({kKeyLatentPrediction, 1});
+    CHECK_STATUS(write_compact_frame(h, {{kKindMotion, motion, 3, 0}, {kKindResidualModel, model, 1, 0},
+                                         {kKindLatent, latent, 2, 0}}, &out, nullptr), Status::kInvalidArgument);
+}
+
 TEST_CASE(compact_frame_every_truncation_and_bit_flip_is_detected) {
     for (FrameType type : {FrameType::kPredicted, FrameType::kBidirectional})
         check_cuts_and_flips(sample_compact_frame(type, true));

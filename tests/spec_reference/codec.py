@@ -163,6 +163,8 @@ def _motion(frame: container.Frame, rows, offsets) -> dict[str, np.ndarray]:
     motion = frame.section(MOTION)
     if motion is not None:
         mode, block_log2, fraction_bits = motion[:3]
+        if frame.frame_type != B and mode != 1:  # docs/video.md: a P frame's motion is forward only
+            raise ValueError("P-frame motion with a mode other than forward")
         fields = {0: ("past", "future"), 1: ("past",), 2: ("future",), 3: ()}[mode]
         if fields:
             size = 1 << block_log2

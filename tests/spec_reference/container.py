@@ -31,12 +31,13 @@ def parse_compact_frame(data: bytes) -> Frame:
         raise ValueError("not an EDGI 1 frame")
     frame_type, flags, quality = data[5], data[6], data[7]
     alone = bool(flags & 8)  # bit 3: a B frame's MOTION alone (its interpolation, no residual)
-    if frame_type not in (1, 2) or flags & ~15 or (frame_type == 2 and flags & 2) or (frame_type == 1 and data[19]) \
-            or (alone and (frame_type != 2 or flags & 5)):
+    moved = bool(flags & 16)  # bit 4: a motion-compensated P frame, MOTION first
+    if frame_type not in (1, 2) or flags & ~31 or (frame_type == 2 and flags & 2) or (frame_type == 1 and data[19]) \
+            or (alone and (frame_type != 2 or flags & 5)) or (moved and (frame_type != 1 or flags & 2)):
         raise ValueError("bad compact header fields")
     width, height, display, gop, distance, forward, step = struct.unpack_from("<HHIHBBH", data, 8)
     kinds = [3] if alone else \
-        ([3] if frame_type == 2 else []) + [5, 9 if flags & 4 else 2] + ([6] if flags & 1 else [])
+        ([3] if frame_type == 2 or moved else []) + [5, 9 if flags & 4 else 2] + ([6] if flags & 1 else [])
     lengths = struct.unpack_from(f"<{len(kinds)}I", data, 22) if len(data) >= 22 + 4 * len(kinds) else None
     start = 22 + 4 * len(kinds)
     if lengths is None or start + sum(lengths) + 4 != len(data):

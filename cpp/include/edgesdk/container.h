@@ -68,8 +68,9 @@ constexpr uint8_t kCompactFlagCopyBlocks = 1u << 0;
 constexpr uint8_t kCompactFlagLatentPrediction = 1u << 1;  // P frames: parameter 16 = 1
 constexpr uint8_t kCompactFlagResidualRoi = 1u << 2;  // RESIDUAL_ROI (9) in place of LATENT (2)
 constexpr uint8_t kCompactFlagInterpolationOnly = 1u << 3;  // B frames: MOTION alone, no residual sections
-constexpr uint8_t kCompactKnownFlags =
-    kCompactFlagCopyBlocks | kCompactFlagLatentPrediction | kCompactFlagResidualRoi | kCompactFlagInterpolationOnly;
+constexpr uint8_t kCompactFlagMotion = 1u << 4;  // P frames: motion-compensated, a MOTION section comes first
+constexpr uint8_t kCompactKnownFlags = kCompactFlagCopyBlocks | kCompactFlagLatentPrediction |
+                                       kCompactFlagResidualRoi | kCompactFlagInterpolationOnly | kCompactFlagMotion;
 // Parameter keys and section kinds a compact frame carries (docs/video.md).
 constexpr uint16_t kKeyGopIndex = 6, kKeyReferenceDistance = 7, kKeyDisplayIndex = 8,
                    kKeyForwardReferenceDistance = 9, kKeyResidualStep = 10, kKeyLatentPrediction = 16;

@@ -12,7 +12,7 @@ import numpy as np
 from edgesdk.bitstream.container import Frame, FrameType, Parameter
 from edgesdk.errors import BitstreamError, CorruptedError, InvalidArgumentError, MissingReferenceError, PacketLossError
 from edgesdk.codecs.image.codec import HyperpriorImageCodec, to_grey
-from edgesdk.codecs.video.motion import interpolate
+from edgesdk.codecs.video.motion import compensated, interpolate
 from edgesdk.bitstream.packets import DEFAULT_MAX_PAYLOAD, Packet, PacketReader
 from edgesdk.codecs.video.background import Background
 from edgesdk.codecs.video.syntax import DISPLAY_MODULUS, EVENT_HISTORY, FrameSyntax, Limits, Reference, image_codec_of, latent_of, latent_sum, parse_video_frame, show_copied_blocks, synthesized
@@ -212,6 +212,9 @@ class VideoDecoder:
                                  f"{background.size[1]}x{background.size[0]}")
         if syntax.latent_prediction:
             return self._predicted(syntax, background.image, background.y_hat)
+        if syntax.motion is not None:
+            prediction = compensated(syntax.motion, background.image)
+            return self._predicted(syntax, prediction, latent_of(self.codec, prediction))
         if background.latent is None:
             background.latent = latent_of(self.codec, background.image)
         return self._predicted(syntax, background.image, background.latent)
@@ -239,7 +242,7 @@ class VideoDecoder:
         if syntax.frame_type == FrameType.P:
             if latest.gop_index != syntax.gop_index - syntax.past_distance:
                 raise MissingReferenceError(self._missing(syntax, syntax.gop_index - syntax.past_distance, latest))
-            prediction = latest.image
+            prediction = latest.image if syntax.motion is None else compensated(syntax.motion, latest.image)
             if syntax.latent_prediction:
                 return self._predicted(syntax, prediction, latest.latent)
         else:

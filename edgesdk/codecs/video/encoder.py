@@ -14,8 +14,8 @@ from edgesdk.errors import InvalidArgumentError
 from edgesdk.codecs.image.roi import DEFAULT_STEPS as DEFAULT_ROI_STEPS
 from edgesdk.codecs.image.codec import HyperpriorImageCodec, check_image
 from edgesdk.codecs.video.motion import (DEFAULT_BLOCK_SIZE, DEFAULT_FRACTION_BITS, DEFAULT_SEARCH_RANGE,
-                                         DEFAULT_VECTOR_COST, Interpolation, Motion, estimate_motion, interpolate,
-                                         luma)
+                                         DEFAULT_VECTOR_COST, Interpolation, Motion, MotionSearch, compensated,
+                                         interpolate)
 from edgesdk.bitstream.packets import Packet, PacketFlags
 from edgesdk.codecs.video.background import BACKGROUND_ID_MODULUS, DEFAULT_SCENE_CHANGE, Background, gop_start
 from edgesdk.codecs.video.residual import TILE_SIZES
@@ -78,6 +78,8 @@ class VideoEncoder:
     and the one of lower :func:`~edgesdk.codecs.video.syntax.prediction_cost` is kept. With
     ``interpolation_only_b``, a B frame is sent as one of its interpolations alone (``MOTION``
     only, no residual) where that has the lower :func:`~edgesdk.codecs.video.syntax.stream_cost`.
+    With ``motion_compensated_p``, P frames predicted from a decoded picture (not by latent
+    prediction) move it block by block first (a forward ``MOTION`` section).
     """
 
     def __init__(
@@ -106,7 +108,7 @@ class VideoEncoder:
         predicted_copies: bool = False,
         roi: object = None,
         roi_steps: tuple[float, float] = DEFAULT_ROI_STEPS, b_step_ratio: float = 1.0, skip_copied: bool = False,
-        choose_prediction: bool = False, interpolation_only_b: bool = False,
+        choose_prediction: bool = False, interpolation_only_b: bool = False, motion_compensated_p: bool = False,
     ) -> None:
         self.codec = image_codec_of(image_codec)
         if self.codec.analyze is None or self.codec.synthesize is None:
@@ -118,8 +120,6 @@ class VideoEncoder:
         self.interpolations = tuple(Interpolation(i) for i in interpolations)
         if not self.interpolations:
             raise InvalidArgumentError("give at least one interpolation")
-        if block_size not in (8, 16, 32, 64) or not 0 <= motion_fraction_bits <= 2 or not 0 <= search_range <= 64:
-            raise InvalidArgumentError("block_size must be 8, 16, 32 or 64; motion_fraction_bits 0..2; search_range 0..64")
         if frame_rate is not None and (len(frame_rate) != 2 or min(frame_rate) < 1):
             raise InvalidArgumentError("frame_rate must be (numerator, denominator), both positive")
         self.keyframe_interval, self.b_frames = keyframe_interval, b_frames
@@ -129,10 +129,10 @@ class VideoEncoder:
         self.b_step_code = step_code(min(p_step * b_step_ratio, MAX_STEP) if b_step is None else b_step)
         self.try_p_only = try_p_only
         self.copy_blocks, self.copy_tolerance = copy_blocks, copy_tolerance
-        self.block_size, self.search_range = block_size, search_range
-        self.motion_fraction_bits, self.motion_cost = motion_fraction_bits, motion_cost
+        self.motion_search = MotionSearch(block_size, search_range, motion_fraction_bits, motion_cost)
         self.skip_copied, self.choose_prediction = skip_copied, choose_prediction
         self.interpolation_only_b, self._bytes_out = interpolation_only_b, 0
+        self.motion_compensated_p = motion_compensated_p
         self.residual_tile_sizes = residual_tile_sizes
         self.frame_rate = frame_rate
         if not 0 <= stream_id < 2**32:
@@ -254,7 +254,7 @@ class VideoEncoder:
         """A GOP's first frame as a P frame from the background: (the coded frame, the new reference)."""
         if background.latent is None and (self.choose_prediction or not self.latent_prediction):
             background.latent = latent_of(self.codec, background.image)
-        return self._code_p(item, Reference(-1, 0, background.image, latent=background.y_hat),
+        return self._code_p(item, Reference(-1, 0, background.image, background.original, background.y_hat),
                             {Parameter.BACKGROUND_REFERENCE: background.background_id}, background.latent)
 
     def _target(self, item: _Input) -> np.ndarray:
@@ -321,9 +321,15 @@ class VideoEncoder:
 
     def _code_p_from(self, item: _Input, reference: Reference, parameters: dict[int, int],
                      y_pred: np.ndarray | None) -> tuple[_Coded, Reference]:
-        y_pred, residual, step = self._quantize(item, reference.image, self.p_step_code, y_pred)
-        residual, copied, decoded = self._decide_copies(item, reference.image, y_pred, residual, step)
-        data = self._inter_frame(FrameType.P, item, parameters, residual, None, copied)
+        motion, prediction = None, reference.image
+        if self.motion_compensated_p and Parameter.LATENT_PREDICTION not in parameters and reference.original is not None:
+            vectors = self.motion_search.field(item.image, reference.original)
+            if vectors.any():  # all-zero vectors predict what the reference itself does, without the section
+                motion = self.motion_search.motion(Interpolation.FORWARD, vectors)
+                prediction, y_pred = compensated(motion, reference.image), None
+        y_pred, residual, step = self._quantize(item, prediction, self.p_step_code, y_pred)
+        residual, copied, decoded = self._decide_copies(item, prediction, y_pred, residual, step)
+        data = self._inter_frame(FrameType.P, item, parameters, residual, motion, copied)
         y_hat = latent_sum(y_pred, residual, step)
         return _Coded(item, data, FrameType.P), Reference(item.display, item.gop_index, decoded, item.image, y_hat)
 
@@ -333,13 +339,8 @@ class VideoEncoder:
         Interpolations are compared without copied blocks, which then apply to the one kept
         (``per_frame``: the stream's bytes per frame, for :func:`stream_cost`)."""
         modes = self.interpolations
-        target = luma(item.image)
-        search = dict(block_size=self.block_size, search_range=self.search_range,
-                      fraction_bits=self.motion_fraction_bits, vector_cost=self.motion_cost)
-        # Motion between source pictures: the decoded references' coding noise would attract
-        # vectors that follow the noise rather than the scene.
-        forward = estimate_motion(target, luma(past.original), **search) if any(m.fields[0] for m in modes) else None
-        backward = estimate_motion(target, luma(future.original), **search) if any(m.fields[1] for m in modes) else None
+        forward = self.motion_search.field(item.image, past.original) if any(m.fields[0] for m in modes) else None
+        backward = self.motion_search.field(item.image, future.original) if any(m.fields[1] for m in modes) else None
         past_distance, future_distance = item.gop_index - past.gop_index, future.gop_index - item.gop_index
         parameters = {Parameter.REFERENCE_DISTANCE: past_distance, Parameter.FORWARD_REFERENCE_DISTANCE: future_distance,
                       Parameter.RESIDUAL_STEP: self.b_step_code}
@@ -347,8 +348,7 @@ class VideoEncoder:
         best, tried = None, []
         for mode in modes:
             uses_past, uses_future = mode.fields
-            motion = Motion(mode, self.block_size.bit_length() - 1, self.motion_fraction_bits,
-                            forward if uses_past else None, backward if uses_future else None)
+            motion = self.motion_search.motion(mode, forward if uses_past else None, backward if uses_future else None)
             prediction = interpolate(motion, past.image, future.image, past_distance, future_distance)
             y_pred, residual, step = self._quantize(item, prediction, self.b_step_code)
             data = self._inter_frame(FrameType.B, item, parameters, residual, motion)

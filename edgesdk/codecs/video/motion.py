@@ -1,4 +1,4 @@
-"""Block motion for B frames: estimation on the encoder, compensation in exact integers.
+"""Block motion for B frames and motion-compensated P frames: estimation on the encoder, compensation in exact integers.
 
 The decoder must rebuild the encoder's prediction from the same decoded references, so
 motion compensation and interpolation are integer numpy (bilinear sub-pel with fixed
@@ -118,6 +118,37 @@ def interpolate(motion: Motion, past: np.ndarray, future: np.ndarray, past_dista
     if forward is not None and backward is not None:
         return ((forward.astype(np.int32) + backward + 1) >> 1).astype(np.uint8)
     return forward if forward is not None else backward
+
+
+@dataclass(frozen=True)
+class MotionSearch:
+    """The encoder's motion estimation settings (decoders only read the vectors it finds)."""
+
+    block_size: int = DEFAULT_BLOCK_SIZE
+    search_range: int = DEFAULT_SEARCH_RANGE
+    fraction_bits: int = DEFAULT_FRACTION_BITS
+    vector_cost: float = DEFAULT_VECTOR_COST
+
+    def __post_init__(self) -> None:
+        if self.block_size not in (8, 16, 32, 64) or not 0 <= self.fraction_bits <= MAX_FRACTION_BITS \
+                or not 0 <= self.search_range <= 64:
+            raise InvalidArgumentError("block_size must be 8, 16, 32 or 64; motion_fraction_bits 0..2; "
+                                       "search_range 0..64")
+
+    def field(self, target: np.ndarray, reference_original: np.ndarray) -> np.ndarray:
+        """Vectors moving ``reference_original`` onto ``target`` (RGB pictures). Estimated between
+        source pictures: the decoded references' coding noise would attract vectors that follow it."""
+        return estimate_motion(luma(target), luma(reference_original), self.block_size, self.search_range,
+                               self.fraction_bits, self.vector_cost)
+
+    def motion(self, mode: Interpolation, past: np.ndarray | None = None, future: np.ndarray | None = None) -> Motion:
+        """``mode`` with these fields on this search's block grid and precision."""
+        return Motion(mode, self.block_size.bit_length() - 1, self.fraction_bits, past, future)
+
+
+def compensated(motion: Motion, reference: np.ndarray) -> np.ndarray:
+    """A motion-compensated P frame's prediction: ``reference`` moved by the past field."""
+    return compensate(reference, motion.past, motion.block_size, motion.fraction_bits)
 
 
 # ------------------------------------------------------------------------------ estimation

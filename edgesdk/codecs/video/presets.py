@@ -15,10 +15,11 @@ PRESETS = MappingProxyType({
     # twice the P step, each sent as its interpolation alone where that costs less, residuals
     # without the elements of copied cells, and each P frame coded with and without latent
     # prediction (the wavelet default drifts on moving scenes without it, while a static one
-    # codes smaller with it off: docs/video.md, "Decisions").
+    # codes smaller with it off: docs/video.md, "Decisions"), without it motion-compensated.
     "fixed-camera": MappingProxyType({"background": True, "compact_headers": True, "b_frames": 12,
                                       "b_step_ratio": 2.0, "interpolation_only_b": True,
-                                      "skip_copied": True, "choose_prediction": True}),
+                                      "skip_copied": True, "choose_prediction": True,
+                                      "motion_compensated_p": True}),
     # Live sources: P frames only (latency: the frame being coded, nothing held), latent
     # prediction, copied blocks chosen with one synthesis, one residual layout, the background,
     # compact headers and residuals without copied cells. Per P frame: one analysis and one

@@ -19,7 +19,7 @@ from edgesdk.codecs.image.codec import (
     tiled_synthesize,
 )
 from edgesdk.codecs.video.background import background_parameters
-from edgesdk.codecs.video.motion import Motion, decode_copy_blocks, decode_motion, encode_copy_blocks, encode_motion
+from edgesdk.codecs.video.motion import Interpolation, Motion, decode_copy_blocks, decode_motion, encode_copy_blocks, encode_motion
 from edgesdk.codecs.video.residual import decode_residual, encode_residual
 from edgesdk.codecs.image.roi import QuantMap
 from edgesdk.codecs.video.roi import decode_region, encode_region, residual_shifts, residual_steps
@@ -213,6 +213,12 @@ def parse_video_frame(data: bytes | bytearray | memoryview, latent_channels: int
     step = bounded_parameter(frame, Parameter.RESIDUAL_STEP, 1, int(MAX_STEP) << STEP_FRACTION_BITS) / (1 << STEP_FRACTION_BITS)
     shape = (latent_channels, *latent_grid(frame.height, frame.width))
     motion = None
+    if frame.frame_type == FrameType.P and frame.section(SectionKind.MOTION) is not None:  # motion-compensated
+        motion = decode_motion(frame.section(SectionKind.MOTION).data, frame.height, frame.width)
+        if motion.mode != Interpolation.FORWARD or latent_prediction is not None:
+            raise CorruptedError(f"P frame with motion of mode {motion.mode.name.lower()}"
+                                 f"{' and latent prediction' if latent_prediction is not None else ''} (only "
+                                 "forward, without LATENT_PREDICTION)")
     if frame.frame_type == FrameType.B:
         motion = decode_motion(required_section(frame, SectionKind.MOTION), frame.height, frame.width)
         if not any(frame.section(kind) is not None for kind in _RESIDUAL_KINDS):  # the interpolation alone

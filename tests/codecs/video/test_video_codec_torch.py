@@ -160,6 +160,43 @@ def test_choose_prediction_keeps_the_cheaper_of_both_ways(codec, clip, monkeypat
     assert chosen == max(ways, key=lambda way: way[1])[0]
 
 
+def test_motion_compensated_p_frames(codec, clip):
+    """With ``motion_compensated_p`` P frames on the moving square carry a forward MOTION field
+    (compact: flag bit 4; a GOP start from the background: full layout) and the decoder shows
+    their copied cells as the reference moved by it; a still clip (zero vectors) and latent
+    prediction send no motion; both layouts decode to the same pictures."""
+    from edgesdk.codecs.video.motion import Interpolation, compensated
+
+    options = dict(keyframe_interval=4, b_frames=0, background=True, scene_change=1.0, motion_compensated_p=True)
+    _, full = encode(codec, clip, **options)
+    _, compact = encode(codec, clip, compact_headers=True, **options)
+    frames = [frame_of(p) for p in compact[:-1]]
+    moved = [f for f in frames if f.frame_type == FrameType.P and f.section(SectionKind.MOTION) is not None]
+    assert len(moved) == 7 and {f.compact for f in moved} == {True, False}  # K0 P1 P2 P3 | P4 (background) P5 P6 P7
+    assert all(Parameter.BACKGROUND_REFERENCE in f.parameters for f in moved if not f.compact)
+    _, full_frames = decode(codec, full)
+    _, compact_frames = decode(codec, compact)
+    for mine, theirs in zip(full_frames, compact_frames):
+        np.testing.assert_array_equal(mine.image, theirs.image)
+    checked = set()
+    for previous, frame in zip(full_frames, full_frames[1:]):
+        syntax = frame.syntax
+        if syntax.motion is None or syntax.copy_blocks is None:
+            continue
+        assert syntax.motion.mode == Interpolation.FORWARD and syntax.motion.past.any()
+        reference = full_frames[0] if syntax.background_reference is not None else previous  # K0 is the background
+        shown = compensated(syntax.motion, reference.image)
+        cells = np.kron(syntax.copy_blocks, np.ones((16, 16), bool))[: frame.image.shape[0], : frame.image.shape[1]]
+        np.testing.assert_array_equal(frame.image[cells], shown[cells])
+        if cells.any():
+            checked.add("background" if syntax.background_reference is not None else "previous frame")
+    assert checked == {"background", "previous frame"}  # copied cells compared from both kinds of reference
+    _, still = encode(codec, [clip[0]] * 4, **options)
+    _, latent = encode(codec, clip, latent_prediction=True, **options)
+    for packets in (still, latent):
+        assert not any(frame_of(p).section(SectionKind.MOTION) for p in packets[1:-1])
+
+
 def test_interpolation_only_b_frames(codec, clip, monkeypatch):
     """With ``interpolation_only_b`` a B frame goes as its interpolation alone (``MOTION`` and no
     residual section) when its stream cost is lower: under a cost of bytes alone every B frame with a
@@ -381,14 +418,16 @@ def test_parse_needs_no_transform(codec, stream):
 
 @pytest.mark.parametrize("model,options", [("wavelet", {}), ("lite", {}),
                                            ("wavelet", {"skip_copied": True, "b_step_ratio": 2.0}),
-                                           ("wavelet", {"skip_copied": True, "interpolation_only_b": True})])
+                                           ("wavelet", {"skip_copied": True, "interpolation_only_b": True}),
+                                           ("wavelet", {"skip_copied": True, "motion_compensated_p": True,
+                                                        "compact_headers": True})])
 def test_shipped_model_streams_parse_identically_on_every_backend(clip, model, options, monkeypatch):
     """Each shipped model through real backends: a stream from ONNX Runtime fp32 decodes with
     fp16 graphs and with PyTorch to the same integers, pixels within float noise; lite's
     inter frames keep the keyframe's quality on this clip (wavelet's last P frame here is
     5 dB below its keyframe: docs/video.md, 'Not done / limits'). Also with the residual
     that leaves out copied cells, coarser B steps and interpolation-only B frames (the
-    fixed-camera preset's)."""
+    fixed-camera preset's), and motion-compensated P frames."""
     pytest.importorskip("onnxruntime")
     from edgesdk.eval.metrics import psnr
     from edgesdk.codecs.image.codec import ImageCodec
@@ -404,6 +443,8 @@ def test_shipped_model_streams_parse_identically_on_every_backend(clip, model, o
     skipping = [m.data[0] & SKIPS_COPIED for m in models if m is not None]
     assert any(skipping) == bool(options), skipping
     assert (None in models) == bool(options.get("interpolation_only_b")), models  # a B frame's MOTION alone
+    moved = [f.section(SectionKind.MOTION) is not None for f in map(frame_of, packets[1:-1]) if f.frame_type == FrameType.P]
+    assert any(moved) == bool(options.get("motion_compensated_p")), moved
     assert [f.frame_type.name for f in reference] == ["KEY", "B", "B", "P", "B", "P"]
     quality = [psnr(frame, decoded.image) for frame, decoded in zip(frames, reference)]
     if model == "lite":

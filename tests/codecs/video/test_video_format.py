@@ -327,6 +327,36 @@ def test_interpolation_only_b_frames_parse_and_partial_ones_are_refused():
             parse_video_frame(only_sections(frame_type, kinds), latent_channels=4)
 
 
+def moved_p_frame(mode=Interpolation.FORWARD, motion_bytes=None, compact=False, overrides=None):
+    """A 64x64 P frame with a MOTION section (by default a forward field of 2x2 blocks of 32)."""
+    base = Frame.parse(inter_frame(overrides=overrides))
+    if motion_bytes is None:
+        vectors = np.array([[[4, -2], [0, 0]], [[1, 3], [-8, 5]]], np.int32)
+        motion_bytes = encode_motion(Motion(mode, 5, 2, vectors if mode.fields[0] else None,
+                                            vectors if mode.fields[1] else None))
+    return Frame(width=64, height=64, frame_type=FrameType.P, parameters=base.parameters,
+                 sections=[Section(SectionKind.MOTION, motion_bytes), *base.sections], compact=compact).to_bytes()
+
+
+def test_motion_compensated_p_frames_parse_and_other_modes_are_refused():
+    """A P frame's MOTION is a forward field, in the full and the compact layout (flag bit 4);
+    another mode, or motion with latent prediction, is CorruptedError (docs/video.md,
+    "Motion-compensated P frames")."""
+    for compact in (False, True):
+        data = moved_p_frame(compact=compact)
+        assert (data[:4] == b"EDGI") == compact and (data[6] == 16 if compact else True)
+        _, syntax = parse_video_frame(data, latent_channels=4)
+        assert syntax.motion.mode == Interpolation.FORWARD and syntax.motion.future is None
+        np.testing.assert_array_equal(syntax.motion.past, [[[4, -2], [0, 0]], [[1, 3], [-8, 5]]])
+    for mode in (Interpolation.BIDIRECTIONAL, Interpolation.BACKWARD, Interpolation.BLEND):
+        with pytest.raises(edgesdk.CorruptedError, match="forward"):
+            parse_video_frame(moved_p_frame(mode), latent_channels=4)
+    with pytest.raises(edgesdk.CorruptedError, match="latent prediction"):
+        parse_video_frame(moved_p_frame(overrides={Parameter.LATENT_PREDICTION: 1}), latent_channels=4)
+    with pytest.raises(edgesdk.InvalidArgumentError):  # the compact writer has no layout for both
+        moved_p_frame(compact=True, overrides={Parameter.LATENT_PREDICTION: 1})
+
+
 def test_limits_are_configurable_and_checked():
     with pytest.raises(edgesdk.LimitExceededError):
         parse_video_frame(inter_frame(), latent_channels=4, limits=Limits(max_pixels=64 * 63))
@@ -353,6 +383,7 @@ def test_arbitrary_section_bytes_raise_only_edgesdk_errors(data, height, width):
                   parameters=Frame.parse(inter_frame(FrameType.B)).parameters, sections=[Section(SectionKind.MOTION, data)])
     for decode in (lambda: decode_copy_blocks(data, (height, width)),
                    lambda: parse_video_frame(alone.to_bytes(), latent_channels=3),
+                   lambda: parse_video_frame(moved_p_frame(motion_bytes=data), latent_channels=4),
                    lambda: decode_motion(data, height * 16, width * 16),
                    lambda: residual.decode_residual(data[:8], data[8:], (3, height, width)),
                    lambda: residual.decode_residual(data[:8], data[8:], (3, height, width),
