@@ -7,7 +7,7 @@ import platform
 import time
 
 from edgesdk import __version__
-from edgesdk.cli.common import add_codec_options, add_force_option, open_codec
+from edgesdk.cli.common import add_codec_options, add_force_option, add_refine_option, open_codec
 from edgesdk.codecs.video.presets import DEFAULT_PRESET, PRESETS
 
 
@@ -130,9 +130,7 @@ def add_commands(commands) -> None:
     encode.add_argument("destination", help=".eli (one image), a folder, or .elv (video)")
     add_codec_options(encode)
     add_force_option(encode)
-    encode.add_argument("--refine", type=int, default=0, metavar="N",
-                        help="spend N gradient steps per image (video: per keyframe) on its latent: fewer bits at "
-                             "the same quality, any decoder reads it; needs the export extra (default: 0, off)")
+    add_refine_option(encode)
     encode.add_argument("--keyframe-interval", type=int, default=32, help="video: frames per GOP")
     encode.add_argument("--b-frames", type=int, help="video: B frames between anchors (default: the preset's, "
                         "else 2; a value given here wins over the preset's)")

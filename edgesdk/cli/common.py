@@ -60,6 +60,13 @@ def open_codec(args: argparse.Namespace):
                       refine=getattr(args, "refine", 0))
 
 
+def add_refine_option(parser: argparse.ArgumentParser) -> None:
+    """``--refine N``: encode-time refinement of each image's (a video's: each keyframe's) latent."""
+    parser.add_argument("--refine", type=int, default=0, metavar="N",
+                        help="spend N gradient steps per image (video: per keyframe) on its latent: fewer bits at "
+                             "the same quality, any decoder reads it; needs the export extra (default: 0, off)")
+
+
 def add_subcommand(commands, group: str, group_help: str, name: str, help: str) -> argparse.ArgumentParser:
     """Adds ``edgesdk GROUP NAME`` (a command group whose subcommand is required) and returns
     NAME's parser; a group already added gets the new subcommand."""

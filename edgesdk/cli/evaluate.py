@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from edgesdk.cli.common import add_codec_options, open_codec
+from edgesdk.cli.common import add_codec_options, add_refine_option, open_codec
 from edgesdk.codecs.video.presets import DEFAULT_PRESET, PRESETS
 
 
@@ -124,6 +124,7 @@ def add_commands(commands) -> None:
     evaluate.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET,
                           help="video: our encoder preset (default: %(default)s)")
     add_codec_options(evaluate, quality=False)
+    add_refine_option(evaluate)
     evaluate.set_defaults(run=_eval)
 
     bench = commands.add_parser("bench", help="images: milliseconds per stage and edgesdk's overhead over bare "

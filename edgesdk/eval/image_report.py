@@ -59,7 +59,7 @@ def evaluate_model(codec: Any, images: list, qualities: list[int] | None = None,
         except Error as error:  # e.g. curves that do not overlap in PSNR
             comparisons[label] = {"bd_rate_percent": None, "bd_psnr_db": None, "note": str(error)}
     return {"model": codec.model.describe(), "images": len(images), "curves": curves, "bd": comparisons,
-            "points": points}
+            "points": points, "refine_steps": getattr(codec, "refine_steps", 0)}
 
 
 def format_table(report: dict) -> str:

@@ -48,7 +48,7 @@ def evaluate_clip(clip: str | Path, codec, frame_count: int = 30, fps: float = 2
         log(f"{name}: {len(points)} CRF points, BD-rate of ours "
             f"{'n/a (no overlap)' if bd[name] is None else f'{bd[name]:+.1f}%'}")
     return {"clip": str(clip), "frames": len(frames), "size": [width, height], "keyframe_interval": keyframe_interval,
-            "encoder_options": dict(encoder_options or {}),
+            "encoder_options": dict(encoder_options or {}), "refine_steps": getattr(codec, "refine_steps", 0),
             "points": ours_all, "curves": curves, "bd_rate_percent": bd}
 
 
@@ -66,8 +66,9 @@ def write_video_report(report: dict, out_dir: str | Path) -> dict[str, Path]:
 
 def format_video_table(report: dict) -> str:
     """The video report as a text table."""
+    refined = f", keyframes refined {report['refine_steps']} steps" if report.get("refine_steps") else ""
     lines = [f"BD-rate of edgesdk against each anchor on {Path(report['clip']).name} "
-             f"({report['frames']} frames; positive: edgesdk needs more bits):"]
+             f"({report['frames']} frames{refined}; positive: edgesdk needs more bits):"]
     for name, value in report["bd_rate_percent"].items():
         lines.append(f"  {name:<8} {'n/a (no PSNR overlap)' if value is None else f'{value:+.1f}%'}")
     return "\n".join(lines)

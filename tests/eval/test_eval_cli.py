@@ -44,6 +44,27 @@ def test_image_eval_writes_report_table_and_plot(tmp_path, capsys):
     assert report["bd"]["jpeg (Pillow)"]["bd_rate_percent"] == pytest.approx(-53.2, abs=4.0)
 
 
+def test_eval_refine_is_applied_and_recorded(tmp_path):
+    """``edgesdk eval --refine N`` measures refined encodes (as ``encode --refine``) and says so in
+    the report."""
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("torch")
+    from PIL import Image
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.fromarray(default_sample_image()[:128, 128:320]).save(folder / "0.png")
+    reports = {}
+    for steps in (0, 8):
+        out = tmp_path / f"out{steps}"
+        assert main(["eval", str(folder), "--out", str(out), "--anchors", "jpeg", "--qualities", "1",
+                     "--refine", str(steps)]) == 0
+        reports[steps] = json.loads((out / "report.json").read_text())
+    assert [reports[steps]["refine_steps"] for steps in (0, 8)] == [0, 8]
+    plain, refined = (reports[steps]["points"][0] for steps in (0, 8))
+    assert (plain["bpp"], plain["psnr"]) != (refined["bpp"], refined["psnr"])
+
+
 @pytest.mark.slow
 def test_video_eval_against_x264(tmp_path):
     pytest.importorskip("av")
