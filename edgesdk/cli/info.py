@@ -108,8 +108,11 @@ def _coding_features(info: dict) -> list[str]:
         used.append("GOP starts from the background")
     if parameters.get("latent_prediction") == 1:
         used.append("latent prediction")
-    if info["frame_type"] == "B" and [s["kind"] for s in info["sections"]] == ["motion"]:
+    kinds = [s["kind"] for s in info["sections"]]
+    if info["frame_type"] == "B" and kinds == ["motion"]:
         used.append("interpolation-only B frames")
+    if info["frame_type"] == "P" and "motion" in kinds:
+        used.append("motion-compensated P frames")
     return used
 
 

@@ -125,6 +125,15 @@ def test_info_counts_interpolation_only_b_frames(capsys):
     assert main(["info", str(vector), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["coding"]["interpolation-only B frames"] == 4 and info["frames_by_type"]["B"] == 4
+    assert "motion-compensated P frames" not in info["coding"]
+
+
+def test_info_counts_motion_compensated_p_frames(capsys):
+    """The spec vector with three P frames carrying forward MOTION (docs/spec/README.md)."""
+    vector = Path(__file__).resolve().parents[2] / "docs/spec/vectors/kodim23_6frames_70x45_q2_motion_p.elv"
+    assert main(["info", str(vector), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["coding"]["motion-compensated P frames"] == 3 and info["frames_by_type"]["P"] == 3
 
 
 def test_presets_realtime_and_fixed_camera(tmp_path, capsys):
