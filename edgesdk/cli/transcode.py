@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from edgesdk.errors import InvalidArgumentError
+from edgesdk.limits import DEFAULT_MAX_GOP_LENGTH, DEFAULT_MAX_REFERENCE_DISTANCE
 from edgesdk.media.formats import IMAGE_EXTENSIONS, RAW_VIDEO_EXTENSIONS, VIDEO_EXTENSIONS
 
 LATENT_IMAGE_SUFFIX = ".eli"  # one frame (docs/bitstream.md)
@@ -204,6 +205,13 @@ def encode(source: str, destination: str, codec, video: VideoOptions = VideoOpti
                                        f"frames as images (a folder of {LATENT_IMAGE_SUFFIX}) or transform the video")
         if video.max_frames is not None and video.max_frames < 1:
             raise InvalidArgumentError(f"--max-frames must be at least 1, not {video.max_frames}")
+        if video.b_frames is not None and not 0 <= video.b_frames < DEFAULT_MAX_REFERENCE_DISTANCE:
+            raise InvalidArgumentError(f"--b-frames must be in 0..{DEFAULT_MAX_REFERENCE_DISTANCE - 1} (a B frame's "
+                                       f"references are at most {DEFAULT_MAX_REFERENCE_DISTANCE} frames apart), "
+                                       f"not {video.b_frames}")
+        if not 1 <= video.keyframe_interval <= DEFAULT_MAX_GOP_LENGTH:
+            raise InvalidArgumentError(f"--keyframe-interval must be in 1..{DEFAULT_MAX_GOP_LENGTH}, "
+                                       f"not {video.keyframe_interval}")
         check_output_file(local_path(destination), force)
         return Batch([_encode_video(source, local_path(destination), codec, video)], [])
     else:

@@ -119,6 +119,20 @@ def test_b_frames_given_win_over_the_preset():
     assert "b_frames" not in encoder_options(VideoOptions())  # exhaustive: the encoder's default
 
 
+@pytest.mark.parametrize(("option", "value", "says"), [("--b-frames", "16", "--b-frames must be in 0..15"),
+                                                    ("--b-frames", "-1", "--b-frames must be in 0..15"),
+                                                    ("--keyframe-interval", "0", "--keyframe-interval must be in 1..1024")])
+def test_out_of_range_structure_options_name_the_flag(tmp_path, option, value, says):
+    """Before any frame is read or the output created: the flag the user typed, its range."""
+    from cli_helpers import edgesdk, one_line_error, photo, save
+
+    frames = tmp_path / "frames"
+    for k in range(2):
+        save(frames / f"{k}.png", photo(seed=k))
+    line = one_line_error(edgesdk("encode", frames, tmp_path / "out.elv", option, value))
+    assert says in line and not (tmp_path / "out.elv").exists()
+
+
 def test_info_counts_interpolation_only_b_frames(capsys):
     """The spec vector whose four B frames are MOTION alone (docs/spec/README.md)."""
     vector = Path(__file__).resolve().parents[2] / "docs/spec/vectors/kodim23_6frames_70x45_q2_interpolation_only.elv"
