@@ -1,4 +1,5 @@
-"""Block motion for B frames and motion-compensated P frames: estimation on the encoder, compensation in exact integers.
+"""Block motion for B frames and motion-compensated P frames: estimation on the encoder,
+compensation in exact integers.
 
 The decoder must rebuild the encoder's prediction from the same decoded references, so
 motion compensation and interpolation are integer numpy (bilinear sub-pel with fixed
