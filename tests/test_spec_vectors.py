@@ -177,6 +177,37 @@ def test_reference_parses_video_vector(name, bundle, inter_tables):
             np.testing.assert_array_equal(got[key], expected[f"f{k}_{key}"], err_msg=f"frame {k} {key}")
 
 
+def test_reference_refuses_what_docs_forbid_of_moved_p_frames(inter_tables):
+    """The clean-room reader, from docs alone, refuses flag bit 4 beside latent prediction (bit 1)
+    or on a B frame, and a P frame's MOTION of another mode than forward."""
+    import struct
+
+    from tests.spec_reference.crc32c import crc32c
+
+    name = "kodim23_6frames_70x45_q2_motion_p.elv"
+    payloads = [p for _, p in ref_container.parse_packets((VECTORS / name).read_bytes())[:-1]]
+    moved = next(p for p in payloads if p[:4] == b"EDGI" and p[5] == 1)
+    assert moved[6] & 16 and ref_container.parse_frame(moved).sections[0][0] == 3
+
+    def resealed(data: bytes) -> bytes:
+        return data[:-4] + struct.pack("<I", crc32c(data[:-4]))
+
+    bad = bytearray(moved)
+    bad[6] |= 2
+    with pytest.raises(ValueError):
+        ref_container.parse_frame(resealed(bytes(bad)))
+    b_frame = bytearray(next(p for p in payloads if p[:4] == b"EDGI" and p[5] == 2))
+    b_frame[6] |= 16
+    with pytest.raises(ValueError):
+        ref_container.parse_frame(resealed(bytes(b_frame)))
+    frame = ref_container.parse_frame(moved)
+    motion = frame.sections[0][1]
+    for mode in (0, 2, 3):
+        frame.sections[0] = (3, bytes([mode]) + motion[1:])
+        with pytest.raises(ValueError):
+            ref_codec.inter_frame(frame, 128, inter_tables)
+
+
 @pytest.mark.parametrize("name", ["rans_fixed", "rans_gaussian", "rans_tiny"])
 def test_reference_rans_decodes_golden_vectors(name):
     """Escapes of every size, int32 extremes, streams shorter than four elements."""

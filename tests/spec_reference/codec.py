@@ -163,8 +163,9 @@ def _motion(frame: container.Frame, rows, offsets) -> dict[str, np.ndarray]:
     motion = frame.section(MOTION)
     if motion is not None:
         mode, block_log2, fraction_bits = motion[:3]
-        if frame.frame_type != B and mode != 1:  # docs/video.md: a P frame's motion is forward only
-            raise ValueError("P-frame motion with a mode other than forward")
+        if frame.frame_type != B and (mode != 1 or frame.param(16) is not None):
+            # docs/video.md: a P frame's motion is forward only, never with LATENT_PREDICTION
+            raise ValueError("P-frame motion with a mode other than forward, or with latent prediction")
         fields = {0: ("past", "future"), 1: ("past",), 2: ("future",), 3: ()}[mode]
         if fields:
             size = 1 << block_log2
