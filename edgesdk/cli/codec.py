@@ -8,7 +8,7 @@ import time
 
 from edgesdk import __version__
 from edgesdk.cli.common import add_codec_options, add_force_option, add_refine_option, open_codec
-from edgesdk.codecs.video.presets import DEFAULT_PRESET, PRESETS
+from edgesdk.codecs.video.presets import DEFAULT_PRESET, LIVE_PRESET, PRESETS
 
 
 def _selfcheck(args: argparse.Namespace) -> int:
@@ -138,8 +138,9 @@ def add_commands(commands) -> None:
                         "(live sources run until Ctrl-C)")
     encode.add_argument("--step", type=float, default=1.0,
                         help="video: residual step of inter frames, 1/16 to 64 (larger: fewer bits, lower quality)")
-    encode.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET,
-                        help="video: encoder preset (docs/video.md, \"Presets\"; default: %(default)s)")
+    encode.add_argument("--preset", choices=list(PRESETS),
+                        help=f"video: encoder preset (docs/video.md, \"Presets\"; default: {DEFAULT_PRESET} for "
+                             f"files, {LIVE_PRESET} for live sources)")
     _add_transform_option(encode, "before entropy coding (the frame records it)")
     encode.add_argument("--live-queue", type=int, default=4, metavar="N",
                         help="live sources: at most N frames wait for the encoder; when it falls behind the "

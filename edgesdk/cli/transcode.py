@@ -44,18 +44,21 @@ class VideoOptions:
     b_frames: int | None = None  # None: the preset's, else the encoder's default
     max_frames: int | None = None  # live sources (rtsp://, v4l2://) run until this or Ctrl-C
     step: float = 1.0  # residual quantization step of inter frames: larger is fewer bits
-    preset: str = "exhaustive"  # edgesdk.codecs.video.PRESETS
+    preset: str | None = None  # edgesdk.codecs.video.PRESETS; None: DEFAULT_PRESET, LIVE_PRESET for live sources
     roi: object = None  # --roi: rectangles or a detector (edgesdk.cli.roi_option), applied to every frame
     live_queue: int = 4  # live sources: frames queued between capture and encoder (docs/media-io.md)
 
 
-def encoder_options(options: VideoOptions) -> dict:
+def encoder_options(options: VideoOptions, live: bool = False) -> dict:
     """The :class:`~edgesdk.codecs.video.VideoEncoder` keywords of ``options``: the preset's
-    over the command's defaults, and a B-frame count the user gave over the preset's."""
+    (none given: the file or the ``live`` default) over the command's defaults, and a B-frame
+    count the user gave over the preset's."""
     from edgesdk.codecs.video import preset_options
+    from edgesdk.codecs.video.presets import DEFAULT_PRESET, LIVE_PRESET
 
+    preset = options.preset or (LIVE_PRESET if live else DEFAULT_PRESET)
     chosen = {"keyframe_interval": options.keyframe_interval, "p_step": options.step, "roi": options.roi,
-              **preset_options(options.preset)}
+              **preset_options(preset)}
     if options.b_frames is not None:
         chosen["b_frames"] = options.b_frames
     return chosen
@@ -282,7 +285,7 @@ def _encode_video(source: str, destination: Path, codec, options: VideoOptions) 
                 return  # a live source ends when the user stops it; the stream is closed
 
         size = write_video(temporary, progress(pixels(), total=total, desc="encode", unit="frame"), codec,
-                           **encoder_options(options),
+                           **encoder_options(options, live),
                            frame_rate=(rate.numerator, rate.denominator) if rate else None)
         width, height = frames_in.width, frames_in.height
         if queue is not None:

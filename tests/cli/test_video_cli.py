@@ -28,7 +28,9 @@ def test_info_counts_frames_by_type(latent_video, capsys):
     info = json.loads(capsys.readouterr().out)
     assert (info["width"], info["height"], info["frames"], info["quality"]) == (352, 288, 5, 1)
     assert info["fps"] == 25.0 and info["bytes"] == latent_video.stat().st_size
-    assert info["frames_by_type"]["KEY"] == 2 and sum(info["frames_by_type"].values()) == 5
+    # The default preset (fixed-camera): the second GOP starts from the background, not a keyframe.
+    assert info["frames_by_type"]["KEY"] == 1 and sum(info["frames_by_type"].values()) == 5
+    assert info["coding"]["GOP starts from the background"] == 1
     # Inter frames are the point of video coding: they cost a fraction of a keyframe here.
     assert max(v for k, v in info["mean_bytes_by_type"].items() if k != "KEY") < info["mean_bytes_by_type"]["KEY"] / 2
 
@@ -116,7 +118,21 @@ def test_b_frames_given_win_over_the_preset():
     assert encoder_options(VideoOptions(preset="realtime", b_frames=3))["b_frames"] == 3
     assert encoder_options(VideoOptions(preset="fixed-camera"))["b_frames"] == 12
     assert encoder_options(VideoOptions(preset="fixed-camera", b_frames=1))["b_frames"] == 1
-    assert "b_frames" not in encoder_options(VideoOptions())  # exhaustive: the encoder's default
+    assert "b_frames" not in encoder_options(VideoOptions(preset="exhaustive"))  # the encoder's default
+
+
+def test_default_preset_is_fixed_camera_for_files_and_realtime_for_live_sources():
+    """No --preset: the fewest bits for a file (fixed-camera), nothing held for a live source
+    (realtime); a preset given wins either way."""
+    from edgesdk.cli.transcode import VideoOptions, encoder_options
+    from edgesdk.codecs.video import preset_options
+
+    def without_command_options(options):
+        return {k: v for k, v in options.items() if k not in ("keyframe_interval", "p_step", "roi")}
+
+    assert without_command_options(encoder_options(VideoOptions())) == preset_options("fixed-camera")
+    assert without_command_options(encoder_options(VideoOptions(), live=True)) == preset_options("realtime")
+    assert without_command_options(encoder_options(VideoOptions(preset="exhaustive"), live=True)) == {}
 
 
 @pytest.mark.parametrize(("option", "value", "says"), [("--b-frames", "16", "--b-frames must be in 0..15"),

@@ -30,7 +30,12 @@ PRESETS = MappingProxyType({
 })
 """Preset name → the :class:`VideoEncoder` keyword arguments it sets."""
 
-DEFAULT_PRESET = "exhaustive"
+DEFAULT_PRESET = "fixed-camera"
+"""The CLI's preset for files (``edgesdk encode``, ``edgesdk eval``): the fewest bits at equal
+PSNR on both a static and a moving clip (docs/video.md, "Presets"). The API's
+:class:`VideoEncoder` keeps every option off unless given."""
+LIVE_PRESET = "realtime"
+"""The CLI's preset for live sources (rtsp://, v4l2://): nothing held, one coding per frame."""
 
 
 def preset_options(name: str) -> dict:
