@@ -213,8 +213,9 @@ def parse_video_frame(data: bytes | bytearray | memoryview, latent_channels: int
     step = bounded_parameter(frame, Parameter.RESIDUAL_STEP, 1, int(MAX_STEP) << STEP_FRACTION_BITS) / (1 << STEP_FRACTION_BITS)
     shape = (latent_channels, *latent_grid(frame.height, frame.width))
     motion = None
-    if frame.frame_type == FrameType.P and frame.section(SectionKind.MOTION) is not None:  # motion-compensated
-        motion = decode_motion(frame.section(SectionKind.MOTION).data, frame.height, frame.width)
+    moved = frame.section(SectionKind.MOTION) if frame.frame_type == FrameType.P else None
+    if moved is not None:  # a motion-compensated P frame
+        motion = decode_motion(moved.data, frame.height, frame.width)
         if motion.mode != Interpolation.FORWARD or latent_prediction is not None:
             raise CorruptedError(f"P frame with motion of mode {motion.mode.name.lower()}"
                                  f"{' and latent prediction' if latent_prediction is not None else ''} (only "
