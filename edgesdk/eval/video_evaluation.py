@@ -7,7 +7,9 @@ Conventions (docs/video.md, "Evaluation"):
   PSNR (``edgesdk.eval.metrics.psnr``); ``psnr_y`` the same on BT.601 luma computed from RGB.
 * Rates count the codec's own bitstream: our frame payloads (frame headers included,
   packet framing excluded, as the anchors' byte counts exclude their container), the
-  anchors' packet sizes. ``kbps = 8 · bytes / (frames / fps) / 1000``; ``bpp`` per pixel
+  anchors' packet sizes less their SEI NAL units (x264 and x265 write their version and
+  whole settings string there, about 0.7 and 2.3 kB; x265 at every keyframe: no decoder
+  needs it, and counting it understated the anchors). ``kbps = 8 · bytes / (frames / fps) / 1000``; ``bpp`` per pixel
   per frame.
 * Anchors encode the same RGB frames converted to YUV 4:2:0 by libswscale, with the same
   keyframe interval and no scene-cut keyframes, and decode back to RGB for PSNR.
@@ -39,6 +41,27 @@ ANCHORS = {
     "x265": ("libx265", "hevc", {"preset": "medium"}, "crf"),
     "svt-av1": ("libsvtav1", "libdav1d", {"preset": "8"}, "crf"),
 }
+# Annex-B NAL unit types of supplemental enhancement information (H.264: 6; HEVC: prefix and
+# suffix SEI): informative, a decoder reconstructs the same pictures without them.
+SEI_NAL_TYPES = {"x264": (lambda header: header & 0x1F, {6}), "x265": (lambda header: (header >> 1) & 0x3F, {39, 40})}
+
+
+def without_sei(data: bytes, anchor: str) -> bytes:
+    """``anchor``'s Annex-B packet ``data`` without its SEI NAL units (start codes included);
+    unchanged for codecs without NAL units (SVT-AV1)."""
+    if anchor not in SEI_NAL_TYPES:
+        return data
+    nal_type, sei_types = SEI_NAL_TYPES[anchor]
+    starts = []
+    at = data.find(b"\x00\x00\x01")
+    while at >= 0:
+        starts.append(at)
+        at = data.find(b"\x00\x00\x01", at + 3)
+    # a unit spans from its start code (with the optional leading zero byte) to the next one
+    bounds = [start - 1 if start and data[start - 1] == 0 else start for start in starts] + [len(data)]
+    kept = [data[:bounds[0]]] + [data[bounds[i]:bounds[i + 1]] for i, start in enumerate(starts)
+                                 if start + 3 >= len(data) or nal_type(data[start + 3]) not in sei_types]
+    return b"".join(kept)
 
 
 def _av():
@@ -174,8 +197,9 @@ def evaluate_anchor(name: str, frames: Sequence[np.ndarray], keyframe_interval: 
         images = [frame.to_ndarray(format="rgb24") for frame in decoded]
         setting = {"crf": crf} if crf is not None else {"kbps_target": kbps}
         label = f"{name} " + (f"crf={crf:g}" if crf is not None else f"{kbps:.0f} kbps")
-        points.append(_point(label, name, frames, images, sum(p.size for p in packets), fps,
-                             encode_fps=len(frames) / encode_s, **setting))
+        informative = sum(p.size - len(without_sei(bytes(p), name)) for p in packets)
+        points.append(_point(label, name, frames, images, sum(p.size for p in packets) - informative, fps,
+                             encode_fps=len(frames) / encode_s, sei_bytes=informative, **setting))
     return points
 
 

@@ -90,6 +90,7 @@ def test_video_eval_against_x264(tmp_path):
     x264 = report["curves"]["x264"]
     assert len(x264["psnr"]) >= 4 and all(isinstance(v, float) and 20 < v < 50 for v in x264["psnr"])
     assert isinstance(report["bd_rate_percent"]["x264"], float)
-    assert report["bd_rate_percent"]["x264"] == pytest.approx(238.3, abs=60)
+    # 238.3 until x264's settings SEI (681 bytes in 3 frames) was left out of its rate
+    assert report["bd_rate_percent"]["x264"] == pytest.approx(317.5, abs=60)
     paths = write_video_report(report, tmp_path)
     assert paths["plot"].read_bytes()[:4] == b"\x89PNG"

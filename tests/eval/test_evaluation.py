@@ -198,6 +198,53 @@ def test_anchor_points_bracket_the_test_range():
     assert [p["psnr"] for p in overlapping(anchor[:3], 20.0, 21.0)] == [26.6, 28.1, 29.6]  # fewer than 4 exist
 
 
+def test_anchor_bytes_leave_out_sei_units_only():
+    """SEI NAL units (3- or 4-byte start codes) are cut; parameter sets and slices are kept
+    byte for byte, in order; a codec without NAL units is left alone."""
+    from edgesdk.eval.video_evaluation import without_sei
+
+    sps, pps, sei, idr = b"\x00\x00\x00\x01\x67\x42\x11", b"\x00\x00\x01\x68\xce", b"\x00\x00\x01\x06\x05\x10xx", b"\x00\x00\x01\x65\x88\x84"
+    assert without_sei(sps + pps + sei + idr, "x264") == sps + pps + idr
+    assert without_sei(sei + idr + sei, "x264") == idr
+    hevc_sei, hevc_slice = b"\x00\x00\x00\x01\x4e\x01\x05abc", b"\x00\x00\x01\x28\x01\xaf"  # types 39, 20
+    assert without_sei(hevc_slice + hevc_sei + hevc_slice, "x265") == hevc_slice * 2
+    assert without_sei(b"\x00\x00\x01\x50\x01\x05", "x265") == b""  # suffix SEI (type 40)
+    assert without_sei(sei, "x265") == sei  # an H.264 SEI header is an HEVC slice type
+    assert without_sei(b"\x12\x00\x0a\x0b", "svt-av1") == b"\x12\x00\x0a\x0b"
+    assert without_sei(b"", "x264") == b"" and without_sei(b"\x65\x00", "x264") == b"\x65\x00"
+
+
+@pytest.mark.parametrize("anchor", ["x264", "x265"])
+def test_anchor_rate_counts_what_the_decoder_needs(anchor):
+    """x264 and x265 write their settings string as SEI (x265 at every keyframe); the rate
+    leaves it out, and the pictures decoded without it are the same."""
+    av = pytest.importorskip("av")
+    from edgesdk.eval.video_evaluation import _anchor_context, evaluate_anchor, without_sei
+
+    frames = [_smooth_image(64, 96, seed) for seed in range(4)]
+    point, = evaluate_anchor(anchor, frames, keyframe_interval=2, crfs=[30])
+    assert point["sei_bytes"] > 300  # the settings string, measured 0.7 kB (x264) / 2.3 kB (x265) a copy
+
+    context = _anchor_context(anchor, frames, 25.0, 2, 30, None)
+    packets = []
+    for index, image in enumerate(frames):
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+        frame.pts = index
+        packets += context.encode(frame)
+    packets += context.encode(None)
+    stripped = [without_sei(bytes(p), anchor) for p in packets]
+    # (x264's slices differ by a few bytes between threaded runs; its settings string does not)
+    assert sum(p.size for p in packets) - sum(map(len, stripped)) == point["sei_bytes"]
+
+    def decode(datas):
+        decoder = av.CodecContext.create(ev.video_evaluation.ANCHORS[anchor][1], "r")
+        out = [f for d in datas for f in decoder.decode(av.Packet(d))] + decoder.decode(None)
+        return [f.to_ndarray(format="rgb24") for f in out]
+
+    original, without = decode([bytes(p) for p in packets]), decode(stripped)
+    assert len(without) == len(frames) and all(np.array_equal(a, b) for a, b in zip(original, without))
+
+
 def test_bd_rate_rejects_bad_input():
     with pytest.raises(ValueError):
         ev.bd_rate([0.1, 0.2, 0.3], [28, 30, 32], [0.1, 0.2, 0.3], [28, 30, 32])  # fewer than 4 points
