@@ -92,9 +92,11 @@ def test_source_errors_reach_the_encoder_side():
         next(frames)
 
 
-def test_dropped_frames_keep_their_display_slots_in_the_stream():
-    """The encoder skips dropped frames' display indexes and starts a GOP after each gap; a
-    strict decoder sees no damage and every frame at its capture position."""
+@pytest.mark.parametrize("preset", ["realtime", "realtime-buffered"])
+def test_dropped_frames_keep_their_display_slots_in_the_stream(preset):
+    """The encoder skips dropped frames' display indexes and starts a GOP after each gap (the
+    frames it holds coded first); a strict decoder sees no damage and every frame at its
+    capture position."""
     from edgesdk.codecs.image.codec import ImageCodec
     from edgesdk.codecs.video import VideoDecoder, VideoEncoder, preset_options
     from edgesdk.codecs.video.elv import _write_all
@@ -105,7 +107,7 @@ def test_dropped_frames_keep_their_display_slots_in_the_stream():
     live = [LiveFrame(np.roll(base, i, axis=1), i, skipped=s)
             for i, s in [(0, 0), (1, 0), (4, 2), (5, 0), (6, 0), (9, 2)]]
     with ImageCodec(threads=1) as codec:
-        encoder = VideoEncoder(codec.codec(), keyframe_interval=8, **preset_options("realtime"))
+        encoder = VideoEncoder(codec.codec(), keyframe_interval=8, **preset_options(preset))
         sink = io.BytesIO()
         _write_all(encoder, live, sink)
         decoder = VideoDecoder(codec.codec(), on_damage="raise")
@@ -115,3 +117,5 @@ def test_dropped_frames_keep_their_display_slots_in_the_stream():
     assert [d.display_index for d in decoded] == [0, 1, 4, 5, 6, 9]
     assert decoder.stats.missing_frames == 0
     assert [d.syntax.gop_index for d in decoded] == [0, 1, 0, 1, 2, 0]  # a GOP starts after each gap
+    b_frames = [d.display_index for d in decoded if d.frame_type.name == "B"]
+    assert b_frames == ([] if preset == "realtime" else [5])  # 6 held behind it, coded at the gap

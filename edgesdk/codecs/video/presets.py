@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from edgesdk.codecs.video.motion import Interpolation
 from edgesdk.errors import InvalidArgumentError
 
 PRESETS = MappingProxyType({
@@ -27,6 +28,14 @@ PRESETS = MappingProxyType({
     "realtime": MappingProxyType({"b_frames": 0, "background": True, "compact_headers": True,
                                   "latent_prediction": True, "predicted_copies": True,
                                   "residual_tile_sizes": (0,), "skip_copied": True}),
+    # Live sources that can wait three frames (120 ms at 25 fps): `realtime` plus three B frames
+    # between P frames, one structure (no P-only trial) and one interpolation without motion
+    # (the references blended), each B frame sent as the blend alone where that costs less.
+    "realtime-buffered": MappingProxyType({"b_frames": 3, "background": True, "compact_headers": True,
+                                           "latent_prediction": True, "predicted_copies": True,
+                                           "residual_tile_sizes": (0,), "skip_copied": True,
+                                           "try_p_only": False, "interpolations": (Interpolation.BLEND,),
+                                           "b_step_ratio": 2.0, "interpolation_only_b": True}),
 })
 """Preset name → the :class:`VideoEncoder` keyword arguments it sets."""
 

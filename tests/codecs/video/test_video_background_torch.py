@@ -152,3 +152,34 @@ def test_the_realtime_preset_synthesises_once_and_decodes_bit_for_bit(shipped, s
     finally:
         shipped.synthesize = synthesize
     assert len(calls) == 3  # the keyframe's and one per P frame
+
+
+def test_the_buffered_realtime_preset_holds_three_frames_and_blends(shipped, scene):
+    """realtime-buffered: one structure (P every fourth frame, three B frames between), never
+    more than three frames held, B frames predicted by the blend of their references (no motion
+    search), each sent as the blend alone or with a residual; bit for bit with the encoder."""
+    from edgesdk.codecs.video import preset_options
+    from edgesdk.codecs.video.motion import Interpolation, interpolate
+
+    encoder = RecordingEncoder(shipped, keyframe_interval=16, **preset_options("realtime-buffered"))
+    packets, held = [], []
+    for frame in scene[:6]:  # frame 6 changes the lighting: not this test's concern
+        encoder.push(frame)
+        packets += encoder.pull()
+        held.append(encoder.buffered)
+    encoder.flush()
+    packets += encoder.pull()
+    assert held == [0, 1, 2, 3, 0, 1]
+    frames = sorted(decoded(VideoDecoder(shipped), packets), key=lambda f: f.display_index)
+    assert [f.frame_type for f in frames] == [FrameType.KEY, FrameType.B, FrameType.B, FrameType.B, FrameType.P,
+                                              FrameType.P]  # the flushed last frame becomes an anchor
+    assert all(f.syntax.motion.mode == Interpolation.BLEND for f in frames if f.frame_type == FrameType.B)
+    assert [len(g.interpolations) for g in encoder.decisions] == [3, 0]
+    for frame in frames:
+        syntax = frame.syntax
+        if frame.frame_type == FrameType.B and syntax.copy_blocks.all() and not syntax.residual.any():
+            past, future = frames[frame.display_index - syntax.past_distance], frames[frame.display_index + syntax.future_distance]
+            expected = interpolate(syntax.motion, past.image, future.image, syntax.past_distance, syntax.future_distance)
+        else:  # the encoder's reconstruction (recorded for frames coded with a residual)
+            expected = encoder.reconstructed[frame.display_index]
+        np.testing.assert_array_equal(frame.image, expected)
