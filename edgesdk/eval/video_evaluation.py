@@ -170,35 +170,46 @@ def _anchor_context(name: str, frames: Sequence[np.ndarray], fps: float, keyfram
     return context
 
 
+def anchor_packets(name: str, frames: Sequence[np.ndarray], keyframe_interval: int, fps: float = 25.0,
+                   crf: float | None = None, kbps: float | None = None) -> list[bytes]:
+    """The packets (Annex-B for x264 and x265) of one anchor encode of ``frames`` at ``crf`` or,
+    without one, at a target of ``kbps``."""
+    av = _av()
+    context = _anchor_context(name, frames, fps, keyframe_interval, crf, kbps)
+    packets = []
+    for index, image in enumerate(frames):
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+        frame.pts = index
+        packets += context.encode(frame)
+    packets += context.encode(None)
+    return [bytes(p) for p in packets]
+
+
+def decode_anchor(name: str, packets: Sequence[bytes]) -> list[np.ndarray]:
+    """The RGB pictures of an anchor's ``packets``, decoded by its decoder in PyAV."""
+    av = _av()
+    decoder = av.CodecContext.create(ANCHORS[name][1], "r")
+    decoded = [frame for data in packets for frame in decoder.decode(av.Packet(data))] + decoder.decode(None)
+    return [frame.to_ndarray(format="rgb24") for frame in decoded]
+
+
 def evaluate_anchor(name: str, frames: Sequence[np.ndarray], keyframe_interval: int, fps: float = 25.0,
                     crfs: Sequence[float] = (), bitrates_kbps: Sequence[float] = ()) -> list[dict]:
     """Points of an anchor codec (``"x264"``, ``"x265"`` or ``"svt-av1"``): one per CRF and one
     per target bitrate (single-pass ABR; the measured rate is what counts)."""
     if name not in ANCHORS:
         raise InvalidArgumentError(f"unknown anchor {name!r}: use one of {sorted(ANCHORS)}")
-    av = _av()
     os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints its configuration banner otherwise
     points = []
     for crf, kbps in [(c, None) for c in crfs] + [(None, k) for k in bitrates_kbps]:
-        context = _anchor_context(name, frames, fps, keyframe_interval, crf, kbps)
         start = time.perf_counter()
-        packets = []
-        for index, image in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
-            frame.pts = index
-            packets += context.encode(frame)
-        packets += context.encode(None)
+        packets = anchor_packets(name, frames, keyframe_interval, fps, crf, kbps)
         encode_s = time.perf_counter() - start
-        decoder = av.CodecContext.create(ANCHORS[name][1], "r")
-        decoded = []
-        for packet in packets:
-            decoded += decoder.decode(packet)
-        decoded += decoder.decode(None)
-        images = [frame.to_ndarray(format="rgb24") for frame in decoded]
+        images = decode_anchor(name, packets)
         setting = {"crf": crf} if crf is not None else {"kbps_target": kbps}
         label = f"{name} " + (f"crf={crf:g}" if crf is not None else f"{kbps:.0f} kbps")
-        informative = sum(p.size - len(without_sei(bytes(p), name)) for p in packets)
-        points.append(_point(label, name, frames, images, sum(p.size for p in packets) - informative, fps,
+        informative = sum(len(p) - len(without_sei(p, name)) for p in packets)
+        points.append(_point(label, name, frames, images, sum(map(len, packets)) - informative, fps,
                              encode_fps=len(frames) / encode_s, sei_bytes=informative, **setting))
     return points
 

@@ -218,30 +218,18 @@ def test_anchor_bytes_leave_out_sei_units_only():
 def test_anchor_rate_counts_what_the_decoder_needs(anchor):
     """x264 and x265 write their settings string as SEI (x265 at every keyframe); the rate
     leaves it out, and the pictures decoded without it are the same."""
-    av = pytest.importorskip("av")
-    from edgesdk.eval.video_evaluation import _anchor_context, evaluate_anchor, without_sei
+    pytest.importorskip("av")
+    from edgesdk.eval.video_evaluation import anchor_packets, decode_anchor, evaluate_anchor, without_sei
 
     frames = [_smooth_image(64, 96, seed) for seed in range(4)]
     point, = evaluate_anchor(anchor, frames, keyframe_interval=2, crfs=[30])
     assert point["sei_bytes"] > 300  # the settings string, measured 0.7 kB (x264) / 2.3 kB (x265) a copy
 
-    context = _anchor_context(anchor, frames, 25.0, 2, 30, None)
-    packets = []
-    for index, image in enumerate(frames):
-        frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
-        frame.pts = index
-        packets += context.encode(frame)
-    packets += context.encode(None)
-    stripped = [without_sei(bytes(p), anchor) for p in packets]
+    packets = anchor_packets(anchor, frames, keyframe_interval=2, crf=30)
+    stripped = [without_sei(p, anchor) for p in packets]
     # (x264's slices differ by a few bytes between threaded runs; its settings string does not)
-    assert sum(p.size for p in packets) - sum(map(len, stripped)) == point["sei_bytes"]
-
-    def decode(datas):
-        decoder = av.CodecContext.create(ev.video_evaluation.ANCHORS[anchor][1], "r")
-        out = [f for d in datas for f in decoder.decode(av.Packet(d))] + decoder.decode(None)
-        return [f.to_ndarray(format="rgb24") for f in out]
-
-    original, without = decode([bytes(p) for p in packets]), decode(stripped)
+    assert sum(map(len, packets)) - sum(map(len, stripped)) == point["sei_bytes"]
+    original, without = decode_anchor(anchor, packets), decode_anchor(anchor, stripped)
     assert len(without) == len(frames) and all(np.array_equal(a, b) for a, b in zip(original, without))
 
 
