@@ -2,10 +2,10 @@
 
     python benchmarks/bench_intra_anchor.py PATH [PATH ...] [--model wavelet] [--frames 1]
 
-PATH: an image, a folder of images, or a video clip (its first ``--frames`` frames). For each
-picture: the model's frame at every quality against x265 (preset medium, every frame a
-keyframe, CRF 16-43, its SEI units left out as in ``edgesdk eval``) on the same RGB picture;
-the BD-rate (piecewise cubic, bytes against RGB PSNR) per picture and their median.
+PATH: an image, a folder of images, or a video clip (.mp4, .mkv, …: its first ``--frames``
+frames). For each picture: the model's frame at every quality against x265 (preset medium,
+every frame a keyframe, CRF 16-43, its SEI units left out as in ``edgesdk eval``) on the same
+RGB picture; the BD-rate (piecewise cubic, bytes against RGB PSNR) per picture and their median.
 Positive: our keyframe needs that many percent more bytes than x265's intra picture.
 """
 
@@ -21,10 +21,8 @@ from edgesdk.codecs.image.codec import ImageCodec
 from edgesdk.eval.bdrate import bd_rate
 from edgesdk.eval.metrics import psnr
 from edgesdk.eval.video_evaluation import evaluate_anchor, load_frames
-from edgesdk.media.formats import IMAGE_EXTENSIONS
+from edgesdk.media.formats import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from edgesdk.media.images import read_image
-
-VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".y4m"}
 
 
 def pictures(paths: list[Path], frames: int) -> list[tuple[str, np.ndarray]]:
@@ -34,7 +32,7 @@ def pictures(paths: list[Path], frames: int) -> list[tuple[str, np.ndarray]]:
         if path.is_dir():
             found += [(p.name, read_image(p)) for p in sorted(path.iterdir())
                       if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
-        elif path.suffix.lower() in VIDEO_SUFFIXES:
+        elif path.suffix.lower() in VIDEO_EXTENSIONS:
             found += [(f"{path.name}#{i}", frame) for i, frame in enumerate(load_frames(path, frames))]
         else:
             found.append((path.name, read_image(path)))
@@ -52,9 +50,9 @@ def main() -> None:
         for name, picture in pictures(args.paths, args.frames):
             anchor = evaluate_anchor("x265", [picture], keyframe_interval=1, crfs=range(16, 46, 3))
             ours = []
-            for quality in image_codec.model.qualities:
-                data = image_codec.codec(quality).encode(picture)
-                ours.append((len(data), psnr(picture, image_codec.codec(quality).decode(data))))
+            for codec in map(image_codec.codec, image_codec.model.qualities):
+                data = codec.encode(picture)
+                ours.append((len(data), psnr(picture, codec.decode(data))))
             size, quality_db = zip(*ours)
             rate = bd_rate([p["bytes"] for p in anchor], [p["psnr"] for p in anchor], list(size), list(quality_db),
                            method="pchip")

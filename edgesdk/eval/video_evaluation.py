@@ -208,9 +208,9 @@ def evaluate_anchor(name: str, frames: Sequence[np.ndarray], keyframe_interval: 
         images = decode_anchor(name, packets)
         setting = {"crf": crf} if crf is not None else {"kbps_target": kbps}
         label = f"{name} " + (f"crf={crf:g}" if crf is not None else f"{kbps:.0f} kbps")
-        informative = sum(len(p) - len(without_sei(p, name)) for p in packets)
-        points.append(_point(label, name, frames, images, sum(map(len, packets)) - informative, fps,
-                             encode_fps=len(frames) / encode_s, sei_bytes=informative, **setting))
+        coded = sum(len(without_sei(p, name)) for p in packets)
+        points.append(_point(label, name, frames, images, coded, fps, encode_fps=len(frames) / encode_s,
+                             sei_bytes=sum(map(len, packets)) - coded, **setting))
     return points
 
 
